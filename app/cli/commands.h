@@ -1,0 +1,39 @@
+// The subcommands of `tyq`. Each file registers one subcommand: its flags (CLI11 validates
+// them: unknown flags and bad values are errors) and a callback that runs the engine.
+#pragma once
+
+#include <CLI/App.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace tyq::cli {
+
+struct GlobalOptions {
+    int threads = 0; ///< 0 = every core
+    bool quiet = false;
+};
+
+std::string versionString();
+void addGlobalOptions(CLI::App& app, GlobalOptions& global);
+/// Applies the global options (threads, log level); called by each command before it runs.
+void applyGlobalOptions(const GlobalOptions& global);
+/// Exit status a command asked for (0 unless set).
+int exitCode();
+void setExitCode(int code);
+
+void registerAllCommands(CLI::App& app, const GlobalOptions& global);
+
+void registerInfoCommand(CLI::App& app, const GlobalOptions& global);
+void registerDetectCommand(CLI::App& app, const GlobalOptions& global);
+void registerExportCommand(CLI::App& app, const GlobalOptions& global);
+
+/// Flags naming a model, shared by detect, eval and export.
+struct ModelFlags {
+    std::string cfg;
+    std::string quant;
+    std::string weights;
+};
+void addModelFlags(CLI::App& command, ModelFlags& flags, bool weightsRequired);
+
+} // namespace tyq::cli

@@ -1,0 +1,147 @@
+// tyq detect: boxes for images, as JSON, drawn images, and raw tensors for hardware comparison.
+#include "cli/commands.h"
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "data/dataset.h"
+#include "data/image_io.h"
+#include "infer/annotate.h"
+#include "infer/detector.h"
+#include "io/npy.h"
+#include "model/model_loader.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+#include <set>
+
+namespace tyq::cli {
+namespace {
+
+struct DetectCommandOptions {
+    ModelFlags model;
+    float conf = 0.5f;
+    float nms = 0.1f;
+    std::string json;
+    std::string draw;
+    std::string dump;
+    std::string names;
+    std::vector<std::string> images;
+};
+
+std::string className(int id, const std::vector<std::string>& names)
+{
+    return id >= 0 && id < static_cast<int>(names.size()) ? names[static_cast<size_t>(id)] : std::to_string(id);
+}
+
+// A stem unique among the images of this run (two a.jpg from different folders get a, a_2).
+std::string uniqueStem(const std::filesystem::path& image, std::set<std::string>& used)
+{
+    std::string stem = image.stem().string();
+    std::string candidate = stem;
+    for (int k = 2; used.count(candidate); ++k)
+        candidate = stem + "_" + std::to_string(k);
+    used.insert(candidate);
+    return candidate;
+}
+
+void run(const DetectCommandOptions& o, const GlobalOptions& global)
+{
+    applyGlobalOptions(global);
+    LoadedModel loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
+    for (const std::string& w : loaded.warnings)
+        spdlog::warn("{}", w);
+    const std::vector<std::string> names = o.names.empty() ? dacClassNames() : loadClassNames(o.names);
+    Detector detector(loaded.network);
+
+    DetectionOptions options;
+    options.confThreshold = o.conf;
+    options.nmsThreshold = o.nms;
+    options.keepDecoded = !o.dump.empty();
+    options.keepLayers = !o.dump.empty();
+
+    nlohmann::json results = nlohmann::json::array();
+    std::set<std::string> stems;
+    int failures = 0;
+    for (const std::string& imagePath : o.images) {
+        ImageDetections r;
+        try {
+            r = detector.run(imagePath, options);
+        } catch (const Error& e) {
+            spdlog::error("{}", e.what());
+            ++failures;
+            continue;
+        }
+        const std::string stem = uniqueStem(imagePath, stems);
+        nlohmann::json dets = nlohmann::json::array();
+        for (const Detection& d : r.detections) {
+            dets.push_back({{"class_id", d.classId},
+                            {"class_name", className(d.classId, names)},
+                            {"objectness", d.objectness},
+                            {"class_score", d.classScore},
+                            {"score", d.objectness * d.classScore},
+                            {"box", {d.x1, d.y1, d.x2, d.y2}}});
+        }
+        results.push_back({{"image", imagePath}, {"width", r.width}, {"height", r.height}, {"detections", dets}});
+
+        if (o.json.empty()) {
+            std::cout << imagePath << ": " << r.detections.size() << " detection(s)\n";
+            for (const Detection& d : r.detections)
+                std::cout << fmt::format("  {:<12} obj {:.3f} cls {:.3f}  box [{:.1f}, {:.1f}, {:.1f}, {:.1f}]\n",
+                                         className(d.classId, names), d.objectness, d.classScore, d.x1, d.y1, d.x2, d.y2);
+        }
+        if (!o.draw.empty()) {
+            const cv::Mat drawn = drawDetections(loadImageRgb(imagePath), r.detections, names);
+            cv::Mat bgr;
+            cv::cvtColor(drawn, bgr, cv::COLOR_RGB2BGR);
+            std::vector<uchar> jpeg;
+            cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, 92});
+            writeFileAtomically(std::filesystem::path(o.draw) / (stem + ".jpg"),
+                                std::string_view(reinterpret_cast<const char*>(jpeg.data()), jpeg.size()));
+        }
+        if (!o.dump.empty()) {
+            const std::filesystem::path dir = std::filesystem::path(o.dump) / stem;
+            writeNpy(r.decoded, dir / "output.npy");
+            for (size_t i = 0; i < r.layerOutputs.size(); ++i)
+                if (r.layerOutputs[i].defined())
+                    writeNpy(r.layerOutputs[i], dir / fmt::format("layer_{}.npy", i));
+        }
+    }
+    if (!o.json.empty()) {
+        const std::string text = results.dump(2) + "\n";
+        if (o.json == "-")
+            std::cout << text;
+        else
+            writeFileAtomically(o.json, text);
+    }
+    if (failures > 0) {
+        spdlog::error("{} of {} image(s) could not be read", failures, o.images.size());
+        setExitCode(2);
+    }
+}
+
+} // namespace
+
+void registerDetectCommand(CLI::App& app, const GlobalOptions& global)
+{
+    auto o = std::make_shared<DetectCommandOptions>();
+    CLI::App* cmd = app.add_subcommand("detect", "Detect objects in images");
+    addModelFlags(*cmd, o->model, /*weightsRequired=*/true);
+    cmd->add_option("--conf", o->conf, "Objectness threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
+    cmd->add_option("--nms", o->nms, "NMS IoU threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
+    cmd->add_option("--json", o->json, "Write detections as JSON to this file ('-' = standard output)");
+    cmd->add_option("--draw", o->draw, "Write annotated images into this folder");
+    cmd->add_option("--dump", o->dump,
+                    "Write DIR/<image>/output.npy (decoded predictions) and layer_<i>.npy (every layer's output)");
+    cmd->add_option("--names", o->names, "Class names file (default: the DAC names)")->check(CLI::ExistingFile);
+    cmd->add_option("images", o->images, "Image files")->required()->check(CLI::ExistingFile);
+    cmd->callback([o, &global] { run(*o, global); });
+}
+
+} // namespace tyq::cli

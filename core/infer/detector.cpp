@@ -1,0 +1,58 @@
+#include "infer/detector.h"
+
+#include "data/image_io.h"
+#include "eval/nms.h"
+
+#include <ATen/ATen.h>
+
+namespace tyq {
+
+Detector::Detector(YoloNetwork network, int inputWidth, int inputHeight)
+    : network_(std::move(network)),
+      inputWidth_(inputWidth > 0 ? inputWidth : network_->spec().width),
+      inputHeight_(inputHeight > 0 ? inputHeight : network_->spec().height)
+{
+    network_->eval();
+}
+
+std::vector<Detection> Detector::detectionsFromDecoded(const at::Tensor& decoded, int numClasses,
+                                                       const DetectionOptions& options)
+{
+    const at::Tensor rows = decoded.to(at::kFloat).contiguous();
+    return nonMaxSuppression(rows.data_ptr<float>(), rows.size(0), numClasses, options.confThreshold,
+                             options.nmsThreshold);
+}
+
+ImageDetections Detector::run(const std::filesystem::path& image, const DetectionOptions& options)
+{
+    at::NoGradGuard noGrad;
+    ImageDetections result;
+    result.image = image;
+    cv::Size original;
+    const at::Tensor input = loadNetworkInput(image, inputWidth_, inputHeight_, &original).unsqueeze(0);
+    result.width = original.width;
+    result.height = original.height;
+
+    at::Tensor decoded;
+    if (options.keepLayers) {
+        std::vector<at::Tensor> layers;
+        const std::vector<at::Tensor> heads = network_->forward(input, &layers);
+        const std::vector<int> yolo = network_->spec().yoloIndices();
+        std::vector<at::Tensor> parts;
+        for (int index : yolo)
+            parts.push_back(layers[static_cast<size_t>(index)]);
+        decoded = (parts.size() == 1 ? parts.front() : at::cat(parts, 1))[0];
+        for (at::Tensor& layer : layers)
+            result.layerOutputs.push_back(layer.defined() ? layer[0] : layer);
+    } else {
+        decoded = network_->detect(input)[0];
+    }
+    result.detections = detectionsFromDecoded(decoded, network_->spec().numClasses(), options);
+    scaleDetections(result.detections, static_cast<float>(original.width) / inputWidth_,
+                    static_cast<float>(original.height) / inputHeight_);
+    if (options.keepDecoded)
+        result.decoded = decoded;
+    return result;
+}
+
+} // namespace tyq

@@ -1,0 +1,52 @@
+// Inference on image files: preprocessing as the reference, the network, decode, NMS, and boxes
+// mapped back to the original image. Used by `tyq detect`, `tyq eval` and the studio.
+#pragma once
+
+#include "eval/detection.h"
+#include "model/yolo_network.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <vector>
+
+namespace tyq {
+
+struct DetectionOptions {
+    float confThreshold = 0.5f; ///< minimum objectness
+    float nmsThreshold = 0.1f;  ///< IoU above which same-class boxes merge (the test script's 0.1)
+    bool keepDecoded = false;   ///< keep the decoded rows (for --dump)
+    bool keepLayers = false;    ///< keep every layer's output (for --dump)
+};
+
+struct ImageDetections {
+    std::filesystem::path image;
+    int width = 0, height = 0;          ///< original image size
+    std::vector<Detection> detections;  ///< in original image pixels, best first
+    at::Tensor decoded;                 ///< [rows, 5+C] in network-input pixels, if kept
+    std::vector<at::Tensor> layerOutputs; ///< per layer [C, H, W] (decoded rows for yolo), if kept
+};
+
+class Detector {
+public:
+    /// Puts the network in eval mode. Input size defaults to the cfg's.
+    explicit Detector(YoloNetwork network, int inputWidth = 0, int inputHeight = 0);
+
+    /// Runs one image. Throws tyq::Error naming the image if it cannot be read.
+    ImageDetections run(const std::filesystem::path& image, const DetectionOptions& options);
+
+    /// Detections of one already-decoded image's rows ([rows, 5+C], network-input pixels).
+    static std::vector<Detection> detectionsFromDecoded(const at::Tensor& decoded, int numClasses,
+                                                        const DetectionOptions& options);
+
+    int inputWidth() const { return inputWidth_; }
+    int inputHeight() const { return inputHeight_; }
+    YoloNetwork& network() { return network_; }
+
+private:
+    YoloNetwork network_;
+    int inputWidth_;
+    int inputHeight_;
+};
+
+} // namespace tyq

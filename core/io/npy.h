@@ -1,0 +1,17 @@
+// NumPy .npy files (format 1.0), the lingua franca for comparing tensors with Python tools and
+// hardware simulators: float32/64, int8/16/32/64 and uint8, C order.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+
+namespace tyq {
+
+/// Writes a CPU tensor (made contiguous) atomically. Throws tyq::Error for unsupported dtypes.
+void writeNpy(const at::Tensor& tensor, const std::filesystem::path& path);
+
+/// Reads a .npy file written in C order with a little-endian supported dtype.
+at::Tensor readNpy(const std::filesystem::path& path);
+
+} // namespace tyq

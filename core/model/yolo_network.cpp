@@ -1,0 +1,203 @@
+#include "model/yolo_network.h"
+
+#include "common/error.h"
+#include "model/yolo_head.h"
+
+#include <torch/nn/init.h>
+
+#include <cmath>
+
+namespace tyq {
+
+QuantConv2dImpl::QuantConv2dImpl(int64_t inChannels, const ConvSpec& spec) : stride(spec.stride), padding(spec.padding)
+{
+    weight = register_parameter("weight", torch::empty({spec.filters, inChannels, spec.size, spec.size}));
+    // PyTorch's default Conv2d initialization: uniform(+-1/sqrt(fan_in)) for weight and bias.
+    const double bound = 1.0 / std::sqrt(static_cast<double>(inChannels * spec.size * spec.size));
+    torch::NoGradGuard noGrad;
+    weight.uniform_(-bound, bound);
+    if (!spec.batchNormalize)
+        bias = register_parameter("bias", torch::empty({spec.filters}).uniform_(-bound, bound));
+}
+
+torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
+{
+    const torch::Tensor input = quanA ? quanA(x) : x;
+    return at::conv2d(input, effectiveWeight(), bias, {stride, stride}, {padding, padding});
+}
+
+torch::Tensor QuantConv2dImpl::effectiveWeight()
+{
+    return quanW ? quanW(weight) : weight;
+}
+
+void QuantConv2dImpl::quantize(const LayerQuantSpec& spec)
+{
+    // Registration order (weight quantizer, then activation) matches the reference's state dict.
+    quanW = register_module("quan_w_fn", LsqQuantizer(spec.weight, QuantizerRole::weight, weight.size(0)));
+    quanW->initStepFromWeight(weight);
+    quanA = register_module("quan_a_fn", LsqQuantizer(spec.act, QuantizerRole::activation, 1));
+}
+
+YoloNetworkImpl::YoloNetworkImpl(NetworkSpec spec) : spec_(std::move(spec))
+{
+    // "module_list.<i>" holders exist only for layers with parameters; that is enough for the
+    // names to match, since children are addressed by name, not position.
+    auto moduleList = register_module("module_list", std::make_shared<torch::nn::Module>());
+    const size_t n = spec_.layers.size();
+    convSlot_.assign(n, -1);
+    outputNeeded_.assign(n, false);
+    std::vector<int64_t> channels(n, 0);
+    for (const LayerSpec& layer : spec_.layers) {
+        const int i = layer.index;
+        const int64_t prevChannels = i > 0 ? channels[i - 1] : spec_.channels;
+        channels[i] = prevChannels;
+        if (const auto* conv = std::get_if<ConvSpec>(&layer.params)) {
+            ConvLayer entry;
+            entry.index = i;
+            entry.moduleName = convModuleName(i);
+            entry.activation = conv->activation;
+            auto holder = moduleList->register_module(std::to_string(i), std::make_shared<torch::nn::Module>());
+            entry.conv = holder->register_module("conv_" + std::to_string(i), QuantConv2d(prevChannels, *conv));
+            if (conv->batchNormalize)
+                entry.batchNorm = holder->register_module(
+                    "batch_norm_" + std::to_string(i),
+                    torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(conv->filters).eps(1e-5).momentum(0.9)));
+            convSlot_[i] = static_cast<int>(convLayers_.size());
+            convLayers_.push_back(entry);
+            channels[i] = conv->filters;
+        } else if (const auto* route = std::get_if<RouteSpec>(&layer.params)) {
+            channels[i] = 0;
+            for (int from : route->layers) {
+                channels[i] += channels[from];
+                outputNeeded_[from] = true;
+            }
+        } else if (const auto* shortcut = std::get_if<ShortcutSpec>(&layer.params)) {
+            outputNeeded_[shortcut->from] = true;
+        }
+    }
+}
+
+namespace {
+
+torch::Tensor activate(const torch::Tensor& x, Activation activation)
+{
+    switch (activation) {
+    case Activation::relu: return torch::relu(x);
+    case Activation::leaky: return torch::leaky_relu(x, 0.1);
+    case Activation::linear: break;
+    }
+    return x;
+}
+
+} // namespace
+
+std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, std::vector<torch::Tensor>* layerOutputs)
+{
+    const int multiple = spec_.requiredInputMultiple();
+    if (input.dim() != 4 || input.size(1) != spec_.channels || input.size(2) % multiple != 0 ||
+        input.size(3) % multiple != 0)
+        throw Error("network input must be [N, " + std::to_string(spec_.channels) + ", H, W] with H and W multiples of " +
+                    std::to_string(multiple) + ", got " + c10::str(input.sizes()));
+
+    std::vector<torch::Tensor> outputs(spec_.layers.size());
+    std::vector<torch::Tensor> heads;
+    torch::Tensor x = input;
+    for (const LayerSpec& layer : spec_.layers) {
+        torch::Tensor y;
+        if (layer.isConv()) {
+            ConvLayer& c = convLayers_[static_cast<size_t>(convSlot_[layer.index])];
+            y = c.conv(x);
+            if (c.batchNorm)
+                y = c.batchNorm(y);
+            y = activate(y, c.activation);
+        } else if (const auto* pool = std::get_if<MaxpoolSpec>(&layer.params)) {
+            const int64_t pad = pool->size == pool->stride ? 0 : (pool->size - 1) / 2;
+            y = torch::max_pool2d(x, {pool->size, pool->size}, {pool->stride, pool->stride}, {pad, pad});
+        } else if (const auto* route = std::get_if<RouteSpec>(&layer.params)) {
+            if (route->layers.size() == 1) {
+                y = outputs[route->layers.front()];
+            } else {
+                std::vector<torch::Tensor> parts;
+                for (int from : route->layers)
+                    parts.push_back(outputs[from]);
+                y = torch::cat(parts, 1);
+            }
+        } else if (const auto* up = std::get_if<UpsampleSpec>(&layer.params)) {
+            y = torch::upsample_nearest2d(x, {x.size(2) * up->stride, x.size(3) * up->stride});
+        } else if (const auto* shortcut = std::get_if<ShortcutSpec>(&layer.params)) {
+            y = activate(outputs[shortcut->from] + x, shortcut->activation);
+        } else if (layer.isYolo()) {
+            heads.push_back(x);
+            y = x;
+            if (layerOutputs) {
+                layerOutputs->resize(spec_.layers.size());
+                (*layerOutputs)[layer.index] = decodeYoloOutput(x, layer.yolo(), input.size(2));
+            }
+        }
+        if (outputNeeded_[layer.index])
+            outputs[layer.index] = y;
+        if (layerOutputs && !layer.isYolo()) {
+            layerOutputs->resize(spec_.layers.size());
+            (*layerOutputs)[layer.index] = y;
+        }
+        x = y;
+    }
+    return heads;
+}
+
+torch::Tensor YoloNetworkImpl::detect(const torch::Tensor& input)
+{
+    const std::vector<torch::Tensor> heads = forward(input);
+    const std::vector<int> yolo = spec_.yoloIndices();
+    std::vector<torch::Tensor> decoded;
+    for (size_t k = 0; k < heads.size(); ++k)
+        decoded.push_back(decodeYoloOutput(heads[k], spec_.layers[yolo[k]].yolo(), input.size(2)));
+    return decoded.size() == 1 ? decoded.front() : torch::cat(decoded, 1);
+}
+
+void YoloNetworkImpl::initializeLikeReference()
+{
+    torch::NoGradGuard noGrad;
+    for (ConvLayer& c : convLayers_) {
+        c.conv->weight.normal_(0.0, 0.02);
+        if (c.batchNorm) {
+            c.batchNorm->weight.normal_(1.0, 0.02);
+            c.batchNorm->bias.zero_();
+        }
+    }
+}
+
+std::vector<std::string> YoloNetworkImpl::quantize(const QuantConfig& config)
+{
+    if (quantConfig_)
+        throw Error("the network is already quantized");
+    std::vector<std::string> names;
+    for (const ConvLayer& c : convLayers_)
+        names.push_back(c.moduleName);
+    std::vector<std::string> warnings = checkQuantConfigAgainst(config, names, "bit-width config");
+    for (ConvLayer& c : convLayers_)
+        c.conv->quantize(config.forModule(c.moduleName));
+    quantConfig_ = config;
+    return warnings;
+}
+
+void YoloNetworkImpl::setQuantKernel(QuantKernel kernel)
+{
+    for (auto& [name, q] : quantizers())
+        q->setKernel(kernel);
+}
+
+std::vector<std::pair<std::string, LsqQuantizer>> YoloNetworkImpl::quantizers() const
+{
+    std::vector<std::pair<std::string, LsqQuantizer>> out;
+    for (const ConvLayer& c : convLayers_) {
+        if (c.conv->quanW)
+            out.emplace_back(c.moduleName + ".quan_w_fn", c.conv->quanW);
+        if (c.conv->quanA)
+            out.emplace_back(c.moduleName + ".quan_a_fn", c.conv->quanA);
+    }
+    return out;
+}
+
+} // namespace tyq

@@ -1,0 +1,94 @@
+// The detector as a LibTorch module built from a NetworkSpec. Parameters and buffers are named
+// exactly like the reference's state dict (module_list.<i>.conv_<i>.weight,
+// module_list.<i>.batch_norm_<i>.running_var, module_list.<i>.conv_<i>.quan_w_fn.s, ...), so
+// its checkpoints load as they are. `quantize` swaps every conv to LSQ fake quantization.
+#pragma once
+
+#include "model/darknet_cfg.h"
+#include "quant/lsq_quantizer.h"
+#include "quant/quant_config.h"
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/pimpl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tyq {
+
+/// A convolution with optional LSQ quantizers on its input activation and its weight:
+/// conv(quan_a(x), quan_w(W)) + bias, the reference's QuanConv2d.
+class QuantConv2dImpl : public torch::nn::Module {
+public:
+    QuantConv2dImpl(int64_t inChannels, const ConvSpec& spec);
+
+    torch::Tensor forward(const torch::Tensor& x);
+
+    /// Adds the quantizers (weight step size initialized from the current weight).
+    void quantize(const LayerQuantSpec& spec);
+    bool quantized() const { return !quanW.is_empty(); }
+    /// The weight as the conv sees it (fake-quantized when quantized).
+    torch::Tensor effectiveWeight();
+
+    torch::Tensor weight;
+    torch::Tensor bias; ///< undefined when the layer has batch norm
+    LsqQuantizer quanW{nullptr};
+    LsqQuantizer quanA{nullptr};
+    int64_t stride = 1;
+    int64_t padding = 0;
+};
+TORCH_MODULE(QuantConv2d);
+
+class YoloNetworkImpl : public torch::nn::Module {
+public:
+    /// Builds the network with PyTorch's default initialization (see initializeLikeReference).
+    explicit YoloNetworkImpl(NetworkSpec spec);
+
+    /// Raw outputs of the yolo layers, each [N, A*(5+C), H, W]. With `layerOutputs`, also
+    /// every layer's output (index = layer index), for dumps.
+    std::vector<torch::Tensor> forward(const torch::Tensor& input, std::vector<torch::Tensor>* layerOutputs = nullptr);
+
+    /// Decoded predictions of all yolo layers, [N, rows, 5+C]: cx, cy, w, h in input pixels,
+    /// sigmoid objectness, sigmoid class scores (the reference's inference output).
+    torch::Tensor detect(const torch::Tensor& input);
+
+    /// The reference's training initialization: conv weights ~ N(0, 0.02), BN weight ~ N(1, 0.02),
+    /// BN bias 0 (conv biases keep PyTorch's default).
+    void initializeLikeReference();
+
+    /// Turns every conv into an LSQ conv with the config's bit-widths, initializing weight step
+    /// sizes from the current weights and activation steps to the reference constant.
+    /// Returns warnings (e.g. `excepts` entries that match no conv).
+    std::vector<std::string> quantize(const QuantConfig& config);
+    bool quantized() const { return quantConfig_.has_value(); }
+    const std::optional<QuantConfig>& quantConfig() const { return quantConfig_; }
+
+    /// Selects the quantizer kernel of every quantizer (see QuantKernel).
+    void setQuantKernel(QuantKernel kernel);
+
+    const NetworkSpec& spec() const { return spec_; }
+
+    struct ConvLayer {
+        int index = 0;
+        std::string moduleName; ///< module_list.<i>.conv_<i>
+        QuantConv2d conv{nullptr};
+        torch::nn::BatchNorm2d batchNorm{nullptr};
+        Activation activation = Activation::linear;
+    };
+    const std::vector<ConvLayer>& convLayers() const { return convLayers_; }
+
+    /// Every quantizer with a display name ("module_list.0.conv_0.quan_w_fn"), in layer order.
+    std::vector<std::pair<std::string, LsqQuantizer>> quantizers() const;
+
+private:
+    NetworkSpec spec_;
+    std::vector<ConvLayer> convLayers_;
+    std::vector<int> convSlot_;       // layer index -> index into convLayers_, or -1
+    std::vector<bool> outputNeeded_;  // layer outputs read again by a route or shortcut
+    std::optional<QuantConfig> quantConfig_;
+};
+TORCH_MODULE(YoloNetwork);
+
+} // namespace tyq

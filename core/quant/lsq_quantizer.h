@@ -1,0 +1,58 @@
+// LSQ (learned step size quantization, Esser et al. 2020) as the reference computes it:
+// y = round(clamp(x / s, Qn, Qp)) * s, rounding with a straight-through gradient and the
+// gradient reaching s scaled by g = 1 / sqrt(Qp * numel(x)). One module per quantized tensor.
+#pragma once
+
+#include "quant/quant_config.h"
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+namespace tyq {
+
+enum class QuantizerRole { weight, activation };
+
+/// How the fake-quantization is computed. Both give the same values; `fused` does the forward
+/// in one pass and has a hand-written backward (one pass instead of the autograd chain).
+enum class QuantKernel { reference, fused };
+
+class LsqQuantizerImpl : public torch::nn::Module {
+public:
+    /// `channels` is the number of output channels (for per-channel weight step sizes).
+    LsqQuantizerImpl(const QuantizerSpec& spec, QuantizerRole role, int64_t channels);
+
+    /// Fake-quantizes x (identity when the spec's bit is 0).
+    torch::Tensor forward(const torch::Tensor& x);
+
+    /// LSQ's weight initialization: s = 2 mean(|w|) / sqrt(Qp) (per output channel if per_channel).
+    void initStepFromWeight(const torch::Tensor& weight);
+
+    /// Integer codes round(clamp(x / s, Qn, Qp)) as float tensor (what hardware stores).
+    torch::Tensor codes(const torch::Tensor& x) const;
+
+    const QuantizerSpec& spec() const { return spec_; }
+    QuantizerRole role() const { return role_; }
+    void setKernel(QuantKernel kernel) { kernel_ = kernel; }
+    QuantKernel kernel() const { return kernel_; }
+
+    /// The learned step size: shape [] (weight), [C,1,1,1] (per-channel weight) or [1] (activation).
+    torch::Tensor s;
+
+private:
+    QuantizerSpec spec_;
+    QuantizerRole role_;
+    QuantKernel kernel_ = QuantKernel::reference;
+};
+TORCH_MODULE(LsqQuantizer);
+
+/// The reference's activation step-size initial value.
+constexpr float kReferenceActivationStep = 0.1260f;
+
+/// Fake quantization with the reference's exact float arithmetic (autograd through primitives).
+torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax);
+
+/// Same values in one fused pass, with a hand-written backward (straight-through x gradient
+/// inside the range, LSQ's step-size gradient scaled by 1 / sqrt(Qp * numel(x))).
+torch::Tensor lsqFakeQuantizeFused(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax);
+
+} // namespace tyq
