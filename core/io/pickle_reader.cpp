@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace tyq {
 namespace {
@@ -98,6 +99,16 @@ private:
         parent.depth = std::max(parent.depth, child->depth + 1);
         if (parent.depth > kMaxDepth)
             error("nesting deeper than " + std::to_string(kMaxDepth));
+        adopted_.insert(child);
+    }
+
+    // Writers finish a container before placing it in another; filling one afterwards (through
+    // the memo) is how recursive structures are made, and would let a chain grow deeper than
+    // the depths recorded at adoption (freeing it would then overflow the stack).
+    void requireUnadopted(const PickleRef& container)
+    {
+        if (adopted_.count(container))
+            error("a container is changed after being placed inside another (recursive structures are not supported)");
     }
 
     PickleRef tuple(std::vector<PickleRef> items)
@@ -113,6 +124,7 @@ private:
     {
         if (list->kind != PickleValue::Kind::list)
             error(std::string("APPEND to a ") + list->kindName());
+        requireUnadopted(list);
         for (PickleRef& item : items) {
             adopt(*list, item);
             list->items.push_back(std::move(item));
@@ -125,6 +137,7 @@ private:
             error(std::string("SETITEM on a ") + dict->kindName());
         if (items.size() % 2 != 0)
             error("odd number of dict items");
+        requireUnadopted(dict);
         for (size_t i = 0; i < items.size(); i += 2) {
             adopt(*dict, items[i]);
             adopt(*dict, items[i + 1]);
@@ -181,6 +194,7 @@ private:
     std::vector<PickleRef> stack_;
     std::vector<size_t> marks_;
     std::unordered_map<uint64_t, PickleRef> memo_;
+    std::unordered_set<PickleRef> adopted_; // values placed inside a container (kept alive: no address reuse)
     std::map<std::string, at::Tensor> storages_;
 };
 
@@ -238,19 +252,30 @@ PickleRef Machine::rebuildTensor(const std::vector<PickleRef>& args)
     const std::vector<int64_t> stride = intTuple(*args[3], "tensor stride");
     if (size.size() != stride.size())
         error("tensor size and stride have different lengths");
-    // The view must lie inside the storage: offset + sum((size_i - 1) * stride_i) < numel.
-    int64_t extent = offset;
+    // The view must lie inside the storage: offset + sum((size_i - 1) * stride_i) < numel,
+    // computed without overflow (sizes and strides up to 2^40 make products up to 2^80).
     bool empty = false;
     for (size_t d = 0; d < size.size(); ++d) {
         if (size[d] < 0 || stride[d] < 0 || size[d] > (int64_t(1) << 40) || stride[d] > (int64_t(1) << 40))
             error("tensor size or stride out of range");
-        if (size[d] == 0)
-            empty = true;
-        else
-            extent += (size[d] - 1) * stride[d];
+        empty = empty || size[d] == 0;
     }
-    if (offset < 0 || (!empty && extent >= storage.numel()))
+    if (offset < 0)
         error("tensor view extends past its storage");
+    if (!empty) {
+        int64_t extent = offset;
+        int64_t elements = 1;
+        for (size_t d = 0; d < size.size(); ++d) {
+            int64_t span = 0;
+            if (__builtin_mul_overflow(size[d] - 1, stride[d], &span) || __builtin_add_overflow(extent, span, &extent) ||
+                extent >= storage.numel())
+                error("tensor view extends past its storage");
+            if (__builtin_mul_overflow(elements, size[d], &elements) || elements > storage.numel())
+                // Only an expanded (stride 0) view can be larger than its storage; copying one
+                // would let a tiny file demand any amount of memory.
+                error("tensor view has more elements than its storage (expanded tensors are not supported)");
+        }
+    }
     PickleRef v = make(PickleValue::Kind::tensor);
     v->tensor = empty ? at::empty(size, storage.options()) : storage.as_strided(size, stride, offset).clone();
     return v;
