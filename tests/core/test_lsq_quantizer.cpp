@@ -1,0 +1,275 @@
+// LSQ fake quantization: forward values worked out by hand for each range mode, the
+// straight-through and step-size gradients against LSQ's formula, the step-size
+// initializations, and the fused kernel against the reference one.
+#include "test_support.h"
+
+#include "quant/lsq_quantizer.h"
+
+#include <torch/torch.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+namespace tyq {
+namespace {
+
+QuantizerSpec spec(int bit, bool allPositive, bool symmetric, bool perChannel = false)
+{
+    QuantizerSpec s;
+    s.bit = bit;
+    s.allPositive = allPositive;
+    s.symmetric = symmetric;
+    s.perChannel = perChannel;
+    return s;
+}
+
+torch::Tensor floats(const std::vector<float>& values)
+{
+    return torch::tensor(values, torch::kFloat);
+}
+
+std::vector<float> valuesOf(const torch::Tensor& t)
+{
+    const torch::Tensor c = t.detach().contiguous().to(torch::kFloat);
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+// An activation quantizer with its step size set to `step`.
+LsqQuantizer activationQuantizer(const QuantizerSpec& s, float step)
+{
+    LsqQuantizer q(s, QuantizerRole::activation, 1);
+    torch::NoGradGuard noGrad;
+    q->s.fill_(step);
+    return q;
+}
+
+// Step sizes are powers of two below, so x / s and q * s are exact and the expected values
+// are exact too: the .5 cases are real ties that round half to even (2.5 -> 2, 3.5 -> 4).
+TEST(LsqQuantizer, AllPositiveThreeBitClampsToZeroAndSevenAndRoundsHalfToEven)
+{
+    LsqQuantizer q = activationQuantizer(spec(3, true, false), 0.5f);
+    //                  x / s:  -2   0    0.4  0.5   1.5   2.5   3.48  7    7.2  20
+    const torch::Tensor x = floats({-1.0f, 0.0f, 0.2f, 0.25f, 0.75f, 1.25f, 1.74f, 3.5f, 3.6f, 10.0f});
+    const std::vector<float> expected = {0, 0, 0, 0, 1.0f, 1.0f, 1.5f, 3.5f, 3.5f, 3.5f};
+    EXPECT_EQ(valuesOf(q(x)), expected);
+    EXPECT_EQ(valuesOf(q->codes(x)), (std::vector<float>{0, 0, 0, 0, 2, 2, 3, 7, 7, 7}));
+}
+
+TEST(LsqQuantizer, SymmetricThreeBitClampsToPlusMinusThree)
+{
+    LsqQuantizer q = activationQuantizer(spec(3, false, true), 0.25f);
+    //               x / s:  -8     -3.5    -2.5    -1.5    -0.5    0.5    1.2   2.5    3      3.6   20
+    const torch::Tensor x = floats({-2.0f, -0.875f, -0.625f, -0.375f, -0.125f, 0.125f, 0.3f, 0.625f, 0.75f, 0.9f, 5.0f});
+    const std::vector<float> expected = {-0.75f, -0.75f, -0.5f, -0.5f, 0, 0, 0.25f, 0.5f, 0.75f, 0.75f, 0.75f};
+    const std::vector<float> got = valuesOf(q(x));
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(got[i], expected[i]) << "x = " << valuesOf(x)[i]; // -0 == 0 is fine
+    EXPECT_EQ(valuesOf(q->codes(x)), (std::vector<float>{-3, -3, -2, -2, 0, 0, 1, 2, 3, 3, 3}));
+}
+
+TEST(LsqQuantizer, SignedThreeBitUsesMinusFourToThree)
+{
+    LsqQuantizer q = activationQuantizer(spec(3, false, false), 0.5f);
+    //                x / s:  -6     -4.5    -3.5    -2.5   0.5    2.5    3     3.5    4
+    const torch::Tensor x = floats({-3.0f, -2.25f, -1.75f, -1.25f, 0.25f, 1.25f, 1.5f, 1.75f, 2.0f});
+    const std::vector<float> expected = {-2.0f, -2.0f, -2.0f, -1.0f, 0, 1.0f, 1.5f, 1.5f, 1.5f};
+    EXPECT_EQ(valuesOf(q(x)), expected);
+    EXPECT_EQ(valuesOf(q->codes(x)), (std::vector<float>{-4, -4, -4, -2, 0, 2, 3, 3, 3}));
+}
+
+TEST(LsqQuantizer, BitZeroIsTheIdentityAndKeepsItsStepSize)
+{
+    torch::manual_seed(1);
+    LsqQuantizer q(spec(0, true, false), QuantizerRole::activation, 1);
+    const torch::Tensor x = torch::randn({2, 3, 4, 5}) * 10;
+    EXPECT_TRUE(torch::equal(q(x), x));
+    // The reference's checkpoints hold quan_a_fn.s even for bit 0 (layer 0): it must exist.
+    ASSERT_EQ(q->s.sizes(), torch::IntArrayRef({1}));
+    EXPECT_FLOAT_EQ(q->s.item<float>(), 0.1260f);
+    q->setKernel(QuantKernel::fused);
+    EXPECT_TRUE(torch::equal(q(x), x));
+}
+
+TEST(LsqQuantizer, InputGradientIsStraightThroughInsideTheRangeAndZeroOutside)
+{
+    LsqQuantizer q = activationQuantizer(spec(3, false, true), 0.25f); // codes -3..3, x in [-0.75, 0.75]
+    const torch::Tensor x = floats({-5.0f, -0.8f, -0.7f, -0.3f, 0.01f, 0.33f, 0.74f, 0.76f, 2.0f}).requires_grad_();
+    q(x).sum().backward();
+    EXPECT_EQ(valuesOf(x.grad()), (std::vector<float>{0, 0, 1, 1, 1, 1, 1, 0, 0}));
+}
+
+// dL/ds = g * sum_i grad_i * (q_i - x_i / s   if Qn <= x_i / s <= Qp,
+//                             Qn or Qp         below / above the range),
+// g = 1 / sqrt(Qp * numel(x)), written here independently of the implementation.
+double lsqStepGradient(const std::vector<float>& x, const std::vector<float>& grad, double s, int qn, int qp)
+{
+    double sum = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double v = static_cast<double>(x[i]) / s;
+        double d;
+        if (v < qn)
+            d = qn;
+        else if (v > qp)
+            d = qp;
+        else
+            d = std::nearbyint(v) - v;
+        sum += grad[i] * d;
+    }
+    return sum / std::sqrt(static_cast<double>(qp) * static_cast<double>(x.size()));
+}
+
+TEST(LsqQuantizer, StepGradientFollowsTheLsqFormulaForEachRange)
+{
+    struct Case {
+        QuantizerSpec spec;
+        int qn, qp;
+    };
+    const std::vector<Case> cases = {{spec(3, true, false), 0, 7}, {spec(3, false, true), -3, 3},
+                                     {spec(3, false, false), -4, 3}, {spec(5, true, false), 0, 31}};
+    // Values strictly inside, strictly below and strictly above every range (no exact edges).
+    const std::vector<float> xs = {-9.0f, -1.3f, -0.61f, -0.2f, 0.07f, 0.4f, 0.9f, 1.37f, 2.2f, 9.0f, 30.0f};
+    const std::vector<float> grads = {1.0f, -2.0f, 0.5f, 3.0f, -1.5f, 2.0f, 1.0f, -0.25f, 0.75f, 2.5f, -1.0f};
+    for (const Case& c : cases) {
+        for (QuantKernel kernel : {QuantKernel::reference, QuantKernel::fused}) {
+            LsqQuantizer q = activationQuantizer(c.spec, 0.3f);
+            q->setKernel(kernel);
+            const torch::Tensor x = floats(xs).requires_grad_();
+            (q(x) * floats(grads)).sum().backward();
+            const double expected = lsqStepGradient(xs, grads, 0.3f, c.qn, c.qp);
+            ASSERT_TRUE(q->s.grad().defined());
+            EXPECT_NEAR(q->s.grad().item<double>(), expected, 1e-5 * std::max(1.0, std::abs(expected)))
+                << "range [" << c.qn << ", " << c.qp << "], kernel " << static_cast<int>(kernel);
+        }
+    }
+}
+
+TEST(LsqQuantizer, WeightStepStartsAtTwiceMeanAbsOverSqrtQp)
+{
+    torch::manual_seed(7);
+    const torch::Tensor w = torch::randn({4, 3, 3, 3}) * 0.1;
+    const std::vector<float> values = valuesOf(w);
+
+    LsqQuantizer perTensor(spec(3, false, true), QuantizerRole::weight, 4);
+    EXPECT_EQ(perTensor->s.dim(), 0);
+    perTensor->initStepFromWeight(w);
+    double meanAbs = 0;
+    for (float v : values)
+        meanAbs += std::abs(v);
+    meanAbs /= static_cast<double>(values.size());
+    ASSERT_EQ(perTensor->s.dim(), 0) << "per-tensor weight step sizes have shape [] like the reference's";
+    EXPECT_NEAR(perTensor->s.item<double>(), 2 * meanAbs / std::sqrt(3.0), 1e-6);
+
+    LsqQuantizer perChannel(spec(4, false, false, /*perChannel=*/true), QuantizerRole::weight, 4); // Qp = 7
+    perChannel->initStepFromWeight(w);
+    ASSERT_EQ(perChannel->s.sizes(), torch::IntArrayRef({4, 1, 1, 1}));
+    for (int c = 0; c < 4; ++c) {
+        double m = 0;
+        for (int k = 0; k < 27; ++k)
+            m += std::abs(values[static_cast<size_t>(c * 27 + k)]);
+        m /= 27;
+        EXPECT_NEAR(perChannel->s[c].item<double>(), 2 * m / std::sqrt(7.0), 1e-6) << "channel " << c;
+    }
+}
+
+TEST(LsqQuantizer, ActivationStepStartsAtTheReferenceConstant)
+{
+    LsqQuantizer q(spec(3, true, false), QuantizerRole::activation, 1);
+    ASSERT_EQ(q->s.sizes(), torch::IntArrayRef({1}));
+    EXPECT_FLOAT_EQ(q->s.item<float>(), 0.1260f);
+    EXPECT_FLOAT_EQ(q->s.item<float>(), kReferenceActivationStep);
+}
+
+// Random activation-shaped input with exact range edges, exact ties and far outliers mixed in.
+torch::Tensor activationLikeInput(float step, int qn, int qp, uint64_t seed)
+{
+    torch::manual_seed(seed);
+    torch::Tensor x = torch::randn({2, 8, 6, 5}) * (step * qp * 0.6f);
+    auto flat = x.view({-1});
+    for (int64_t i = 0; i < flat.numel(); i += 7)
+        flat[i] = step * static_cast<float>(i % 2 ? qp : qn); // exactly on an edge
+    for (int64_t i = 3; i < flat.numel(); i += 11)
+        flat[i] = step * (static_cast<float>(i % (qp - qn)) + qn + 0.5f); // exact tie
+    for (int64_t i = 5; i < flat.numel(); i += 13)
+        flat[i] = step * static_cast<float>(i % 2 ? 3 * qp + 1 : 3 * qn - 1); // outside
+    return x;
+}
+
+TEST(LsqQuantizer, FusedKernelMatchesTheReferenceKernel)
+{
+    struct Case {
+        QuantizerSpec spec;
+        int qn, qp;
+        float step;
+    };
+    const std::vector<Case> cases = {{spec(3, true, false), 0, 7, 0.125f},
+                                     {spec(3, false, true), -3, 3, 0.0625f},
+                                     {spec(3, false, false), -4, 3, 0.3f},
+                                     {spec(9, true, false), 0, 511, 0.0261f}};
+    uint64_t seed = 11;
+    for (const Case& c : cases) {
+        const torch::Tensor base = activationLikeInput(c.step, c.qn, c.qp, seed++);
+        const torch::Tensor upstream = torch::randn(base.sizes());
+
+        auto run = [&](QuantKernel kernel) {
+            LsqQuantizer q = activationQuantizer(c.spec, c.step);
+            q->setKernel(kernel);
+            torch::Tensor x = base.clone().requires_grad_();
+            torch::Tensor y = q(x);
+            (y * upstream).sum().backward();
+            return std::make_tuple(y.detach(), x.grad().clone(), q->s.grad().clone());
+        };
+        const auto [yRef, gxRef, gsRef] = run(QuantKernel::reference);
+        const auto [yFused, gxFused, gsFused] = run(QuantKernel::fused);
+        const std::string where = "range [" + std::to_string(c.qn) + ", " + std::to_string(c.qp) + "]";
+
+        EXPECT_TRUE(torch::equal(yRef, yFused)) << where << ": forward values differ, max "
+                                                 << (yRef - yFused).abs().max().item<float>();
+        EXPECT_TRUE(torch::allclose(gxRef, gxFused, 1e-6, 0)) << where << ": input gradients differ";
+        // The step gradient is a sum of thousands of terms: compare relative to its magnitude.
+        const double a = gsRef.item<double>();
+        const double b = gsFused.item<double>();
+        EXPECT_NEAR(a, b, 1e-6 * std::max(std::abs(a), 1e-3)) << where << ": step-size gradients differ";
+        // Sanity: the input hits both edges and the outside, so the comparison covers every branch.
+        EXPECT_GT((gxRef == 0).sum().item<int64_t>(), 0) << where;
+        EXPECT_GT((gxRef != 0).sum().item<int64_t>(), 0) << where;
+    }
+}
+
+TEST(LsqQuantizer, FusedKernelIsUsedThroughTheModuleAndFallsBackForPerChannelSteps)
+{
+    torch::manual_seed(5);
+    const torch::Tensor w = torch::randn({4, 3, 3, 3}) * 0.2;
+    LsqQuantizer ref(spec(3, false, true, /*perChannel=*/true), QuantizerRole::weight, 4);
+    LsqQuantizer fused(spec(3, false, true, /*perChannel=*/true), QuantizerRole::weight, 4);
+    ref->initStepFromWeight(w);
+    fused->initStepFromWeight(w);
+    fused->setKernel(QuantKernel::fused);
+    EXPECT_EQ(fused->kernel(), QuantKernel::fused);
+    const torch::Tensor x = w.clone().requires_grad_();
+    const torch::Tensor x2 = w.clone().requires_grad_();
+    ref(x).sum().backward();
+    fused(x2).sum().backward();
+    EXPECT_TRUE(torch::equal(ref(w), fused(w)));
+    EXPECT_TRUE(torch::allclose(ref->s.grad(), fused->s.grad(), 1e-6, 1e-9));
+}
+
+TEST(LsqQuantizer, CodesAreIntegersInRangeThatReproduceTheForward)
+{
+    torch::manual_seed(3);
+    for (const auto& [s, qn, qp] : {std::make_tuple(spec(3, true, false), 0, 7), std::make_tuple(spec(3, false, true), -3, 3),
+                                    std::make_tuple(spec(4, false, false), -8, 7)}) {
+        LsqQuantizer q = activationQuantizer(s, 0.2f);
+        const torch::Tensor x = torch::randn({3, 4, 5, 6});
+        const torch::Tensor codes = q->codes(x);
+        EXPECT_TRUE(torch::equal(codes, codes.round()));
+        EXPECT_EQ(codes.min().item<float>(), static_cast<float>(qn)); // x / s = 5 randn hits both ends
+        EXPECT_EQ(codes.max().item<float>(), static_cast<float>(qp));
+        EXPECT_TRUE(torch::allclose(codes * q->s, q(x).detach(), 0, 1e-6));
+    }
+}
+
+} // namespace
+} // namespace tyq
