@@ -55,9 +55,12 @@ void addModelFlags(CLI::App& command, ModelFlags& flags, bool weightsRequired)
 
 void registerAllCommands(CLI::App& app, const GlobalOptions& global)
 {
-    registerInfoCommand(app, global);
+    registerGenDataCommand(app, global);
+    registerTrainCommand(app, global);
+    registerEvalCommand(app, global);
     registerDetectCommand(app, global);
     registerExportCommand(app, global);
+    registerInfoCommand(app, global);
 }
 
 } // namespace tyq::cli

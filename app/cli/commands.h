@@ -27,6 +27,9 @@ void registerAllCommands(CLI::App& app, const GlobalOptions& global);
 void registerInfoCommand(CLI::App& app, const GlobalOptions& global);
 void registerDetectCommand(CLI::App& app, const GlobalOptions& global);
 void registerExportCommand(CLI::App& app, const GlobalOptions& global);
+void registerGenDataCommand(CLI::App& app, const GlobalOptions& global);
+void registerTrainCommand(CLI::App& app, const GlobalOptions& global);
+void registerEvalCommand(CLI::App& app, const GlobalOptions& global);
 
 /// Flags naming a model, shared by detect, eval and export.
 struct ModelFlags {

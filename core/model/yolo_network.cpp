@@ -22,6 +22,11 @@ QuantConv2dImpl::QuantConv2dImpl(int64_t inChannels, const ConvSpec& spec) : str
 
 torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
 {
+    if (calibrateActivationStep) {
+        if (quanA)
+            quanA->initStepFromActivation(x);
+        calibrateActivationStep = false;
+    }
     const torch::Tensor input = quanA ? quanA(x) : x;
     return at::conv2d(input, effectiveWeight(), bias, {stride, stride}, {padding, padding});
 }

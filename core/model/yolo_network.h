@@ -38,6 +38,9 @@ public:
     LsqQuantizer quanA{nullptr};
     int64_t stride = 1;
     int64_t padding = 0;
+    /// When set, the next forward first sets the activation step size from its input (LSQ's
+    /// data-driven init), then clears the flag.
+    bool calibrateActivationStep = false;
 };
 TORCH_MODULE(QuantConv2d);
 
@@ -78,6 +81,7 @@ public:
         Activation activation = Activation::linear;
     };
     const std::vector<ConvLayer>& convLayers() const { return convLayers_; }
+    std::vector<ConvLayer>& convLayers() { return convLayers_; }
 
     /// Every quantizer with a display name ("module_list.0.conv_0.quan_w_fn"), in layer order.
     std::vector<std::pair<std::string, LsqQuantizer>> quantizers() const;

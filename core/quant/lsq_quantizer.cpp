@@ -151,6 +151,18 @@ void LsqQuantizerImpl::initStepFromWeight(const torch::Tensor& weight)
     s.set_data(value.to(s.dtype()).reshape(s.sizes()).clone());
 }
 
+void LsqQuantizerImpl::initStepFromActivation(const torch::Tensor& x)
+{
+    if (!spec_.enabled())
+        return;
+    torch::NoGradGuard noGrad;
+    const double sqrtQp = std::sqrt(static_cast<double>(spec_.qmax()));
+    const torch::Tensor value = x.detach().abs().mean() * 2 / sqrtQp;
+    // A dead input (all zeros) would give s = 0 and divide by zero: keep the constant then.
+    if (value.item<double>() > 0)
+        s.set_data(value.to(s.dtype()).reshape(s.sizes()).clone());
+}
+
 torch::Tensor LsqQuantizerImpl::codes(const torch::Tensor& x) const
 {
     torch::NoGradGuard noGrad;

@@ -27,6 +27,9 @@ public:
     /// LSQ's weight initialization: s = 2 mean(|w|) / sqrt(Qp) (per output channel if per_channel).
     void initStepFromWeight(const torch::Tensor& weight);
 
+    /// LSQ's data-driven initialization for activations: s = 2 mean(|x|) / sqrt(Qp).
+    void initStepFromActivation(const torch::Tensor& x);
+
     /// Integer codes round(clamp(x / s, Qn, Qp)) as float tensor (what hardware stores).
     torch::Tensor codes(const torch::Tensor& x) const;
 

@@ -1,0 +1,115 @@
+// tyq eval: mAP, per-class AP/precision/recall/F1 and the two IoUs of a model on a dataset split.
+#include "cli/commands.h"
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "data/batch_loader.h"
+#include "data/dataset.h"
+#include "eval/dataset_evaluation.h"
+#include "model/model_loader.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <unistd.h>
+
+namespace tyq::cli {
+namespace {
+
+struct EvalCommandOptions {
+    ModelFlags model;
+    std::string data = "data/sample/dac.data";
+    std::string split = "val";
+    EvalOptions eval;
+    int width = 0;
+    int height = 0;
+    int batchSize = 8;
+    std::string json;
+};
+
+nlohmann::json metricsJson(const EvaluationResult& r, const std::vector<std::string>& names)
+{
+    nlohmann::json classes = nlohmann::json::array();
+    for (const ClassMetrics& c : r.perClass)
+        classes.push_back({{"class_id", c.classId},
+                           {"class_name", c.classId < static_cast<int>(names.size()) ? names[c.classId] : std::to_string(c.classId)},
+                           {"ap", c.ap}, {"precision", c.precision}, {"recall", c.recall}, {"f1", c.f1},
+                           {"truths", c.numTruths}, {"predictions", c.numPredictions}});
+    return {{"map", r.mAP}, {"precision", r.precision}, {"recall", r.recall}, {"f1", r.f1}, {"iou", r.referenceIoU},
+            {"contest_iou", r.contestIoU}, {"images", r.images}, {"truths", r.truths}, {"predictions", r.predictions},
+            {"classes", classes}};
+}
+
+void run(const EvalCommandOptions& o, const GlobalOptions& global)
+{
+    applyGlobalOptions(global);
+    if (!std::filesystem::exists(o.data))
+        throw Error(o.data + ": dataset not found (create the sample with: tyq gen-data --out data/sample)");
+    const DataConfig data = loadDataConfig(o.data);
+    LoadedModel loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
+    for (const std::string& w : loaded.warnings)
+        spdlog::warn("{}", w);
+    const NetworkSpec& spec = loaded.network->spec();
+    if (data.classes != spec.numClasses())
+        throw Error(o.data + ": has " + std::to_string(data.classes) + " classes but the network predicts " +
+                    std::to_string(spec.numClasses()));
+
+    DatasetLoadOptions loadOptions;
+    loadOptions.numClasses = data.classes;
+    loadOptions.classNames = data.classNames;
+    LoadedDataset dataset = loadDatasetList(o.split == "train" ? data.trainList : data.validList, loadOptions);
+    for (const std::string& p : dataset.problems)
+        spdlog::warn("skipped: {}", p);
+    if (dataset.samples.empty())
+        throw Error(o.data + ": the " + o.split + " split has no usable samples");
+
+    BatchLoaderOptions loaderOptions;
+    loaderOptions.batchSize = o.batchSize;
+    loaderOptions.width = o.width > 0 ? o.width : spec.width;
+    loaderOptions.height = o.height > 0 ? o.height : spec.height;
+    loaderOptions.shuffle = false;
+    BatchLoader loader(dataset.samples, loaderOptions);
+    const bool tty = ::isatty(STDERR_FILENO) && !global.quiet;
+    std::vector<std::string> problems;
+    const EvaluationResult result = evaluateDataset(*loaded.network, loader, o.eval, [&](int64_t done, int64_t total) {
+        if (tty)
+            std::fprintf(stderr, "\revaluating: %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
+        return true;
+    }, nullptr, &problems);
+    if (tty)
+        std::fprintf(stderr, "\n");
+    for (const std::string& p : problems)
+        spdlog::warn("skipped: {}", p);
+
+    std::cout << o.model.weights << " (" << loaded.weightsDescription << ") on " << o.data << " [" << o.split << "], "
+              << loaderOptions.width << "x" << loaderOptions.height << ", conf " << o.eval.confThreshold << " nms "
+              << o.eval.nmsThreshold << " iou " << o.eval.iouThreshold << "\n";
+    std::cout << formatEvaluationTable(result, data.classNames);
+    if (!o.json.empty())
+        writeFileAtomically(o.json, metricsJson(result, data.classNames).dump(2) + "\n");
+}
+
+} // namespace
+
+void registerEvalCommand(CLI::App& app, const GlobalOptions& global)
+{
+    auto o = std::make_shared<EvalCommandOptions>();
+    CLI::App* cmd = app.add_subcommand("eval", "Evaluate a model on a dataset: mAP, per-class AP, IoUs");
+    addModelFlags(*cmd, o->model, /*weightsRequired=*/true);
+    cmd->add_option("--data", o->data, "Dataset .data file")->capture_default_str();
+    cmd->add_option("--split", o->split, "Which list to evaluate")->check(CLI::IsMember({"val", "train"}))->capture_default_str();
+    cmd->add_option("--conf", o->eval.confThreshold, "Objectness threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
+    cmd->add_option("--nms", o->eval.nmsThreshold, "NMS IoU threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
+    cmd->add_option("--iou", o->eval.iouThreshold, "IoU for a true positive")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
+    cmd->add_option("--width", o->width, "Input width (default: the cfg's)")->check(CLI::Range(32, 8192));
+    cmd->add_option("--height", o->height, "Input height (default: the cfg's)")->check(CLI::Range(32, 8192));
+    cmd->add_option("--batch-size,-b", o->batchSize, "Images per batch")->check(CLI::Range(1, 1024))->capture_default_str();
+    cmd->add_option("--json", o->json, "Write the metrics as JSON to this file");
+    cmd->callback([o, &global] { run(*o, global); });
+}
+
+} // namespace tyq::cli

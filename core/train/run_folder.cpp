@@ -1,0 +1,216 @@
+#include "train/run_folder.h"
+
+#include "common/atomic_file.h"
+#include "common/csv_table.h"
+#include "common/error.h"
+#include "common/text.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace tyq {
+namespace {
+
+const char* kBatchColumns =
+    "epoch,batch,batch_in_epoch,images,loss,x,y,w,h,conf_obj,conf_noobj,cls,cls_acc,recall50,recall75,precision,"
+    "conf_obj_mean,conf_noobj_mean,lr,seconds";
+const char* kEpochColumns = "epoch,map,iou,contest_iou,precision,recall,f1,train_loss,seconds";
+
+} // namespace
+
+std::string nowIso8601()
+{
+    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm local{};
+    localtime_r(&t, &local);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &local);
+    return buffer;
+}
+
+RunFolder::RunFolder(const std::filesystem::path& dir, bool resume) : dir_(dir)
+{
+    std::error_code ec;
+    if (!resume && std::filesystem::exists(dir_ / "run.json", ec))
+        fail(dir_, "already holds a run; resume it with --resume, or choose another output folder");
+    if (resume && !std::filesystem::exists(dir_ / "run.json", ec))
+        fail(dir_, "is not a run folder (no run.json)");
+    std::filesystem::create_directories(dir_ / "checkpoints", ec);
+    if (ec)
+        fail(dir_, "cannot create the run folder: " + ec.message());
+
+    const std::filesystem::path lock = dir_ / ".lock";
+    lockFd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockFd_ < 0)
+        fail(lock, std::string("cannot open: ") + std::strerror(errno));
+    if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {
+        ::close(lockFd_);
+        lockFd_ = -1;
+        fail(dir_, "another training is using this run folder");
+    }
+}
+
+RunFolder::~RunFolder()
+{
+    if (lockFd_ >= 0) {
+        ::flock(lockFd_, LOCK_UN);
+        ::close(lockFd_);
+    }
+}
+
+std::filesystem::path RunFolder::periodicCheckpoint(int64_t epoch) const
+{
+    return checkpointDir() / fmt::format("epoch_{:04d}.ckpt", epoch);
+}
+
+void RunFolder::writeSetup(const std::string& cfgText, const std::string& quantYaml, const std::string& optionsYaml)
+{
+    writeFileAtomically(dir_ / "network.cfg", cfgText);
+    if (!quantYaml.empty())
+        writeFileAtomically(dir_ / "quant.yaml", quantYaml);
+    writeFileAtomically(dir_ / "options.yaml", optionsYaml);
+}
+
+void RunFolder::prepareTables(const std::vector<std::string>& quantizers, const std::vector<std::string>& classNames,
+                              int64_t batchesDone, int64_t epochsDone)
+{
+    quantizers_ = quantizers;
+    classNames_ = classNames;
+    const std::filesystem::path batches = dir_ / "batches.csv";
+    const std::filesystem::path epochs = dir_ / "epochs.csv";
+    std::error_code ec;
+    if (std::filesystem::exists(batches, ec))
+        truncateCsv(batches, 1, static_cast<double>(batchesDone));
+    else {
+        std::string header = kBatchColumns;
+        for (const std::string& q : quantizers_)
+            header += ",s:" + q;
+        appendLines(batches, {header});
+    }
+    if (std::filesystem::exists(epochs, ec))
+        truncateCsv(epochs, 0, static_cast<double>(epochsDone) + 0.5);
+    else {
+        std::string header = kEpochColumns;
+        for (const std::string& name : classNames_)
+            header += ",ap:" + name;
+        appendLines(epochs, {header});
+    }
+}
+
+void RunFolder::appendBatch(const BatchReport& r)
+{
+    std::string row = fmt::format("{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g},{:.4g},{:.4g},"
+                                  "{:.4g},{:.4g},{:.6g},{:.4f}",
+                                  r.epoch, r.globalBatch, r.batchInEpoch, r.images, r.loss, r.x, r.y, r.w, r.h, r.confObj,
+                                  r.confNoobj, r.cls, r.classAccuracy, r.recall50, r.recall75, r.precision,
+                                  r.meanConfObj, r.meanConfNoobj, r.learningRate, r.seconds);
+    for (const StepSize& s : r.stepSizes)
+        row += fmt::format(",{:.8g}", s.value);
+    // Buffered a few rows at a time: one fsync per batch would cost more than small batches.
+    pendingBatchRows_.push_back(std::move(row));
+    if (pendingBatchRows_.size() >= 8 || r.batchInEpoch + 1 == r.batchesPerEpoch) {
+        appendLines(dir_ / "batches.csv", pendingBatchRows_);
+        pendingBatchRows_.clear();
+    }
+}
+
+void RunFolder::appendEpoch(const EvalReport& r, double trainLoss, double seconds)
+{
+    if (!pendingBatchRows_.empty()) {
+        appendLines(dir_ / "batches.csv", pendingBatchRows_);
+        pendingBatchRows_.clear();
+    }
+    const EvaluationResult& m = r.metrics;
+    std::string row = fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.2f}", r.epoch, m.mAP,
+                                  m.referenceIoU, m.contestIoU, m.precision, m.recall, m.f1, trainLoss, seconds);
+    for (size_t c = 0; c < classNames_.size(); ++c) {
+        auto it = std::find_if(m.perClass.begin(), m.perClass.end(),
+                               [&](const ClassMetrics& cm) { return cm.classId == static_cast<int>(c); });
+        row += it == m.perClass.end() ? "," : fmt::format(",{:.6f}", it->ap);
+    }
+    appendLines(dir_ / "epochs.csv", {row});
+}
+
+void RunFolder::writeStatus(const RunStatus& s)
+{
+    if (!pendingBatchRows_.empty()) {
+        appendLines(dir_ / "batches.csv", pendingBatchRows_);
+        pendingBatchRows_.clear();
+    }
+    const nlohmann::json j = {{"phase", s.phase},         {"state", s.state},         {"epochs_done", s.epochsDone},
+                              {"epochs", s.epochs},       {"best_map", s.bestMap},    {"best_iou", s.bestIoU},
+                              {"best_contest_iou", s.bestContestIoU}, {"best_epoch", s.bestEpoch},
+                              {"last_map", s.lastMap},    {"started", s.started},     {"updated", s.updated},
+                              {"message", s.message}};
+    writeFileAtomically(dir_ / "run.json", j.dump(2) + "\n");
+}
+
+void RunFolder::appendLog(const std::string& line)
+{
+    appendLines(dir_ / "train.log", {"[" + nowIso8601() + "] " + line});
+}
+
+RunStatus readRunStatus(const std::filesystem::path& runDir)
+{
+    const std::filesystem::path file = runDir / "run.json";
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text::readFile(file.string(), 1 << 20));
+    } catch (const nlohmann::json::exception& e) {
+        fail(file, std::string("malformed: ") + e.what());
+    }
+    RunStatus s;
+    try {
+        s.phase = j.value("phase", "");
+        s.state = j.value("state", "");
+        s.epochsDone = j.value("epochs_done", int64_t(0));
+        s.epochs = j.value("epochs", int64_t(0));
+        s.bestMap = j.value("best_map", -1.0);
+        s.bestIoU = j.value("best_iou", -1.0);
+        s.bestContestIoU = j.value("best_contest_iou", -1.0);
+        s.bestEpoch = j.value("best_epoch", int64_t(0));
+        s.lastMap = j.value("last_map", -1.0);
+        s.started = j.value("started", "");
+        s.updated = j.value("updated", "");
+        s.message = j.value("message", "");
+    } catch (const nlohmann::json::exception& e) {
+        fail(file, std::string("malformed: ") + e.what());
+    }
+    return s;
+}
+
+std::vector<std::filesystem::path> listRuns(const std::filesystem::path& root)
+{
+    std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> runs;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+        if (entry.is_directory(ec) && std::filesystem::exists(entry.path() / "run.json", ec))
+            runs.emplace_back(std::filesystem::last_write_time(entry.path() / "run.json", ec), entry.path());
+    }
+    std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::filesystem::path> out;
+    for (auto& r : runs)
+        out.push_back(r.second);
+    return out;
+}
+
+const char* runOutcomeName(RunOutcome outcome)
+{
+    switch (outcome) {
+    case RunOutcome::finished: return "finished";
+    case RunOutcome::stopped: return "stopped";
+    case RunOutcome::failed: return "failed";
+    }
+    return "finished";
+}
+
+} // namespace tyq
