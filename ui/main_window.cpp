@@ -1,0 +1,370 @@
+#include "main_window.h"
+
+#include "common/error.h"
+#include "data/synthetic_dataset.h"
+#include "log_panel.h"
+#include "plots_panel.h"
+#include "runs_browser.h"
+#include "studio_settings.h"
+#include "training_controller.h"
+#include "training_panel.h"
+#include "ui_utils.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QScrollArea>
+#include <QStatusBar>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+
+namespace tyq::ui {
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), controller_(new TrainingController(this))
+{
+    setObjectName("tyqMainWindow");
+    setDockNestingEnabled(true);
+    createPanels();
+    createMenus();
+    applyExperiment(defaultExperiment());
+    setExperimentModified(false);
+
+    restoreGeometry(settings::windowGeometry.get());
+    restoreState(settings::windowState.get());
+    if (settings::windowGeometry.get().isEmpty())
+        resize(1500, 950);
+    statusBar()->showMessage(tr("Ready"));
+}
+
+MainWindow::~MainWindow()
+{
+    if (datasetThread_) {
+        datasetCancel_->store(true);
+        datasetThread_->wait();
+    }
+}
+
+void MainWindow::createPanels()
+{
+    plotsPanel_ = new PlotsPanel(this);
+    setCentralWidget(plotsPanel_);
+
+    auto dock = [this](const QString& title, const QString& name, QWidget* widget, Qt::DockWidgetArea area) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name);
+        d->setWidget(widget);
+        addDockWidget(area, d);
+        return d;
+    };
+
+    trainingPanel_ = new TrainingPanel(controller_, this);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(trainingPanel_);
+    scroll->setWidgetResizable(true);
+    QDockWidget* trainingDock = dock(tr("Experiment and training"), "trainingDock", scroll, Qt::LeftDockWidgetArea);
+
+    runsBrowser_ = new RunsBrowser(this);
+    QDockWidget* runsDock = dock(tr("Runs"), "runsDock", runsBrowser_, Qt::RightDockWidgetArea);
+
+    logPanel_ = new LogPanel(this);
+    QDockWidget* logDock = dock(tr("Log"), "logDock", logPanel_, Qt::BottomDockWidgetArea);
+    (void)trainingDock;
+    (void)runsDock;
+    (void)logDock;
+
+    connect(trainingPanel_, &TrainingPanel::experimentEdited, this, [this] { setExperimentModified(true); });
+    connect(trainingPanel_, &TrainingPanel::runStartedIn, this, [this](const QString&) {
+        plotsPanel_->clear();
+        runsBrowser_->refresh();
+    });
+    connect(controller_, &TrainingController::runStarted, plotsPanel_, &PlotsPanel::onRunStarted);
+    connect(controller_, &TrainingController::batchDone, plotsPanel_, &PlotsPanel::onBatch);
+    connect(controller_, &TrainingController::evaluationDone, plotsPanel_, &PlotsPanel::onEvaluation);
+    connect(controller_, &TrainingController::logMessage, logPanel_, &LogPanel::appendMessage);
+    connect(controller_, &TrainingController::checkpointWritten, this, [this](const QString& path, const QString& kind) {
+        statusBar()->showMessage(tr("Saved %1 checkpoint %2").arg(kind, path), 5000);
+    });
+    connect(controller_, &TrainingController::runningChanged, this, [this](bool running) {
+        runsBrowser_->refresh();
+        if (!running && closeAfterStop_)
+            close();
+    });
+
+    connect(runsBrowser_, &RunsBrowser::openRun, this, [this](const QString& dir) {
+        if (controller_->isRunning()) {
+            showError(this, tr("Training in progress"),
+                      tr("The plots show the running training. Stop it to browse other runs' curves."));
+            return;
+        }
+        try {
+            plotsPanel_->loadRun(toPath(dir));
+            statusBar()->showMessage(tr("Showing %1").arg(dir), 5000);
+        } catch (const std::exception& e) {
+            showError(this, tr("Cannot open run"), QString::fromUtf8(e.what()));
+        }
+    });
+    connect(runsBrowser_, &RunsBrowser::compareRuns, this, [this](const QString& a, const QString& b) {
+        try {
+            if (!controller_->isRunning())
+                plotsPanel_->loadRun(toPath(a));
+            plotsPanel_->setComparison(toPath(b));
+        } catch (const std::exception& e) {
+            showError(this, tr("Cannot compare runs"), QString::fromUtf8(e.what()));
+        }
+    });
+    connect(runsBrowser_, &RunsBrowser::resumeRun, this, [this](const QString& dir) { trainingPanel_->resumeTraining(dir); });
+    connect(runsBrowser_, &RunsBrowser::useCheckpoint, this, [this](const QString& checkpoint, const QString& phase) {
+        if (phase == "fp") {
+            Experiment e = trainingPanel_->experiment();
+            e.fpCheckpoint = toPath(checkpoint);
+            e.phase = "lsq";
+            trainingPanel_->setExperiment(e);
+            setExperimentModified(true);
+            statusBar()->showMessage(tr("LSQ training will start from %1").arg(checkpoint), 5000);
+        }
+    });
+}
+
+void MainWindow::createMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* newAction = file->addAction(tr("&New experiment"), this, [this] {
+        if (maybeSave()) {
+            experimentPath_.clear();
+            applyExperiment(defaultExperiment());
+            setExperimentModified(false);
+        }
+    });
+    newAction->setShortcut(QKeySequence::New);
+    QAction* open = file->addAction(tr("&Open experiment…"), this, [this] {
+        if (!maybeSave())
+            return;
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), settings::lastDirectory.get(),
+                                                          tr("tyq experiments (*.tyqexp);;All files (*)"));
+        if (!path.isEmpty())
+            openExperiment(path);
+    });
+    open->setShortcut(QKeySequence::Open);
+    recentMenu_ = file->addMenu(tr("Open &recent"));
+    rebuildRecentMenu();
+    QAction* save = file->addAction(tr("&Save experiment"), this, [this] { saveExperiment(); });
+    save->setShortcut(QKeySequence::Save);
+    QAction* saveAs = file->addAction(tr("Save experiment &as…"), this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"), settings::lastDirectory.get(),
+                                                          tr("tyq experiments (*.tyqexp)"));
+        if (!path.isEmpty())
+            saveExperimentAs(path.endsWith(".tyqexp") ? path : path + ".tyqexp");
+    });
+    saveAs->setShortcut(QKeySequence::SaveAs);
+    file->addSeparator();
+    file->addAction(tr("&Generate sample dataset…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Generate the sample dataset into"), "data");
+        if (!dir.isEmpty())
+            generateSampleDataset(dir);
+    });
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* training = menuBar()->addMenu(tr("&Training"));
+    training->addAction(tr("&Start"), this, [this] { trainingPanel_->startTraining(); })->setShortcut(QKeySequence("Ctrl+R"));
+    training->addAction(tr("S&top"), this, [this] { controller_->stop(); })->setShortcut(QKeySequence("Ctrl+."));
+
+    viewMenu_ = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget* d : findChildren<QDockWidget*>())
+        viewMenu_->addAction(d->toggleViewAction());
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About tyq-studio"), this, [this] {
+        QMessageBox::about(this, tr("About tyq-studio"),
+                           tr("<b>tyq-studio</b> 0.1.0<br>Low-bit object detection: Tiny-YOLO with LSQ quantization, "
+                              "trained and inspected on the CPU."));
+    });
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    recentMenu_->clear();
+    const QStringList recent = settings::recentExperiments.get();
+    for (const QString& path : recent)
+        recentMenu_->addAction(path, this, [this, path] {
+            if (maybeSave())
+                openExperiment(path);
+        });
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::applyExperiment(const Experiment& e)
+{
+    trainingPanel_->setExperiment(e);
+    runsBrowser_->setRoot(fromPath(e.runsRoot));
+}
+
+Experiment MainWindow::currentExperiment() const
+{
+    return trainingPanel_->experiment();
+}
+
+bool MainWindow::openExperiment(const QString& path)
+{
+    try {
+        const Experiment e = loadExperiment(toPath(path));
+        experimentPath_ = path;
+        applyExperiment(e);
+        setExperimentModified(false);
+        rememberRecentExperiment(QFileInfo(path).absoluteFilePath());
+        settings::lastExperiment.set(QFileInfo(path).absoluteFilePath());
+        rebuildRecentMenu();
+        statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+        return true;
+    } catch (const std::exception& e) {
+        showError(this, tr("Cannot open experiment"), QString::fromUtf8(e.what()));
+        return false;
+    }
+}
+
+bool MainWindow::saveExperiment()
+{
+    if (experimentPath_.isEmpty()) {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"), settings::lastDirectory.get(),
+                                                          tr("tyq experiments (*.tyqexp)"));
+        if (path.isEmpty())
+            return false;
+        return saveExperimentAs(path.endsWith(".tyqexp") ? path : path + ".tyqexp");
+    }
+    return saveExperimentAs(experimentPath_);
+}
+
+bool MainWindow::saveExperimentAs(const QString& path)
+{
+    try {
+        tyq::saveExperiment(currentExperiment(), toPath(path));
+        experimentPath_ = path;
+        setExperimentModified(false);
+        rememberRecentExperiment(QFileInfo(path).absoluteFilePath());
+        settings::lastExperiment.set(QFileInfo(path).absoluteFilePath());
+        rebuildRecentMenu();
+        statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+        return true;
+    } catch (const std::exception& e) {
+        showError(this, tr("Cannot save experiment"), QString::fromUtf8(e.what()));
+        return false;
+    }
+}
+
+void MainWindow::setExperimentModified(bool modified)
+{
+    experimentModified_ = modified;
+    updateTitle();
+}
+
+void MainWindow::updateTitle()
+{
+    const QString name = experimentPath_.isEmpty() ? tr("default experiment") : QFileInfo(experimentPath_).fileName();
+    setWindowTitle(QString("%1%2 — tyq-studio").arg(name, experimentModified_ ? "*" : ""));
+}
+
+bool MainWindow::maybeSave()
+{
+    if (!experimentModified_)
+        return true;
+    const auto answer = QMessageBox::warning(this, tr("Unsaved experiment"),
+                                             tr("The experiment has unsaved changes. Save them?"),
+                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Save)
+        return saveExperiment();
+    return answer == QMessageBox::Discard;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    if (controller_->isRunning()) {
+        if (!closeAfterStop_) {
+            const auto answer = QMessageBox::question(
+                this, tr("Training in progress"),
+                tr("A training run is in progress. Stop it (a resumable checkpoint is saved) and quit?"),
+                QMessageBox::Yes | QMessageBox::No);
+            if (answer != QMessageBox::Yes) {
+                event->ignore();
+                return;
+            }
+            closeAfterStop_ = true;
+            controller_->stop();
+            statusBar()->showMessage(tr("Stopping the training, then quitting…"));
+        }
+        event->ignore(); // closes again once the run has ended (runningChanged)
+        return;
+    }
+    if (!closeAfterStop_ && !maybeSave()) {
+        event->ignore();
+        return;
+    }
+    settings::windowGeometry.set(saveGeometry());
+    settings::windowState.set(saveState());
+    studioSettings().sync();
+    event->accept();
+}
+
+void MainWindow::generateSampleDataset(const QString& dir)
+{
+    if (datasetThread_) {
+        showError(this, tr("Busy"), tr("A dataset is already being generated."));
+        return;
+    }
+    auto* dialog = new QProgressDialog(tr("Generating the sample dataset…"), tr("Cancel"), 0, 100, this);
+    dialog->setWindowModality(Qt::WindowModal);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setMinimumDuration(0);
+    auto cancelled = std::make_shared<std::atomic<bool>>(false);
+    datasetCancel_ = cancelled;
+    connect(dialog, &QProgressDialog::canceled, this, [cancelled] { cancelled->store(true); });
+    SyntheticDatasetOptions options;
+    options.outDir = toPath(dir);
+    QPointer<QProgressDialog> progress(dialog);
+    QThread* thread = QThread::create([this, options, cancelled, progress] {
+        QString error;
+        try {
+            generateSyntheticDataset(options, [&](int done, int total) {
+                QMetaObject::invokeMethod(this, [progress, done, total] {
+                    if (progress) {
+                        progress->setMaximum(total);
+                        progress->setValue(done);
+                    }
+                });
+                return !cancelled->load();
+            });
+        } catch (const std::exception& e) {
+            error = QString::fromUtf8(e.what());
+        }
+        QMetaObject::invokeMethod(this, [this, error, options, cancelled, progress] {
+            if (progress)
+                progress->close();
+            if (!error.isEmpty())
+                showError(this, tr("Dataset generation failed"), error);
+            else if (!cancelled->load()) {
+                Experiment e = trainingPanel_->experiment();
+                e.dataFile = options.outDir / "dac.data";
+                trainingPanel_->setExperiment(e);
+                setExperimentModified(true);
+                statusBar()->showMessage(tr("Sample dataset ready: %1").arg(fromPath(e.dataFile)), 8000);
+            }
+        });
+    });
+    datasetThread_ = thread;
+    connect(thread, &QThread::finished, this, [this, thread] {
+        datasetThread_ = nullptr;
+        thread->deleteLater();
+    });
+    thread->start();
+    dialog->show();
+}
+
+} // namespace tyq::ui

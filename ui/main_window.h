@@ -1,0 +1,76 @@
+// The studio's main window: the current experiment (dataset, cfg, bit-widths, options) opened
+// and saved as one file, the panels as dock widgets, menus and shortcuts, and the rules for
+// closing (unsaved edits, a running training) and for remembering layout and recent files.
+#pragma once
+
+#include "train/experiment.h"
+
+#include <QMainWindow>
+
+#include <atomic>
+#include <memory>
+
+class QAction;
+class QMenu;
+class QThread;
+
+namespace tyq::ui {
+
+class LogPanel;
+class PlotsPanel;
+class RunsBrowser;
+class TrainingController;
+class TrainingPanel;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// Opens an experiment file; shows the error in the UI and returns false on failure.
+    bool openExperiment(const QString& path);
+    /// Saves to the current file (asks for one if there is none).
+    bool saveExperiment();
+    bool saveExperimentAs(const QString& path);
+    /// The experiment as the panels currently show it.
+    Experiment currentExperiment() const;
+    bool isExperimentModified() const { return experimentModified_; }
+
+    TrainingController* trainingController() const { return controller_; }
+    TrainingPanel* trainingPanel() const { return trainingPanel_; }
+    PlotsPanel* plotsPanel() const { return plotsPanel_; }
+    RunsBrowser* runsBrowser() const { return runsBrowser_; }
+    LogPanel* logPanel() const { return logPanel_; }
+
+    /// Generates the sample dataset at `dir` in the background with a cancellable progress dialog.
+    void generateSampleDataset(const QString& dir);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void createPanels();
+    void createMenus();
+    void applyExperiment(const Experiment& e);
+    void setExperimentModified(bool modified);
+    void updateTitle();
+    void rebuildRecentMenu();
+    /// Asks what to do with unsaved edits; false if the user cancels.
+    bool maybeSave();
+
+    TrainingController* controller_;
+    TrainingPanel* trainingPanel_ = nullptr;
+    PlotsPanel* plotsPanel_ = nullptr;
+    RunsBrowser* runsBrowser_ = nullptr;
+    LogPanel* logPanel_ = nullptr;
+    QMenu* viewMenu_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+    QString experimentPath_;
+    bool experimentModified_ = false;
+    bool closeAfterStop_ = false;
+    QThread* datasetThread_ = nullptr;
+    std::shared_ptr<std::atomic<bool>> datasetCancel_;
+};
+
+} // namespace tyq::ui

@@ -1,0 +1,449 @@
+#include "plots_panel.h"
+
+#include "common/csv_table.h"
+#include "common/error.h"
+#include "studio_settings.h"
+
+#include <qcustomplot.h>
+
+#include <QCheckBox>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTextStream>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <cmath>
+#include <set>
+
+namespace tyq::ui {
+namespace {
+
+const QColor kPalette[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44), QColor(214, 39, 40),
+                           QColor(148, 103, 189), QColor(140, 86, 75), QColor(227, 119, 194), QColor(127, 127, 127),
+                           QColor(188, 189, 34), QColor(23, 190, 207)};
+
+QColor paletteColor(size_t i)
+{
+    return kPalette[i % (sizeof kPalette / sizeof kPalette[0])];
+}
+
+// Loss components as (series name, report field, plotted by default).
+struct Component {
+    const char* name;
+    double BatchReport::*field;
+};
+const Component kComponents[] = {
+    {"loss", &BatchReport::loss},          {"x", &BatchReport::x},
+    {"y", &BatchReport::y},                {"w", &BatchReport::w},
+    {"h", &BatchReport::h},                {"conf_obj", &BatchReport::confObj},
+    {"conf_noobj x100", nullptr},          {"cls", &BatchReport::cls},
+};
+
+} // namespace
+
+PlotsPanel::PlotsPanel(QWidget* parent) : QWidget(parent)
+{
+    tabs_ = new QTabWidget(this);
+    lossPlot_ = makePlot(tr("epoch"), tr("loss"));
+    lrPlot_ = makePlot(tr("epoch"), tr("learning rate"));
+    metricPlot_ = makePlot(tr("epoch"), tr("validation"));
+    metricPlot_->yAxis->setRange(0, 1);
+
+    auto* stepPage = new QSplitter(this);
+    stepPlot_ = makePlot(tr("epoch"), tr("step size"));
+    auto* stepSide = new QWidget(stepPage);
+    auto* stepSideLayout = new QVBoxLayout(stepSide);
+    stepSideLayout->setContentsMargins(0, 0, 0, 0);
+    stepList_ = new QListWidget(stepSide);
+    stepList_->setToolTip(tr("Show or hide the step size of each quantizer"));
+    logScale_ = new QCheckBox(tr("Log scale"), stepSide);
+    logScale_->setChecked(settings::stepSizeLogScale.get());
+    stepSideLayout->addWidget(new QLabel(tr("Quantizers"), stepSide));
+    stepSideLayout->addWidget(stepList_);
+    stepSideLayout->addWidget(logScale_);
+    stepPage->addWidget(stepPlot_);
+    stepPage->addWidget(stepSide);
+    stepPage->setStretchFactor(0, 4);
+
+    tabs_->addTab(lossPlot_, tr("Loss"));
+    tabs_->addTab(lrPlot_, tr("Learning rate"));
+    tabs_->addTab(stepPage, tr("Step sizes"));
+    tabs_->addTab(metricPlot_, tr("Validation"));
+
+    smoothing_ = new QDoubleSpinBox(this);
+    smoothing_->setRange(0.0, 0.999);
+    smoothing_->setSingleStep(0.05);
+    smoothing_->setDecimals(3);
+    smoothing_->setValue(settings::plotSmoothing.get());
+    smoothing_->setToolTip(tr("Exponential smoothing of the loss curves (0 = raw)"));
+    auto* exportButton = new QPushButton(tr("Export…"), this);
+    exportButton->setToolTip(tr("Save the current plot as PNG or PDF, or its curves as CSV"));
+    auto* resetButton = new QPushButton(tr("Fit"), this);
+    resetButton->setToolTip(tr("Rescale the axes to show every point"));
+
+    auto* bar = new QHBoxLayout;
+    bar->addWidget(new QLabel(tr("Smoothing"), this));
+    bar->addWidget(smoothing_);
+    bar->addStretch();
+    bar->addWidget(resetButton);
+    bar->addWidget(exportButton);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(bar);
+    layout->addWidget(tabs_);
+
+    flushTimer_ = new QTimer(this);
+    flushTimer_->setInterval(250);
+    connect(flushTimer_, &QTimer::timeout, this, &PlotsPanel::flush);
+    flushTimer_->start();
+
+    connect(smoothing_, &QDoubleSpinBox::valueChanged, this, [this](double v) {
+        settings::plotSmoothing.set(v);
+        rebuildSmoothing();
+    });
+    connect(logScale_, &QCheckBox::toggled, this, [this](bool on) {
+        settings::stepSizeLogScale.set(on);
+        stepPlot_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+        stepPlot_->rescaleAxes(true);
+        stepPlot_->replot(QCustomPlot::rpQueuedReplot);
+    });
+    stepPlot_->yAxis->setScaleType(logScale_->isChecked() ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    connect(stepList_, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
+        auto it = series_.find("s:" + item->text());
+        if (it != series_.end() && it->second.graph) {
+            it->second.graph->setVisible(item->checkState() == Qt::Checked);
+            stepPlot_->rescaleAxes(true);
+            stepPlot_->replot(QCustomPlot::rpQueuedReplot);
+        }
+    });
+    connect(resetButton, &QPushButton::clicked, this, [this] {
+        QCustomPlot* plot = currentPlot();
+        plot->rescaleAxes(true);
+        plot->replot();
+    });
+    connect(exportButton, &QPushButton::clicked, this, &PlotsPanel::exportCurrent);
+    clear(); // the curves exist (and are named in the legends) before the first point arrives
+}
+
+QCustomPlot* PlotsPanel::makePlot(const QString& xLabel, const QString& yLabel)
+{
+    auto* plot = new QCustomPlot(this);
+    plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom | QCP::iSelectPlottables);
+    plot->xAxis->setLabel(xLabel);
+    plot->yAxis->setLabel(yLabel);
+    plot->legend->setVisible(true);
+    plot->legend->setFont(QFont(font().family(), 8));
+    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    plot->setNoAntialiasingOnDrag(true);
+    return plot;
+}
+
+QCustomPlot* PlotsPanel::currentPlot() const
+{
+    switch (tabs_->currentIndex()) {
+    case 1: return lrPlot_;
+    case 2: return stepPlot_;
+    case 3: return metricPlot_;
+    default: return lossPlot_;
+    }
+}
+
+PlotsPanel::Series& PlotsPanel::series(const QString& name, QCustomPlot* plot, const QColor& color, bool smoothed)
+{
+    auto it = series_.find(name);
+    if (it != series_.end())
+        return it->second;
+    Series& s = series_[name];
+    s.smoothed = smoothed;
+    s.graph = plot->addGraph();
+    s.graph->setName(name.startsWith("s:") ? name.mid(2) : name);
+    s.graph->setPen(QPen(color, 1.2));
+    s.graph->setAdaptiveSampling(true); // day-long runs: hundreds of thousands of points
+    return s;
+}
+
+void PlotsPanel::append(const QString& name, double x, double y)
+{
+    auto it = series_.find(name);
+    if (it != series_.end() && std::isfinite(y)) {
+        it->second.x.push_back(x);
+        it->second.y.push_back(y);
+    }
+}
+
+void PlotsPanel::clear()
+{
+    for (QCustomPlot* plot : {lossPlot_, lrPlot_, stepPlot_, metricPlot_}) {
+        plot->clearGraphs();
+        plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+    series_.clear();
+    comparison_.clear();
+    stepList_->clear();
+    batchesPerEpoch_ = 1;
+    size_t i = 0;
+    for (const Component& c : kComponents)
+        series(c.name, lossPlot_, paletteColor(i++), true);
+    series("lr", lrPlot_, paletteColor(0), false);
+    series("map", metricPlot_, paletteColor(0), false);
+    series("iou", metricPlot_, paletteColor(1), false);
+    series("contest_iou", metricPlot_, paletteColor(2), false);
+    for (auto& [name, s] : series_)
+        if (name == "map" || name == "iou" || name == "contest_iou")
+            s.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
+}
+
+void PlotsPanel::onRunStarted(const RunStart& start)
+{
+    if (!start.resumed || series_.empty())
+        clear();
+    batchesPerEpoch_ = std::max<int64_t>(1, start.batchesPerEpoch);
+    size_t i = 0;
+    for (const std::string& q : start.quantizers) {
+        const QString name = QString::fromStdString(q);
+        if (series_.count("s:" + name)) {
+            ++i;
+            continue;
+        }
+        series("s:" + name, stepPlot_, paletteColor(i++), false);
+        auto* item = new QListWidgetItem(name, stepList_);
+        item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+        item->setCheckState(Qt::Checked);
+    }
+}
+
+void PlotsPanel::onBatch(const BatchReport& r)
+{
+    if (series_.empty())
+        clear();
+    batchesPerEpoch_ = std::max<int64_t>(1, r.batchesPerEpoch);
+    const double x = static_cast<double>(r.epoch) + static_cast<double>(r.batchInEpoch + 1) / batchesPerEpoch_;
+    for (const Component& c : kComponents)
+        append(c.name, x, c.field ? r.*(c.field) : 100.0 * r.confNoobj);
+    append("lr", x, r.learningRate);
+    for (const StepSize& s : r.stepSizes) {
+        const QString name = "s:" + QString::fromStdString(s.name);
+        if (!series_.count(name)) {
+            series(name, stepPlot_, paletteColor(series_.size()), false);
+            auto* item = new QListWidgetItem(name.mid(2), stepList_);
+            item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+            item->setCheckState(Qt::Checked);
+        }
+        append(name, x, s.value);
+    }
+}
+
+void PlotsPanel::onEvaluation(const EvalReport& r)
+{
+    if (series_.empty())
+        clear();
+    append("map", static_cast<double>(r.epoch), r.metrics.mAP);
+    append("iou", static_cast<double>(r.epoch), r.metrics.referenceIoU);
+    append("contest_iou", static_cast<double>(r.epoch), r.metrics.contestIoU);
+}
+
+void PlotsPanel::flush()
+{
+    const double alpha = smoothing_->value();
+    std::set<QCustomPlot*> changed;
+    for (auto& [name, s] : series_) {
+        if (s.drawn >= s.x.size())
+            continue;
+        QVector<double> xs, ys;
+        xs.reserve(static_cast<int>(s.x.size() - s.drawn));
+        ys.reserve(xs.capacity());
+        for (size_t i = s.drawn; i < s.x.size(); ++i) {
+            double y = s.y[i];
+            if (s.smoothed && alpha > 0) {
+                s.ema = i == 0 ? y : alpha * s.ema + (1 - alpha) * y;
+                y = s.ema;
+            }
+            xs.push_back(s.x[i]);
+            ys.push_back(y);
+        }
+        s.graph->addData(xs, ys, /*alreadySorted=*/true);
+        s.drawn = s.x.size();
+        changed.insert(s.graph->parentPlot());
+    }
+    for (QCustomPlot* plot : changed) {
+        plot->rescaleAxes(true);
+        if (plot == metricPlot_)
+            plot->yAxis->setRange(0, 1.02);
+        if (plot->isVisible())
+            plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+}
+
+void PlotsPanel::rebuildSmoothing()
+{
+    for (auto& [name, s] : series_) {
+        if (!s.smoothed)
+            continue;
+        s.graph->data()->clear();
+        s.drawn = 0;
+        s.ema = 0;
+    }
+    flush();
+}
+
+int PlotsPanel::lossPointCount() const
+{
+    auto it = series_.find("loss");
+    return it == series_.end() || !it->second.graph ? 0 : it->second.graph->dataCount();
+}
+
+int PlotsPanel::metricPointCount() const
+{
+    auto it = series_.find("map");
+    return it == series_.end() || !it->second.graph ? 0 : it->second.graph->dataCount();
+}
+
+int PlotsPanel::stepSizeCurveCount() const
+{
+    return stepList_->count();
+}
+
+void PlotsPanel::loadRun(const std::filesystem::path& runDir)
+{
+    const CsvTable batches = readCsv(runDir / "batches.csv");
+    CsvTable epochs;
+    if (std::filesystem::exists(runDir / "epochs.csv"))
+        epochs = readCsv(runDir / "epochs.csv");
+    clear();
+    const int epochCol = batches.column("epoch");
+    const int inEpochCol = batches.column("batch_in_epoch");
+    int64_t perEpoch = 1;
+    for (const auto& row : batches.rows)
+        if (inEpochCol >= 0)
+            perEpoch = std::max<int64_t>(perEpoch, static_cast<int64_t>(row[static_cast<size_t>(inEpochCol)]) + 1);
+    batchesPerEpoch_ = perEpoch;
+    RunStart start;
+    start.batchesPerEpoch = perEpoch;
+    for (const std::string& column : batches.columns)
+        if (column.rfind("s:", 0) == 0)
+            start.quantizers.push_back(column.substr(2));
+    onRunStarted(start);
+    const std::map<std::string, const char*> csvNames = {{"loss", "loss"},     {"x", "x"},   {"y", "y"},
+                                                         {"w", "w"},           {"h", "h"},   {"conf_obj", "conf_obj"},
+                                                         {"conf_noobj x100", "conf_noobj"}, {"cls", "cls"}, {"lr", "lr"}};
+    for (const auto& row : batches.rows) {
+        if (epochCol < 0 || inEpochCol < 0)
+            break;
+        const double x = row[static_cast<size_t>(epochCol)] + (row[static_cast<size_t>(inEpochCol)] + 1) / perEpoch;
+        for (const auto& [series, column] : csvNames) {
+            const int c = batches.column(column);
+            if (c >= 0 && static_cast<size_t>(c) < row.size())
+                append(QString::fromStdString(series), x,
+                       series == "conf_noobj x100" ? 100.0 * row[static_cast<size_t>(c)] : row[static_cast<size_t>(c)]);
+        }
+        for (const std::string& q : start.quantizers) {
+            const int c = batches.column("s:" + q);
+            if (c >= 0 && static_cast<size_t>(c) < row.size())
+                append(QString::fromStdString("s:" + q), x, row[static_cast<size_t>(c)]);
+        }
+    }
+    const int e = epochs.column("epoch");
+    for (const auto& row : epochs.rows) {
+        if (e < 0)
+            break;
+        for (const char* metric : {"map", "iou", "contest_iou"}) {
+            const int c = epochs.column(metric);
+            if (c >= 0 && static_cast<size_t>(c) < row.size())
+                append(metric, row[static_cast<size_t>(e)], row[static_cast<size_t>(c)]);
+        }
+    }
+    flush();
+}
+
+void PlotsPanel::setComparison(const std::filesystem::path& runDir)
+{
+    for (QCPGraph* g : comparison_)
+        g->parentPlot()->removeGraph(g);
+    comparison_.clear();
+    if (!runDir.empty()) {
+        const std::string label = runDir.filename().string();
+        const CsvTable batches = readCsv(runDir / "batches.csv");
+        const int epochCol = batches.column("epoch"), inEpochCol = batches.column("batch_in_epoch"),
+                  lossCol = batches.column("loss");
+        if (epochCol >= 0 && inEpochCol >= 0 && lossCol >= 0) {
+            double perEpoch = 1;
+            for (const auto& row : batches.rows)
+                perEpoch = std::max(perEpoch, row[static_cast<size_t>(inEpochCol)] + 1);
+            QVector<double> xs, ys;
+            for (const auto& row : batches.rows) {
+                xs.push_back(row[static_cast<size_t>(epochCol)] + (row[static_cast<size_t>(inEpochCol)] + 1) / perEpoch);
+                ys.push_back(row[static_cast<size_t>(lossCol)]);
+            }
+            QCPGraph* g = lossPlot_->addGraph();
+            g->setName(QString::fromStdString(label + ": loss"));
+            g->setPen(QPen(Qt::black, 1.0, Qt::DashLine));
+            g->setData(xs, ys, true);
+            comparison_.push_back(g);
+        }
+        if (std::filesystem::exists(runDir / "epochs.csv")) {
+            const CsvTable epochs = readCsv(runDir / "epochs.csv");
+            const int e = epochs.column("epoch"), m = epochs.column("map");
+            if (e >= 0 && m >= 0) {
+                QCPGraph* g = metricPlot_->addGraph();
+                g->setName(QString::fromStdString(label + ": mAP"));
+                g->setPen(QPen(Qt::black, 1.2, Qt::DashLine));
+                g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, 5));
+                QVector<double> xs, ys;
+                for (const auto& row : epochs.rows) {
+                    xs.push_back(row[static_cast<size_t>(e)]);
+                    ys.push_back(row[static_cast<size_t>(m)]);
+                }
+                g->setData(xs, ys, true);
+                comparison_.push_back(g);
+            }
+        }
+    }
+    for (QCustomPlot* plot : {lossPlot_, metricPlot_}) {
+        plot->rescaleAxes(true);
+        plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+}
+
+bool PlotsPanel::exportCsv(const QString& path) const
+{
+    QCustomPlot* plot = currentPlot();
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
+        return false;
+    QTextStream out(&file);
+    out << "series,x,y\n";
+    for (int g = 0; g < plot->graphCount(); ++g) {
+        QCPGraph* graph = plot->graph(g);
+        for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it)
+            out << '"' << graph->name() << "\"," << it->key << ',' << it->value << '\n';
+    }
+    return out.status() == QTextStream::Ok;
+}
+
+bool PlotsPanel::exportImage(const QString& path) const
+{
+    QCustomPlot* plot = currentPlot();
+    return path.endsWith(".pdf", Qt::CaseInsensitive) ? plot->savePdf(path) : plot->savePng(path);
+}
+
+void PlotsPanel::exportCurrent()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), settings::lastDirectory.get(),
+                                                      tr("PNG image (*.png);;PDF document (*.pdf);;CSV data (*.csv)"));
+    if (path.isEmpty())
+        return;
+    settings::lastDirectory.set(QFileInfo(path).absolutePath());
+    const bool ok = path.endsWith(".csv", Qt::CaseInsensitive) ? exportCsv(path) : exportImage(path);
+    if (!ok)
+        QMessageBox::warning(this, tr("Export failed"), tr("Could not write %1.").arg(path));
+}
+
+} // namespace tyq::ui

@@ -1,0 +1,83 @@
+// Live training curves: loss and its components, learning rate, every quantizer's step size,
+// validation metrics. Points are buffered as they arrive and drawn on a 250 ms timer with a
+// queued replot, so plotting never slows training; curves of a finished run (and a second run
+// to compare) load from its CSV files.
+#pragma once
+
+#include "core_types.h"
+
+#include <QWidget>
+
+#include <filesystem>
+#include <map>
+#include <vector>
+
+class QCheckBox;
+class QCustomPlot;
+class QCPGraph;
+class QDoubleSpinBox;
+class QListWidget;
+class QTabWidget;
+class QTimer;
+
+namespace tyq::ui {
+
+class PlotsPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit PlotsPanel(QWidget* parent = nullptr);
+
+    /// Forgets every curve (a new run starts).
+    void clear();
+    /// Loads a run's batches.csv and epochs.csv (replacing the current curves).
+    /// Throws tyq::Error if the files are unreadable.
+    void loadRun(const std::filesystem::path& runDir);
+    /// Overlays a second run's loss and mAP (dashed); an empty path removes it.
+    void setComparison(const std::filesystem::path& runDir);
+
+    /// Points drawn so far in the total-loss curve (for tests and status).
+    int lossPointCount() const;
+    int metricPointCount() const;
+    int stepSizeCurveCount() const;
+
+    /// Writes the curves of the current tab as CSV / the plot as PNG or PDF. False on failure.
+    bool exportCsv(const QString& path) const;
+    bool exportImage(const QString& path) const;
+
+public Q_SLOTS:
+    void onRunStarted(const tyq::RunStart& start);
+    void onBatch(const tyq::BatchReport& report);
+    void onEvaluation(const tyq::EvalReport& report);
+
+private:
+    struct Series {
+        std::vector<double> x, y;
+        size_t drawn = 0; // points already handed to the graph
+        QCPGraph* graph = nullptr;
+        bool smoothed = false;
+        double ema = 0;
+    };
+
+    QCustomPlot* makePlot(const QString& xLabel, const QString& yLabel);
+    Series& series(const QString& name, QCustomPlot* plot, const QColor& color, bool smoothed);
+    void append(const QString& name, double x, double y);
+    void flush();
+    void rebuildSmoothing();
+    void exportCurrent();
+    QCustomPlot* currentPlot() const;
+
+    QTabWidget* tabs_;
+    QCustomPlot* lossPlot_;
+    QCustomPlot* lrPlot_;
+    QCustomPlot* stepPlot_;
+    QCustomPlot* metricPlot_;
+    QListWidget* stepList_;
+    QCheckBox* logScale_;
+    QDoubleSpinBox* smoothing_;
+    QTimer* flushTimer_;
+    std::map<QString, Series> series_;
+    std::vector<QCPGraph*> comparison_;
+    int64_t batchesPerEpoch_ = 1;
+};
+
+} // namespace tyq::ui

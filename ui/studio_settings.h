@@ -1,0 +1,56 @@
+// The studio's own preferences in QSettings, as typed settings with the default beside the key
+// (Tiled's SessionOption). Writes are cached by QSettings and flushed on a short debounce.
+#pragma once
+
+#include <QSettings>
+#include <QString>
+#include <QStringList>
+#include <QVariant>
+
+namespace tyq::ui {
+
+/// The QSettings the studio uses (organization "tyq", application "tyq-studio"). Tests point it
+/// to a temporary folder with QSettings::setPath or QStandardPaths::setTestModeEnabled.
+QSettings& studioSettings();
+
+/// Schedules a flush of the settings to disk (coalesces bursts of changes).
+void scheduleSettingsSync();
+
+template <typename T>
+class Setting {
+public:
+    Setting(const char* key, T defaultValue) : key_(key), default_(std::move(defaultValue)) {}
+
+    T get() const
+    {
+        const QVariant v = studioSettings().value(key_);
+        return v.isValid() && v.canConvert<T>() ? v.value<T>() : default_;
+    }
+    void set(const T& value) const
+    {
+        studioSettings().setValue(key_, QVariant::fromValue(value));
+        scheduleSettingsSync();
+    }
+    const char* key() const { return key_; }
+
+private:
+    const char* key_;
+    T default_;
+};
+
+namespace settings {
+inline const Setting<QByteArray> windowGeometry{"window/geometry", {}};
+inline const Setting<QByteArray> windowState{"window/state", {}};
+inline const Setting<QStringList> recentExperiments{"experiment/recent", {}};
+inline const Setting<QString> lastExperiment{"experiment/last", {}};
+inline const Setting<QString> lastDirectory{"files/lastDirectory", {}};
+inline const Setting<double> plotSmoothing{"plots/smoothing", 0.0};
+inline const Setting<bool> stepSizeLogScale{"plots/stepSizeLogScale", false};
+inline const Setting<double> detectConf{"detections/conf", 0.5};
+inline const Setting<double> detectNms{"detections/nms", 0.1};
+} // namespace settings
+
+/// Adds a file to the front of the recent-experiments list (at most 10).
+void rememberRecentExperiment(const QString& path);
+
+} // namespace tyq::ui

@@ -1,0 +1,356 @@
+#include "training_panel.h"
+
+#include "common/error.h"
+#include "training_controller.h"
+#include "train/run_folder.h"
+#include "ui_utils.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace tyq::ui {
+namespace {
+
+QString duration(double seconds)
+{
+    if (!std::isfinite(seconds) || seconds < 0)
+        return "?";
+    const qint64 s = qRound64(seconds);
+    return s >= 3600 ? QString("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QChar('0')).arg(s % 60, 2, 10, QChar('0'))
+                     : QString("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
+}
+
+QSpinBox* spin(int lo, int hi, int step = 1, const QString& special = {})
+{
+    auto* box = new QSpinBox;
+    box->setRange(lo, hi);
+    box->setSingleStep(step);
+    if (!special.isEmpty())
+        box->setSpecialValueText(special);
+    return box;
+}
+
+} // namespace
+
+TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : QWidget(parent), controller_(controller)
+{
+    data_ = new QLineEdit;
+    data_->setToolTip(tr("The dataset's .data file (classes, train and valid lists, names)"));
+    phase_ = new QComboBox;
+    phase_->addItem(tr("Full precision"), "fp");
+    phase_->addItem(tr("LSQ (quantized, bit-widths from the editor)"), "lsq");
+    fpCheckpoint_ = new QLineEdit;
+    fpCheckpoint_->setPlaceholderText(tr("fp checkpoint LSQ starts from (e.g. exps/<run>/checkpoints/best.ckpt)"));
+    runName_ = new QLineEdit;
+    runName_->setPlaceholderText(tr("automatic (<phase>-<date>-<time>)"));
+    runsRoot_ = new QLineEdit;
+    epochs_ = spin(1, 100000);
+    batchSize_ = spin(1, 4096);
+    accumulation_ = spin(1, 1024);
+    learningRate_ = new QDoubleSpinBox;
+    learningRate_->setDecimals(6);
+    learningRate_->setRange(1e-6, 1.0);
+    learningRate_->setSingleStep(1e-4);
+    schedule_ = new QComboBox;
+    schedule_->addItem(tr("constant"), int(LrSchedule::constant));
+    schedule_->addItem(tr("cosine"), int(LrSchedule::cosine));
+    schedule_->addItem(tr("step"), int(LrSchedule::step));
+    width_ = spin(0, 4096, 32, tr("cfg"));
+    height_ = spin(0, 4096, 32, tr("cfg"));
+    width_->setToolTip(tr("Input width, a multiple of 32 (cfg = the network's own)"));
+    height_->setToolTip(tr("Input height, a multiple of 32 (cfg = the network's own)"));
+    seed_ = spin(0, 1000000000);
+    evalInterval_ = spin(1, 1000);
+    flip_ = new QCheckBox(tr("Horizontal flip"));
+    colorJitter_ = new QCheckBox(tr("Colour jitter"));
+    multiScale_ = new QCheckBox(tr("Multi-scale"));
+    actStepInit_ = new QComboBox;
+    actStepInit_->addItem(tr("constant 0.126 (reference)"), int(ActivationStepInit::constant));
+    actStepInit_->addItem(tr("from the first batch (LSQ paper)"), int(ActivationStepInit::data));
+    threads_ = spin(0, 256, 1, tr("all cores"));
+
+    auto* sources = new QGroupBox(tr("What to train"));
+    auto* sourceForm = new QFormLayout(sources);
+    sourceForm->addRow(tr("Dataset"), pathField(data_, tr("Dataset (*.data)")));
+    sourceForm->addRow(tr("Phase"), phase_);
+    sourceForm->addRow(tr("From fp checkpoint"), pathField(fpCheckpoint_, tr("Checkpoints (*.ckpt *.pth)")));
+    sourceForm->addRow(tr("Runs folder"), pathField(runsRoot_, {}, true));
+    sourceForm->addRow(tr("Run name"), runName_);
+
+    auto* optionsBox = new QGroupBox(tr("Options"));
+    auto* optionForm = new QFormLayout(optionsBox);
+    optionForm->addRow(tr("Epochs"), epochs_);
+    optionForm->addRow(tr("Batch size"), batchSize_);
+    optionForm->addRow(tr("Gradient accumulation"), accumulation_);
+    optionForm->addRow(tr("Learning rate (Adam)"), learningRate_);
+    optionForm->addRow(tr("Schedule"), schedule_);
+    auto* size = new QHBoxLayout;
+    size->addWidget(width_);
+    size->addWidget(new QLabel("x"));
+    size->addWidget(height_);
+    optionForm->addRow(tr("Input size"), size);
+    optionForm->addRow(tr("Seed"), seed_);
+    optionForm->addRow(tr("Evaluate every (epochs)"), evalInterval_);
+    auto* augment = new QHBoxLayout;
+    augment->addWidget(flip_);
+    augment->addWidget(colorJitter_);
+    augment->addWidget(multiScale_);
+    optionForm->addRow(tr("Augmentation"), augment);
+    optionForm->addRow(tr("LSQ activation steps"), actStepInit_);
+    optionForm->addRow(tr("Threads"), threads_);
+
+    start_ = new QPushButton(tr("&Start"));
+    start_->setToolTip(tr("Start a new run with these settings (Ctrl+R)"));
+    start_->setShortcut(QKeySequence("Ctrl+R"));
+    stop_ = new QPushButton(tr("S&top"));
+    stop_->setToolTip(tr("Stop after the current batch; a resumable checkpoint is saved"));
+    resume_ = new QPushButton(tr("Res&ume…"));
+    resume_->setToolTip(tr("Continue a stopped run from its last checkpoint"));
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(start_);
+    buttons->addWidget(stop_);
+    buttons->addWidget(resume_);
+
+    progress_ = new QProgressBar;
+    progress_->setRange(0, 1000);
+    progress_->setValue(0);
+    progress_->setFormat("%p%");
+    status_ = new QLabel(tr("Idle"));
+    status_->setWordWrap(true);
+    status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(sources);
+    layout->addWidget(optionsBox);
+    layout->addLayout(buttons);
+    layout->addWidget(progress_);
+    layout->addWidget(status_);
+    layout->addStretch();
+
+    for (QLineEdit* edit : {data_, fpCheckpoint_, runName_, runsRoot_})
+        connect(edit, &QLineEdit::textEdited, this, &TrainingPanel::experimentEdited);
+    for (QLineEdit* edit : {data_, fpCheckpoint_, runsRoot_})
+        connect(edit, &QLineEdit::editingFinished, this, &TrainingPanel::experimentEdited);
+    for (QSpinBox* box : {epochs_, batchSize_, accumulation_, width_, height_, seed_, evalInterval_, threads_})
+        connect(box, &QSpinBox::valueChanged, this, &TrainingPanel::experimentEdited);
+    connect(learningRate_, &QDoubleSpinBox::valueChanged, this, &TrainingPanel::experimentEdited);
+    for (QComboBox* box : {phase_, schedule_, actStepInit_})
+        connect(box, &QComboBox::currentIndexChanged, this, [this] {
+            updateEnabled();
+            Q_EMIT experimentEdited();
+        });
+    for (QCheckBox* box : {flip_, colorJitter_, multiScale_})
+        connect(box, &QCheckBox::toggled, this, &TrainingPanel::experimentEdited);
+
+    connect(start_, &QPushButton::clicked, this, [this] { startTraining(); });
+    connect(stop_, &QPushButton::clicked, this, [this] {
+        controller_->stop();
+        status_->setText(tr("Stopping after the current batch…"));
+        updateEnabled();
+    });
+    connect(resume_, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Resume which run?"),
+                                                              controller_->runDir().isEmpty() ? runsRoot_->text()
+                                                                                              : controller_->runDir());
+        if (!dir.isEmpty())
+            resumeTraining(dir);
+    });
+
+    connect(controller_, &TrainingController::runningChanged, this, [this](bool) { updateEnabled(); });
+    connect(controller_, &TrainingController::batchDone, this, &TrainingPanel::onBatch);
+    connect(controller_, &TrainingController::evaluationProgress, this, [this](qint64 done, qint64 total) {
+        status_->setText(tr("Evaluating: %1 / %2 images").arg(done).arg(total));
+    });
+    connect(controller_, &TrainingController::runFinished, this, [this](const RunSummary& s) {
+        if (s.outcome == RunOutcome::finished)
+            progress_->setValue(progress_->maximum());
+        status_->setText(QString::fromStdString(s.message));
+    });
+    connect(controller_, &TrainingController::runFailed, this, [this](const RunSummary& s) {
+        status_->setText(tr("<b>Failed:</b> %1").arg(QString::fromStdString(s.message).toHtmlEscaped()));
+        showError(this, tr("Training failed"), QString::fromStdString(s.message));
+    });
+
+    setExperiment(defaultExperiment());
+    updateEnabled();
+}
+
+void TrainingPanel::setExperiment(const Experiment& e)
+{
+    const QSignalBlocker blockers[] = {QSignalBlocker(data_), QSignalBlocker(phase_), QSignalBlocker(fpCheckpoint_),
+                                       QSignalBlocker(runsRoot_), QSignalBlocker(epochs_), QSignalBlocker(batchSize_),
+                                       QSignalBlocker(accumulation_), QSignalBlocker(learningRate_),
+                                       QSignalBlocker(schedule_), QSignalBlocker(width_), QSignalBlocker(height_),
+                                       QSignalBlocker(seed_), QSignalBlocker(evalInterval_), QSignalBlocker(flip_),
+                                       QSignalBlocker(colorJitter_), QSignalBlocker(multiScale_),
+                                       QSignalBlocker(actStepInit_), QSignalBlocker(threads_)};
+    base_ = e;
+    data_->setText(fromPath(e.dataFile));
+    phase_->setCurrentIndex(e.phase == "lsq" ? 1 : 0);
+    fpCheckpoint_->setText(fromPath(e.fpCheckpoint));
+    runsRoot_->setText(fromPath(e.runsRoot));
+    const TrainOptions& o = e.options;
+    epochs_->setValue(o.epochs);
+    batchSize_->setValue(o.batchSize);
+    accumulation_->setValue(o.gradientAccumulation);
+    learningRate_->setValue(o.learningRate);
+    schedule_->setCurrentIndex(schedule_->findData(int(o.schedule)));
+    width_->setValue(o.inputWidth);
+    height_->setValue(o.inputHeight);
+    seed_->setValue(static_cast<int>(o.seed));
+    evalInterval_->setValue(o.evalInterval);
+    flip_->setChecked(o.flip);
+    colorJitter_->setChecked(o.colorJitter);
+    multiScale_->setChecked(o.multiScale);
+    actStepInit_->setCurrentIndex(actStepInit_->findData(int(o.activationStepInit)));
+    threads_->setValue(o.threads);
+    updateEnabled();
+}
+
+Experiment TrainingPanel::experiment() const
+{
+    Experiment e = base_;
+    e.dataFile = toPath(data_->text());
+    e.phase = phase_->currentData().toString().toStdString();
+    e.fpCheckpoint = toPath(fpCheckpoint_->text());
+    e.runsRoot = runsRoot_->text().trimmed().isEmpty() ? std::filesystem::path("exps") : toPath(runsRoot_->text());
+    TrainOptions& o = e.options;
+    o.epochs = epochs_->value();
+    o.batchSize = batchSize_->value();
+    o.gradientAccumulation = accumulation_->value();
+    o.learningRate = learningRate_->value();
+    o.schedule = static_cast<LrSchedule>(schedule_->currentData().toInt());
+    o.inputWidth = width_->value();
+    o.inputHeight = height_->value();
+    o.seed = static_cast<uint64_t>(seed_->value());
+    o.evalInterval = evalInterval_->value();
+    o.flip = flip_->isChecked();
+    o.colorJitter = colorJitter_->isChecked();
+    o.multiScale = multiScale_->isChecked();
+    o.activationStepInit = static_cast<ActivationStepInit>(actStepInit_->currentData().toInt());
+    o.threads = threads_->value();
+    return e;
+}
+
+QString TrainingPanel::newRunDir(const Experiment& e) const
+{
+    QString name = runName_->text().trimmed();
+    if (name.isEmpty())
+        name = QString::fromStdString(e.phase) + "-" + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
+    return QDir(fromPath(e.runsRoot)).filePath(name);
+}
+
+bool TrainingPanel::startTraining()
+{
+    const Experiment e = experiment();
+    TrainingJob job;
+    job.options = e.options;
+    job.sources.dataFile = e.dataFile;
+    job.sources.cfgFile = e.cfgFile;
+    try {
+        validateTrainOptions(job.options);
+        if (e.dataFile.empty() || !std::filesystem::exists(e.dataFile))
+            throw Error(tr("The dataset %1 does not exist. Generate the sample dataset (File menu) or choose a .data file.")
+                            .arg(fromPath(e.dataFile))
+                            .toStdString());
+        job.runDir = toPath(newRunDir(e));
+        if (std::filesystem::exists(job.runDir / "run.json"))
+            throw Error(tr("%1 already holds a run: choose another run name, or resume it.")
+                            .arg(fromPath(job.runDir))
+                            .toStdString());
+        if (e.phase == "lsq") {
+            if (e.fpCheckpoint.empty() || !std::filesystem::exists(e.fpCheckpoint))
+                throw Error(tr("LSQ training starts from a full-precision checkpoint: choose one under "
+                               "'From fp checkpoint' (a finished fp run's checkpoints/best.ckpt).")
+                                .toStdString());
+            job.sources.initWeights = e.fpCheckpoint;
+            // The bit-widths are the editor's current document, saved beside the run.
+            const QuantConfig quant = quantProvider_ ? quantProvider_() : defaultQuantConfig();
+            std::filesystem::create_directories(job.runDir);
+            job.sources.quantFile = job.runDir / "quant-input.yaml";
+            saveQuantConfig(quant, job.sources.quantFile);
+        }
+    } catch (const std::exception& ex) {
+        status_->setText(tr("Cannot start: %1").arg(QString::fromUtf8(ex.what()).toHtmlEscaped()));
+        showError(this, tr("Cannot start training"), QString::fromUtf8(ex.what()));
+        return false;
+    }
+    QString whyNot;
+    if (!controller_->start(job, &whyNot)) {
+        showError(this, tr("Cannot start training"), whyNot);
+        return false;
+    }
+    progress_->setValue(0);
+    status_->setText(tr("Starting %1…").arg(fromPath(job.runDir)));
+    Q_EMIT runStartedIn(fromPath(job.runDir));
+    updateEnabled();
+    return true;
+}
+
+bool TrainingPanel::resumeTraining(const QString& runDir)
+{
+    TrainingJob job;
+    job.resume = true;
+    job.runDir = toPath(runDir);
+    try {
+        const RunStatus status = readRunStatus(job.runDir);
+        if (epochs_->value() > status.epochs)
+            job.resumeEpochs = epochs_->value();
+    } catch (const std::exception& ex) {
+        showError(this, tr("Cannot resume"), QString::fromUtf8(ex.what()));
+        return false;
+    }
+    QString whyNot;
+    if (!controller_->start(job, &whyNot)) {
+        showError(this, tr("Cannot resume"), whyNot);
+        return false;
+    }
+    status_->setText(tr("Resuming %1…").arg(runDir));
+    Q_EMIT runStartedIn(runDir);
+    updateEnabled();
+    return true;
+}
+
+void TrainingPanel::onBatch(const BatchReport& r)
+{
+    const double total = static_cast<double>(r.epochs * r.batchesPerEpoch);
+    const double done = static_cast<double>(r.epoch * r.batchesPerEpoch + r.batchInEpoch + 1);
+    progress_->setValue(total > 0 ? static_cast<int>(1000.0 * done / total) : 0);
+    progress_->setFormat(tr("epoch %1/%2 · batch %3/%4 · %p%")
+                             .arg(r.epoch + 1)
+                             .arg(r.epochs)
+                             .arg(r.batchInEpoch + 1)
+                             .arg(r.batchesPerEpoch));
+    if (!controller_->isStopping())
+        status_->setText(tr("loss %1 · %2 img/s · ETA %3")
+                             .arg(r.loss, 0, 'f', 4)
+                             .arg(r.imagesPerSecond, 0, 'f', 1)
+                             .arg(duration(r.etaSeconds)));
+}
+
+void TrainingPanel::updateEnabled()
+{
+    const bool running = controller_->isRunning();
+    start_->setEnabled(!running);
+    resume_->setEnabled(!running);
+    stop_->setEnabled(running && !controller_->isStopping());
+    fpCheckpoint_->parentWidget()->setEnabled(phase_->currentData().toString() == "lsq");
+    actStepInit_->setEnabled(phase_->currentData().toString() == "lsq");
+}
+
+} // namespace tyq::ui

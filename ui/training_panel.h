@@ -1,0 +1,91 @@
+// Launching and watching training: the experiment's phase, data and options in a form,
+// Start / Stop / Resume, a progress bar with epoch, batch, speed and ETA. The run itself goes
+// through TrainingController on its worker thread.
+#pragma once
+
+#include "core_types.h"
+#include "quant/quant_config.h"
+#include "train/experiment.h"
+
+#include <QWidget>
+
+#include <functional>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+namespace tyq::ui {
+
+class TrainingController;
+
+class TrainingPanel : public QWidget {
+    Q_OBJECT
+public:
+    TrainingPanel(TrainingController* controller, QWidget* parent = nullptr);
+
+    /// Fills the form from an experiment.
+    void setExperiment(const Experiment& experiment);
+    /// The experiment as the form shows it.
+    Experiment experiment() const;
+    /// Where the bit-widths for LSQ come from (the quantization editor's document).
+    void setQuantProvider(std::function<QuantConfig()> provider) { quantProvider_ = std::move(provider); }
+
+    /// Starts a run with the form's settings; false (after showing why) if it cannot start.
+    bool startTraining();
+    /// Resumes the run in `runDir` (its recorded settings; the form's epochs if larger).
+    bool resumeTraining(const QString& runDir);
+
+    QPushButton* startButton() const { return start_; }
+    QPushButton* stopButton() const { return stop_; }
+    QPushButton* resumeButton() const { return resume_; }
+    QProgressBar* progressBar() const { return progress_; }
+    QLabel* statusLabel() const { return status_; }
+    QSpinBox* epochsBox() const { return epochs_; }
+
+Q_SIGNALS:
+    /// The user changed a setting of the experiment.
+    void experimentEdited();
+    /// A run started in this folder.
+    void runStartedIn(const QString& runDir);
+
+private:
+    void updateEnabled();
+    void onBatch(const tyq::BatchReport& r);
+    QString newRunDir(const Experiment& e) const;
+
+    TrainingController* controller_;
+    std::function<QuantConfig()> quantProvider_;
+    QLineEdit* data_;
+    QComboBox* phase_;
+    QLineEdit* fpCheckpoint_;
+    QLineEdit* runName_;
+    QLineEdit* runsRoot_;
+    QSpinBox* epochs_;
+    QSpinBox* batchSize_;
+    QSpinBox* accumulation_;
+    QDoubleSpinBox* learningRate_;
+    QComboBox* schedule_;
+    QSpinBox* width_;
+    QSpinBox* height_;
+    QSpinBox* seed_;
+    QSpinBox* evalInterval_;
+    QCheckBox* flip_;
+    QCheckBox* colorJitter_;
+    QCheckBox* multiScale_;
+    QComboBox* actStepInit_;
+    QSpinBox* threads_;
+    QPushButton* start_;
+    QPushButton* stop_;
+    QPushButton* resume_;
+    QProgressBar* progress_;
+    QLabel* status_;
+    Experiment base_; // fields the form does not show (cfg, quant path, other options)
+};
+
+} // namespace tyq::ui

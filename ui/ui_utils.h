@@ -1,0 +1,23 @@
+// Small helpers shared by the panels: errors shown in the UI (never only on stderr) without
+// blocking the event loop, and path pickers.
+#pragma once
+
+#include <QString>
+
+#include <filesystem>
+
+class QLineEdit;
+class QWidget;
+
+namespace tyq::ui {
+
+/// A non-modal warning box (the event loop keeps running; tests are not blocked by it).
+void showError(QWidget* parent, const QString& title, const QString& text);
+
+/// A line edit with a "…" button that opens a file (or folder) dialog; returns the container.
+QWidget* pathField(QLineEdit* edit, const QString& filter, bool folder = false, bool save = false);
+
+std::filesystem::path toPath(const QString& s);
+QString fromPath(const std::filesystem::path& p);
+
+} // namespace tyq::ui
