@@ -2,8 +2,10 @@
 
 #include "common/error.h"
 #include "data/synthetic_dataset.h"
+#include "model/darknet_cfg.h"
 #include "log_panel.h"
 #include "plots_panel.h"
+#include "quant_editor.h"
 #include "runs_browser.h"
 #include "studio_settings.h"
 #include "training_controller.h"
@@ -73,6 +75,9 @@ void MainWindow::createPanels()
 
     runsBrowser_ = new RunsBrowser(this);
     QDockWidget* runsDock = dock(tr("Runs"), "runsDock", runsBrowser_, Qt::RightDockWidgetArea);
+    quantEditor_ = new QuantEditor(this);
+    QDockWidget* quantDock = dock(tr("Quantization"), "quantDock", quantEditor_, Qt::RightDockWidgetArea);
+    tabifyDockWidget(runsDock, quantDock);
 
     logPanel_ = new LogPanel(this);
     QDockWidget* logDock = dock(tr("Log"), "logDock", logPanel_, Qt::BottomDockWidgetArea);
@@ -89,6 +94,11 @@ void MainWindow::createPanels()
     connect(controller_, &TrainingController::batchDone, plotsPanel_, &PlotsPanel::onBatch);
     connect(controller_, &TrainingController::evaluationDone, plotsPanel_, &PlotsPanel::onEvaluation);
     connect(controller_, &TrainingController::logMessage, logPanel_, &LogPanel::appendMessage);
+    // LSQ runs train with the editor's bit-widths; its file belongs to the experiment.
+    trainingPanel_->setQuantProvider([this] { return quantEditor_->config(); });
+    connect(quantEditor_, &QuantEditor::message, logPanel_, &LogPanel::appendMessage);
+    connect(quantEditor_, &QuantEditor::modifiedChanged, this, [this] { updateTitle(); });
+    connect(quantEditor_, &QuantEditor::filePathChanged, this, [this] { setExperimentModified(true); });
     connect(controller_, &TrainingController::checkpointWritten, this, [this](const QString& path, const QString& kind) {
         statusBar()->showMessage(tr("Saved %1 checkpoint %2").arg(kind, path), 5000);
     });
@@ -174,6 +184,14 @@ void MainWindow::createMenus()
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
+    QMenu* quant = menuBar()->addMenu(tr("&Quantization"));
+    quant->addAction(quantEditor_->openAction());
+    quant->addAction(quantEditor_->saveAction());
+    quant->addAction(quantEditor_->saveAsAction());
+    quant->addSeparator();
+    quant->addAction(quantEditor_->undoAction());
+    quant->addAction(quantEditor_->redoAction());
+
     QMenu* training = menuBar()->addMenu(tr("&Training"));
     training->addAction(tr("&Start"), this, [this] { trainingPanel_->startTraining(); })->setShortcut(QKeySequence("Ctrl+R"));
     training->addAction(tr("S&top"), this, [this] { controller_->stop(); })->setShortcut(QKeySequence("Ctrl+."));
@@ -206,11 +224,24 @@ void MainWindow::applyExperiment(const Experiment& e)
 {
     trainingPanel_->setExperiment(e);
     runsBrowser_->setRoot(fromPath(e.runsRoot));
+    NetworkSpec network = defaultNetworkSpec();
+    if (!e.cfgFile.empty()) {
+        try {
+            network = loadDarknetCfg(e.cfgFile);
+        } catch (const std::exception& ex) {
+            showError(this, tr("Cannot read the network cfg"), QString::fromUtf8(ex.what()));
+        }
+    }
+    quantEditor_->setNetwork(network);
+    if (e.quantFile.empty() || !quantEditor_->openFile(fromPath(e.quantFile)))
+        quantEditor_->setConfig(defaultQuantConfig());
 }
 
 Experiment MainWindow::currentExperiment() const
 {
-    return trainingPanel_->experiment();
+    Experiment e = trainingPanel_->experiment();
+    e.quantFile = toPath(quantEditor_->filePath()); // empty = the built-in bit-widths
+    return e;
 }
 
 bool MainWindow::openExperiment(const QString& path)
@@ -269,11 +300,16 @@ void MainWindow::setExperimentModified(bool modified)
 void MainWindow::updateTitle()
 {
     const QString name = experimentPath_.isEmpty() ? tr("default experiment") : QFileInfo(experimentPath_).fileName();
-    setWindowTitle(QString("%1%2 — tyq-studio").arg(name, experimentModified_ ? "*" : ""));
+    QString quant;
+    if (quantEditor_ && quantEditor_->isModified())
+        quant = " · " + (quantEditor_->filePath().isEmpty() ? tr("bit-widths") : QFileInfo(quantEditor_->filePath()).fileName()) + "*";
+    setWindowTitle(QString("%1%2%3 — tyq-studio").arg(name, experimentModified_ ? "*" : "", quant));
 }
 
 bool MainWindow::maybeSave()
 {
+    if (!quantEditor_->maybeSave()) // first: saving it under a new name changes the experiment
+        return false;
     if (!experimentModified_)
         return true;
     const auto answer = QMessageBox::warning(this, tr("Unsaved experiment"),

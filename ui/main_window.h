@@ -18,6 +18,7 @@ namespace tyq::ui {
 
 class LogPanel;
 class PlotsPanel;
+class QuantEditor;
 class RunsBrowser;
 class TrainingController;
 class TrainingPanel;
@@ -42,6 +43,8 @@ public:
     PlotsPanel* plotsPanel() const { return plotsPanel_; }
     RunsBrowser* runsBrowser() const { return runsBrowser_; }
     LogPanel* logPanel() const { return logPanel_; }
+    /// The bit-widths (quantization editor dock); its file is the experiment's quantFile.
+    QuantEditor* quantEditor() const { return quantEditor_; }
 
     /// Generates the sample dataset at `dir` in the background with a cancellable progress dialog.
     void generateSampleDataset(const QString& dir);
@@ -64,6 +67,7 @@ private:
     PlotsPanel* plotsPanel_ = nullptr;
     RunsBrowser* runsBrowser_ = nullptr;
     LogPanel* logPanel_ = nullptr;
+    QuantEditor* quantEditor_ = nullptr;
     QMenu* viewMenu_ = nullptr;
     QMenu* recentMenu_ = nullptr;
     QString experimentPath_;
