@@ -49,7 +49,9 @@ int main(int argc, char** argv)
                 QApplication::exit(1);
                 return;
             }
-            std::printf("screenshot saved to %s (%dx%d)\n", qPrintable(file), image.width(), image.height());
+            std::printf("screenshot saved to %s (%dx%d, platform %s)\n", qPrintable(file), image.width(), image.height(),
+                        qPrintable(QGuiApplication::platformName()));
+            std::fflush(stdout);
             // Quit without questions: stop a demo training cleanly first.
             window.trainingController()->stop();
             window.trainingController()->waitForFinished(120000);

@@ -85,7 +85,12 @@ void MainWindow::createPanels()
     (void)runsDock;
     (void)logDock;
 
-    connect(trainingPanel_, &TrainingPanel::experimentEdited, this, [this] { setExperimentModified(true); });
+    connect(trainingPanel_, &TrainingPanel::experimentEdited, this, [this] {
+        setExperimentModified(true);
+        const QString root = fromPath(trainingPanel_->experiment().runsRoot);
+        if (root != runsBrowser_->root())
+            runsBrowser_->setRoot(root);
+    });
     connect(trainingPanel_, &TrainingPanel::runStartedIn, this, [this](const QString&) {
         plotsPanel_->clear();
         runsBrowser_->refresh();
@@ -235,6 +240,12 @@ void MainWindow::applyExperiment(const Experiment& e)
     quantEditor_->setNetwork(network);
     if (e.quantFile.empty() || !quantEditor_->openFile(fromPath(e.quantFile)))
         quantEditor_->setConfig(defaultQuantConfig());
+}
+
+void MainWindow::setExperiment(const Experiment& experiment)
+{
+    applyExperiment(experiment);
+    setExperimentModified(true);
 }
 
 Experiment MainWindow::currentExperiment() const

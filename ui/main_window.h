@@ -34,6 +34,8 @@ public:
     /// Saves to the current file (asks for one if there is none).
     bool saveExperiment();
     bool saveExperimentAs(const QString& path);
+    /// Shows an experiment in every panel (marks it modified: it is not saved anywhere yet).
+    void setExperiment(const Experiment& experiment);
     /// The experiment as the panels currently show it.
     Experiment currentExperiment() const;
     bool isExperimentModified() const { return experimentModified_; }

@@ -57,6 +57,15 @@ RunFolder::RunFolder(const std::filesystem::path& dir, bool resume) : dir_(dir)
         lockFd_ = -1;
         fail(dir_, "another training is using this run folder");
     }
+    // A run killed mid-write leaves its temporary file (".name.tmp.<pid>"); with the lock held no
+    // one else can be writing here, so they are debris.
+    for (const std::filesystem::path& folder : {dir_, dir_ / "checkpoints"}) {
+        for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+            const std::string name = entry.path().filename().string();
+            if (name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos)
+                std::filesystem::remove(entry.path(), ec);
+        }
+    }
 }
 
 RunFolder::~RunFolder()

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# kill -9 at arbitrary moments of a real training run, then `tyq train --resume`: every time the
+# run continues, and at the end every file is whole (run.json, the CSVs, every checkpoint loads)
+# and the batch log has each batch exactly once.
+# Usage: kill_resume.sh TYQ
+set -uo pipefail
+tyq=$1
+python=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+"$tyq" -q gen-data --out data --train 8 --val 4 --seed 9 || exit 1
+toy=(--batch-size 2 --accumulate 2 --width 128 --height 96 --loader-threads 1 --eval-interval 1 --checkpoint-interval 1)
+epochs=4
+
+# Start, then kill -9 after a varying delay, then resume, several times.
+"$tyq" --threads 1 -q train --data data/dac.data --out exps/run --epochs $epochs "${toy[@]}" >log.txt 2>&1 &
+pid=$!
+kills=0
+for delay in 1.3 2.1 0.7 2.9 1.7 3.3; do
+    sleep "$delay"
+    if kill -0 $pid 2>/dev/null; then
+        kill -9 $pid
+        wait $pid 2>/dev/null
+        kills=$((kills + 1))
+    else
+        wait $pid 2>/dev/null
+        break
+    fi
+    # The folder must be resumable at once, whatever moment the kill hit.
+    if [[ -s exps/run/checkpoints/last.ckpt ]]; then
+        "$tyq" --threads 1 -q train --resume exps/run >>log.txt 2>&1 &
+    else
+        # Killed before the first checkpoint: nothing to resume yet; start over in a fresh folder.
+        rm -rf exps/run
+        "$tyq" --threads 1 -q train --data data/dac.data --out exps/run --epochs $epochs "${toy[@]}" >>log.txt 2>&1 &
+    fi
+    pid=$!
+done
+wait $pid
+rc=$?
+echo "killed $kills time(s); last run exited $rc"
+[[ $rc -eq 0 ]] || fail "the final resume did not finish: $(tail -5 log.txt)"
+((kills >= 2)) || fail "the run was killed fewer than twice (machine too fast for the delays?)"
+
+"$python" - exps/run $epochs <<'PY' || fail "run files are not whole"
+import csv, json, sys, zipfile
+run, epochs = sys.argv[1], int(sys.argv[2])
+status = json.load(open(f"{run}/run.json"))
+assert status["state"] == "finished" and status["epochs_done"] == epochs, status
+batches = list(csv.DictReader(open(f"{run}/batches.csv")))
+ids = [int(b["batch"]) for b in batches]
+assert ids == list(range(len(ids))), f"batch ids not exactly once each: {ids}"
+assert len(ids) == epochs * 4, len(ids)
+rows = list(csv.DictReader(open(f"{run}/epochs.csv")))
+assert [int(r["epoch"]) for r in rows] == list(range(1, epochs + 1)), rows
+import glob
+for ckpt in glob.glob(f"{run}/checkpoints/*.ckpt"):
+    assert zipfile.ZipFile(ckpt).testzip() is None, ckpt
+assert not glob.glob(f"{run}/**/.*.tmp.*", recursive=True), "temporary files left behind"
+print("run files whole:", len(ids), "batches,", len(rows), "evaluations")
+PY
+for ckpt in exps/run/checkpoints/*.ckpt; do
+    "$tyq" --threads 1 -q eval --data data/dac.data --weights "$ckpt" --width 128 --height 96 >/dev/null 2>&1 ||
+        fail "$ckpt does not load"
+done
+echo "$failures failure(s)"
+exit $((failures > 0))

@@ -1,0 +1,180 @@
+// The studio's training loop driven for real: start from the panel, live signals and plots,
+// Stop within a batch leaving a resumable checkpoint, resume, and the runs browser listing it.
+#include "data/synthetic_dataset.h"
+#include "io/checkpoint.h"
+#include "log_panel.h"
+#include "main_window.h"
+#include "plots_panel.h"
+#include "runs_browser.h"
+#include "train/experiment.h"
+#include "train/run_folder.h"
+#include "training_controller.h"
+#include "training_panel.h"
+
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+using namespace tyq;
+using namespace tyq::ui;
+
+class TrainingUiTest : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir dir_;
+    QString dataFile_;
+
+    Experiment tinyExperiment(int epochs) const
+    {
+        Experiment e = defaultExperiment();
+        e.dataFile = dataFile_.toStdString();
+        e.runsRoot = (dir_.path() + "/exps").toStdString();
+        e.options.set_epochs(epochs).set_batchSize(2).set_inputWidth(128).set_inputHeight(96).set_evalInterval(1);
+        e.options.set_loaderThreads(1);
+        return e;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QVERIFY(dir_.isValid());
+        SyntheticDatasetOptions o;
+        o.outDir = (dir_.path() + "/data").toStdString();
+        o.trainCount = 8;
+        o.valCount = 4;
+        dataFile_ = QString::fromStdString(generateSyntheticDataset(o).dataFile.string());
+    }
+
+    void startStopResumeAndBrowse()
+    {
+        MainWindow window;
+        window.show();
+        TrainingPanel* panel = window.trainingPanel();
+        window.setExperiment(tinyExperiment(2));
+        TrainingController* controller = window.trainingController();
+
+        QSignalSpy batches(controller, &TrainingController::batchDone);
+        QSignalSpy running(controller, &TrainingController::runningChanged);
+        QSignalSpy finished(controller, &TrainingController::runFinished);
+
+        // Start with the real button; the first batch arrives as a queued signal.
+        QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+        QVERIFY(controller->isRunning());
+        QVERIFY(!panel->startButton()->isEnabled());
+        QVERIFY(batches.wait(60000));
+        const QString runDir = controller->runDir();
+
+        // The GUI keeps painting: the plots gain points within their 250 ms refresh.
+        QTRY_VERIFY_WITH_TIMEOUT(window.plotsPanel()->lossPointCount() >= 1, 5000);
+        QVERIFY(panel->progressBar()->value() > 0);
+
+        // Stop: the run ends after the batch in flight, with a resumable checkpoint.
+        const int batchesAtStop = static_cast<int>(batches.count());
+        QTest::mouseClick(panel->stopButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(60000));
+        const RunSummary stopped = finished.takeFirst().at(0).value<RunSummary>();
+        QCOMPARE(stopped.outcome, RunOutcome::stopped);
+        QVERIFY2(batches.count() <= batchesAtStop + 1, "Stop ended the run within one batch");
+        QTRY_VERIFY_WITH_TIMEOUT(!controller->isRunning(), 10000);
+        const std::filesystem::path last = runDir.toStdString() + "/checkpoints/last.ckpt";
+        QVERIFY(std::filesystem::exists(last));
+        const TrainingCheckpoint checkpoint = loadCheckpoint(last);
+        QCOMPARE(checkpoint.globalBatch, static_cast<int64_t>(batches.count()));
+        QCOMPARE(QString::fromStdString(readRunStatus(runDir.toStdString()).state), QString("stopped"));
+
+        // Resume from the runs browser's run and let it finish.
+        QVERIFY(panel->resumeTraining(runDir));
+        QVERIFY(finished.wait(120000));
+        QCOMPARE(finished.takeFirst().at(0).value<RunSummary>().outcome, RunOutcome::finished);
+        QTRY_VERIFY_WITH_TIMEOUT(!controller->isRunning(), 10000);
+        QCOMPARE(loadCheckpoint(last).epoch, int64_t(2));
+        QTRY_VERIFY_WITH_TIMEOUT(window.plotsPanel()->metricPointCount() >= 1, 5000);
+
+        // The runs browser lists the finished run with its metrics.
+        RunsBrowser* browser = window.runsBrowser();
+        browser->refresh();
+        QCOMPARE(browser->runCount(), 1);
+        QCOMPARE(browser->runAt(0), runDir);
+        QCOMPARE(browser->table()->item(0, 2)->text(), QString("finished"));
+        QVERIFY(browser->table()->item(0, 4)->text() != QString("–")); // best mAP was evaluated
+
+        // Opening it shows its curves from the CSV files.
+        window.plotsPanel()->clear();
+        QCOMPARE(window.plotsPanel()->lossPointCount(), 0);
+        Q_EMIT browser->openRun(runDir);
+        QTRY_VERIFY_WITH_TIMEOUT(window.plotsPanel()->lossPointCount() == 8, 5000); // 2 epochs x 4 batches
+    }
+
+    void refusesASecondRunAndShowsErrorsInTheUi()
+    {
+        MainWindow window;
+        window.show();
+        TrainingPanel* panel = window.trainingPanel();
+        Experiment e = tinyExperiment(1);
+        e.dataFile = (dir_.path() + "/missing.data").toStdString();
+        panel->setExperiment(e);
+        QVERIFY(!panel->startTraining());
+        QVERIFY(panel->statusLabel()->text().contains("missing.data"));
+
+        e = tinyExperiment(1);
+        e.phase = "lsq"; // without an fp checkpoint
+        panel->setExperiment(e);
+        QVERIFY(!panel->startTraining());
+        QVERIFY(panel->statusLabel()->text().contains("full-precision checkpoint"));
+
+        // While one run goes, the controller refuses another.
+        panel->setExperiment(tinyExperiment(3));
+        QVERIFY(panel->startTraining());
+        QString why;
+        TrainingJob job;
+        QVERIFY(!window.trainingController()->start(job, &why));
+        QVERIFY(why.contains("already in progress"));
+        window.trainingController()->stop();
+        QTRY_VERIFY_WITH_TIMEOUT(!window.trainingController()->isRunning(), 60000);
+    }
+
+    void experimentFileRoundTrip()
+    {
+        MainWindow window;
+        Experiment e = tinyExperiment(7);
+        e.options.set_learningRate(0.002).set_flip(false);
+        window.setExperiment(e);
+        const QString path = dir_.path() + "/saved.tyqexp";
+        QVERIFY(window.saveExperimentAs(path));
+        QVERIFY(!window.isExperimentModified());
+        QVERIFY(window.windowTitle().startsWith("saved.tyqexp —"));
+
+        window.trainingPanel()->epochsBox()->setValue(9); // an edit marks the experiment modified
+        QVERIFY(window.isExperimentModified());
+        QVERIFY(window.windowTitle().contains("*"));
+
+        MainWindow other;
+        QVERIFY(other.openExperiment(path));
+        const Experiment loaded = other.currentExperiment();
+        QCOMPARE(loaded.options.epochs, 7);
+        QCOMPARE(loaded.options.learningRate, 0.002);
+        QCOMPARE(loaded.options.flip, false);
+        QCOMPARE(QString::fromStdString(std::filesystem::absolute(loaded.dataFile).lexically_normal().string()),
+                 QString::fromStdString(std::filesystem::absolute(e.dataFile).lexically_normal().string()));
+
+        // A broken experiment file is reported in the UI and leaves the window as it was.
+        QFile broken(dir_.path() + "/broken.tyqexp");
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write("tyq_experiment: 1\noptions: {epochs: -3}\n");
+        broken.close();
+        QVERIFY(!other.openExperiment(broken.fileName()));
+        QCOMPARE(other.currentExperiment().options.epochs, 7);
+    }
+};
+
+QTEST_MAIN(TrainingUiTest)
+#include "test_training_ui.moc"
