@@ -1,0 +1,99 @@
+// "Detections": browse a dataset split or a folder of images with two models side by side
+// (typically A = the fp checkpoint, B = its LSQ version), ground truth dashed, predictions solid
+// with their IoU, differences summarized. Models load and run on worker threads; each model's
+// decoded rows are cached per image so the conf/NMS sliders re-run only NMS, at once. "Evaluate
+// all" fills per-image top-box IoU columns (worst first) on a cancellable worker.
+#pragma once
+
+#include "core_types.h"
+#include "eval/detection.h"
+
+#include <QString>
+#include <QWidget>
+
+#include <memory>
+#include <vector>
+
+class QTableView;
+
+namespace tyq::ui {
+
+class DetectionView;
+
+class DetectionPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit DetectionPanel(QWidget* parent = nullptr);
+    ~DetectionPanel() override;
+
+    /// Lists a split ("val" or "train") of a .data file, with its labels as ground truth.
+    /// Problems are shown in the panel and sent as `message`; returns false if nothing is listed.
+    bool setDataset(const QString& dataFile, const QString& split = "val");
+    /// Lists the images of a folder (no ground truth).
+    bool setImageFolder(const QString& dir);
+    /// Loads a model into slot 0 (A) or 1 (B) on a worker thread; `modelLoaded` tells the outcome.
+    /// `quantYaml` gives the bit-widths of a reference LSQ .pth (tyq checkpoints record theirs).
+    void setModel(int slot, const QString& weights, const QString& quantYaml = {});
+    /// Shows the image in a row of the list as it is sorted and filtered; `imageShown` follows
+    /// once the loaded models' detections are in.
+    void showImage(int row);
+    /// Images listed (after the class filter).
+    int imageCount() const;
+    /// The row shown, or -1.
+    int currentRow() const;
+    /// The current image's detections of a slot: original pixels, after NMS at the current
+    /// thresholds, best first (empty without a model).
+    std::vector<tyq::Detection> detections(int slot) const;
+    void setThresholds(double conf, double nms);
+    double confThreshold() const { return conf_; }
+    double nmsThreshold() const { return nms_; }
+
+    /// Runs both models over the listed images on a worker (progress bar, cancellable).
+    void evaluateAll();
+    void cancelEvaluation();
+    bool isEvaluating() const;
+    /// Top-box IoU of a listed row for a slot after "Evaluate all"; NaN when not evaluated.
+    double topIoU(int row, int slot) const;
+    /// Sorts the list by IoU, lowest first.
+    void sortWorstFirst();
+    /// Shows only images whose ground truth has this class (-1: all).
+    void setClassFilter(int classId);
+
+    bool isModelLoaded(int slot) const;
+    QString modelWeights(int slot) const;
+    QString modelQuantYaml(int slot) const;
+    QString imagePath(int row) const;
+
+    QTableView* imageList() const;
+    DetectionView* view(int slot) const;
+
+Q_SIGNALS:
+    void modelLoaded(int slot, bool ok, const QString& message);
+    void imageShown(int row);
+    void evaluationProgress(int done, int total);
+    void evaluationFinished();
+    void message(tyq::LogLevel level, const QString& text);
+
+protected:
+    void keyPressEvent(QKeyEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+private:
+    struct Impl;
+    void buildUi();
+    void setEntries(const QString& description, bool hasTruth);
+    void requestDetections(int slot);
+    void startInference(int slot, const QString& path);
+    void refreshDetections();
+    void updateViews();
+    void updateSummary();
+    void checkShown();
+    void navigate(int delta, bool absolute = false);
+    void setStatus(const QString& text, bool error = false);
+
+    std::unique_ptr<Impl> d_;
+    double conf_ = 0.5;
+    double nms_ = 0.1;
+};
+
+} // namespace tyq::ui
