@@ -3,6 +3,8 @@
 #include "common/error.h"
 #include "data/synthetic_dataset.h"
 #include "model/darknet_cfg.h"
+#include "detection_panel.h"
+#include "layer_quant_view.h"
 #include "log_panel.h"
 #include "plots_panel.h"
 #include "quant_editor.h"
@@ -81,9 +83,15 @@ void MainWindow::createPanels()
 
     logPanel_ = new LogPanel(this);
     QDockWidget* logDock = dock(tr("Log"), "logDock", logPanel_, Qt::BottomDockWidgetArea);
+    detectionPanel_ = new DetectionPanel(this);
+    QDockWidget* detectionDock = dock(tr("Detections"), "detectionDock", detectionPanel_, Qt::RightDockWidgetArea);
+    tabifyDockWidget(runsDock, detectionDock);
+    layerQuantView_ = new LayerQuantView(this);
+    QDockWidget* layerQuantDock = dock(tr("Layer quantization"), "layerQuantDock", layerQuantView_, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(logDock, layerQuantDock);
+    runsDock->raise();
+    logDock->raise();
     (void)trainingDock;
-    (void)runsDock;
-    (void)logDock;
 
     connect(trainingPanel_, &TrainingPanel::experimentEdited, this, [this] {
         setExperimentModified(true);
@@ -135,6 +143,16 @@ void MainWindow::createPanels()
             showError(this, tr("Cannot compare runs"), QString::fromUtf8(e.what()));
         }
     });
+    // A run's best checkpoint also goes to the detection panel (fp -> A, lsq -> B) and the layer view.
+    connect(runsBrowser_, &RunsBrowser::useCheckpoint, this, [this](const QString& checkpoint, const QString& phase) {
+        detectionPanel_->setModel(phase == "lsq" ? 1 : 0, checkpoint);
+        layerQuantView_->setModel(checkpoint);
+    });
+    connect(detectionPanel_, &DetectionPanel::modelLoaded, this, [this](int slot, bool ok, const QString&) {
+        if (ok)
+            layerQuantView_->setSlotModel(slot, detectionPanel_->modelWeights(slot), detectionPanel_->modelQuantYaml(slot));
+    });
+    connect(detectionPanel_, &DetectionPanel::message, logPanel_, &LogPanel::appendMessage);
     connect(runsBrowser_, &RunsBrowser::resumeRun, this, [this](const QString& dir) { trainingPanel_->resumeTraining(dir); });
     connect(runsBrowser_, &RunsBrowser::useCheckpoint, this, [this](const QString& checkpoint, const QString& phase) {
         if (phase == "fp") {
@@ -240,6 +258,8 @@ void MainWindow::applyExperiment(const Experiment& e)
     quantEditor_->setNetwork(network);
     if (e.quantFile.empty() || !quantEditor_->openFile(fromPath(e.quantFile)))
         quantEditor_->setConfig(defaultQuantConfig());
+    if (!e.dataFile.empty() && std::filesystem::exists(e.dataFile))
+        detectionPanel_->setDataset(fromPath(e.dataFile));
 }
 
 void MainWindow::setExperiment(const Experiment& experiment)
@@ -400,6 +420,7 @@ void MainWindow::generateSampleDataset(const QString& dir)
                 Experiment e = trainingPanel_->experiment();
                 e.dataFile = options.outDir / "dac.data";
                 trainingPanel_->setExperiment(e);
+                detectionPanel_->setDataset(fromPath(e.dataFile));
                 setExperimentModified(true);
                 statusBar()->showMessage(tr("Sample dataset ready: %1").arg(fromPath(e.dataFile)), 8000);
             }

@@ -16,6 +16,8 @@ class QThread;
 
 namespace tyq::ui {
 
+class DetectionPanel;
+class LayerQuantView;
 class LogPanel;
 class PlotsPanel;
 class QuantEditor;
@@ -47,6 +49,8 @@ public:
     LogPanel* logPanel() const { return logPanel_; }
     /// The bit-widths (quantization editor dock); its file is the experiment's quantFile.
     QuantEditor* quantEditor() const { return quantEditor_; }
+    DetectionPanel* detectionPanel() const { return detectionPanel_; }
+    LayerQuantView* layerQuantView() const { return layerQuantView_; }
 
     /// Generates the sample dataset at `dir` in the background with a cancellable progress dialog.
     void generateSampleDataset(const QString& dir);
@@ -70,6 +74,8 @@ private:
     RunsBrowser* runsBrowser_ = nullptr;
     LogPanel* logPanel_ = nullptr;
     QuantEditor* quantEditor_ = nullptr;
+    DetectionPanel* detectionPanel_ = nullptr;
+    LayerQuantView* layerQuantView_ = nullptr;
     QMenu* viewMenu_ = nullptr;
     QMenu* recentMenu_ = nullptr;
     QString experimentPath_;
