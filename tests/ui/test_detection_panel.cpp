@@ -1,0 +1,444 @@
+// The detection panel and the layer quantization view driven for real on the offscreen
+// platform: boxes equal to the engine's own detections for a known model and image, sliders
+// that re-run only NMS, keyboard navigation, "Evaluate all" on a worker (cancellable, the GUI
+// keeps running), and the per-layer LSQ statistics of the reference checkpoint.
+// Engine (LibTorch) headers first: Qt's `slots` macro breaks LibTorch's.
+#include "data/synthetic_dataset.h"
+#include "infer/detector.h"
+#include "io/state_dict.h"
+#include "model/darknet_cfg.h"
+#include "model/model_loader.h"
+
+#include <ATen/ATen.h>
+#include <torch/torch.h>
+
+#include "detection_panel.h"
+#include "detection_view.h"
+#include "layer_quant_view.h"
+#include "main_window.h"
+#include "runs_browser.h"
+
+#include <qcustomplot.h>
+
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include <cmath>
+#include <filesystem>
+
+using namespace tyq;
+using namespace tyq::ui;
+
+namespace {
+
+QString referenceDir()
+{
+    const QByteArray env = qgetenv("TYQ_REFERENCE_DIR");
+    return env.isEmpty() ? QString(TYQ_REFERENCE_DIR_DEFAULT) : QString::fromLocal8Bit(env);
+}
+
+QString referenceFile(const QString& relative)
+{
+    return QDir(referenceDir()).filePath(relative);
+}
+
+/// Waits for a signal unless it came already (the panel emits at once when it can).
+bool waitFor(QSignalSpy& spy, int count = 1, int timeoutMs = 120000)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (spy.count() < count && timer.elapsed() < timeoutMs)
+        spy.wait(std::max<int>(1, static_cast<int>(timeoutMs - timer.elapsed())));
+    return spy.count() >= count;
+}
+
+bool loadInto(DetectionPanel& panel, int slot, const QString& weights, const QString& yaml = {})
+{
+    QSignalSpy loaded(&panel, &DetectionPanel::modelLoaded);
+    panel.setModel(slot, weights, yaml);
+    if (!waitFor(loaded))
+        return false;
+    return loaded.last().at(0).toInt() == slot && loaded.last().at(1).toBool();
+}
+
+void compareDetections(const std::vector<Detection>& got, const std::vector<Detection>& expected)
+{
+    QCOMPARE(got.size(), expected.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+        QCOMPARE(got[i].classId, expected[i].classId);
+        QVERIFY2(std::abs(got[i].x1 - expected[i].x1) < 1e-3 && std::abs(got[i].y1 - expected[i].y1) < 1e-3 &&
+                     std::abs(got[i].x2 - expected[i].x2) < 1e-3 && std::abs(got[i].y2 - expected[i].y2) < 1e-3,
+                 qPrintable(QString("box %1: (%2 %3 %4 %5) vs (%6 %7 %8 %9)")
+                                .arg(i)
+                                .arg(got[i].x1)
+                                .arg(got[i].y1)
+                                .arg(got[i].x2)
+                                .arg(got[i].y2)
+                                .arg(expected[i].x1)
+                                .arg(expected[i].y1)
+                                .arg(expected[i].x2)
+                                .arg(expected[i].y2)));
+        QVERIFY(std::abs(got[i].objectness - expected[i].objectness) < 1e-6);
+    }
+}
+
+int predictionBoxes(const DetectionView* view)
+{
+    int n = 0;
+    for (const OverlayBox& b : view->boxes())
+        n += b.truth ? 0 : 1;
+    return n;
+}
+
+} // namespace
+
+class DetectionPanelTest : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir dir_;
+    QString dataFile_;
+    QString randomModel_;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QVERIFY(dir_.isValid());
+        SyntheticDatasetOptions o;
+        o.outDir = (dir_.path() + "/data").toStdString();
+        o.trainCount = 2;
+        o.valCount = 6;
+        dataFile_ = QString::fromStdString(generateSyntheticDataset(o).dataFile.string());
+        QVERIFY(QFile::exists(dataFile_));
+
+        // A random-init full-precision network, saved as a plain state dict.
+        torch::manual_seed(3);
+        YoloNetwork net(defaultNetworkSpec());
+        net->initializeLikeReference();
+        randomModel_ = dir_.path() + "/random.pth";
+        writeStateDictPth(collectStateDict(*net), randomModel_.toStdString());
+    }
+
+    void theDetectionViewShowsTheExpectedBoxesForAKnownModelAndImage()
+    {
+        const QString weights = referenceFile("seed/fp_ckpt_94.pth");
+        const QString image = referenceFile("golden/seed_outputs/fruits.jpg");
+        if (!QFile::exists(weights) || !QFile::exists(image))
+            QSKIP(qPrintable("reference files not found under " + referenceDir() +
+                             " (set TYQ_REFERENCE_DIR to the folder holding seed/ and golden/)"));
+        QTemporaryDir folder;
+        QVERIFY(QFile::copy(image, folder.filePath("fruits.jpg")));
+
+        DetectionPanel panel;
+        panel.resize(1200, 800);
+        panel.show();
+        QVERIFY(loadInto(panel, 0, weights));
+        QVERIFY(panel.isModelLoaded(0));
+        QSignalSpy shown(&panel, &DetectionPanel::imageShown);
+        panel.setThresholds(0.5, 0.1);
+        QVERIFY(panel.setImageFolder(folder.path()));
+        QCOMPARE(panel.imageCount(), 1);
+        QVERIFY(waitFor(shown));
+        QCOMPARE(shown.last().at(0).toInt(), 0);
+
+        // The engine's own answer, computed here.
+        Detector detector(loadModel({"", "", weights.toStdString()}).network);
+        struct Position {
+            double conf, nms;
+            size_t expectedCount;
+        };
+        // fp_ckpt_94 on fruits.jpg (a photo, not a drone image): nothing at 0.5, one person at
+        // 0.05, nine boxes at a tiny threshold with NMS 0.5.
+        for (const Position p : {Position{0.5, 0.1, 0}, Position{0.05, 0.1, 1}, Position{1e-7, 0.5, 9}}) {
+            panel.setThresholds(p.conf, p.nms);
+            DetectionOptions options;
+            options.confThreshold = static_cast<float>(p.conf);
+            options.nmsThreshold = static_cast<float>(p.nms);
+            const ImageDetections expected = detector.run(folder.filePath("fruits.jpg").toStdString(), options);
+            const std::vector<Detection> got = panel.detections(0);
+            QCOMPARE(got.size(), p.expectedCount);
+            compareDetections(got, expected.detections);
+            // The view draws one box per detection (plus no ground truth in a folder).
+            QCOMPARE(predictionBoxes(panel.view(0)), static_cast<int>(p.expectedCount));
+            if (!got.empty())
+                QVERIFY(panel.view(0)->boxes().front().label.startsWith("person "));
+        }
+        QCOMPARE(shown.count(), 1); // no new inference for the threshold changes
+    }
+
+    void aQuantizedReferenceModelAsksForItsBitWidths()
+    {
+        const QString weights = referenceFile("seed/lsq_ckpt_92.pth");
+        if (!QFile::exists(weights))
+            QSKIP(qPrintable("reference files not found under " + referenceDir()));
+        DetectionPanel panel;
+        QSignalSpy loaded(&panel, &DetectionPanel::modelLoaded);
+        QSignalSpy messages(&panel, &DetectionPanel::message);
+        panel.setModel(1, weights);
+        QVERIFY(waitFor(loaded));
+        QCOMPARE(loaded.last().at(1).toBool(), false);
+        QVERIFY(loaded.last().at(2).toString().contains("bit-width YAML"));
+        QVERIFY(!panel.isModelLoaded(1));
+        QVERIFY(messages.count() >= 1);
+
+        QVERIFY(loadInto(panel, 1, weights, QString(TYQ_SOURCE_DIR) + "/config/lsq-3bit.yaml"));
+        QVERIFY(panel.isModelLoaded(1));
+    }
+
+    void keyboardNavigationMovesThroughTheList()
+    {
+        DetectionPanel panel;
+        panel.show();
+        QVERIFY(panel.setDataset(dataFile_, "val"));
+        QCOMPARE(panel.imageCount(), 6);
+        QCOMPARE(panel.currentRow(), 0);
+        QWidget* view = panel.view(0);
+        QTest::keyClick(view, Qt::Key_Right);
+        QCOMPARE(panel.currentRow(), 1);
+        QCOMPARE(panel.imageList()->currentIndex().row(), 1); // the list follows
+        QTest::keyClick(view, Qt::Key_PageDown);
+        QCOMPARE(panel.currentRow(), 2);
+        QTest::keyClick(view, Qt::Key_Left);
+        QCOMPARE(panel.currentRow(), 1);
+        QTest::keyClick(view, Qt::Key_End);
+        QCOMPARE(panel.currentRow(), 5);
+        QTest::keyClick(view, Qt::Key_Right); // stays on the last
+        QCOMPARE(panel.currentRow(), 5);
+        QTest::keyClick(view, Qt::Key_Home);
+        QCOMPARE(panel.currentRow(), 0);
+        QTest::keyClick(panel.imageList(), Qt::Key_Right); // from the list too
+        QCOMPARE(panel.currentRow(), 1);
+        QTest::keyClick(panel.imageList(), Qt::Key_Down); // the list's own keys move the image
+        QCOMPARE(panel.currentRow(), 2);
+        QCOMPARE(panel.imagePath(2), panel.imagePath(panel.currentRow()));
+
+        // Zoom keys and fit.
+        auto* dv = panel.view(0);
+        const double fitted = dv->zoom();
+        QTest::keyClick(dv, Qt::Key_Plus);
+        QVERIFY(dv->zoom() > fitted);
+        QCOMPARE(panel.view(1)->zoom(), dv->zoom()); // B follows A
+        QTest::keyClick(dv, Qt::Key_F);
+        QCOMPARE(dv->zoom(), fitted);
+
+        // Ground truth is drawn dashed for a dataset split.
+        QVERIFY(!dv->boxes().isEmpty());
+        QVERIFY(dv->boxes().front().truth);
+
+        // The class filter keeps the images whose truth has the class.
+        panel.setClassFilter(-1);
+        QCOMPARE(panel.imageCount(), 6);
+    }
+
+    void slidersUpdateTheBoxesWithoutRunningTheModelAgain()
+    {
+        DetectionPanel panel;
+        panel.show();
+        QVERIFY(loadInto(panel, 0, randomModel_));
+        QSignalSpy shown(&panel, &DetectionPanel::imageShown);
+        panel.setThresholds(0.5, 0.5);
+        QVERIFY(panel.setDataset(dataFile_, "val"));
+        QVERIFY(waitFor(shown));
+        const int shownBefore = shown.count();
+
+        auto* conf = panel.findChild<QSlider*>("confSlider");
+        QVERIFY(conf);
+        conf->setValue(400);
+        QCOMPARE(panel.confThreshold(), 0.4);
+        const size_t low = panel.detections(0).size();
+        QVERIFY(low > 0);
+        QCOMPARE(predictionBoxes(panel.view(0)), static_cast<int>(low));
+        conf->setValue(999);
+        const size_t high = panel.detections(0).size();
+        QVERIFY2(high < low, qPrintable(QString("%1 boxes at conf 0.4, %2 at 0.999").arg(low).arg(high)));
+        qInfo("random model: %zu boxes at conf 0.4, %zu at 0.999", low, high);
+        QCOMPARE(shown.count(), shownBefore); // synchronous, no inference
+
+        // The same numbers as the engine for this image.
+        Detector detector(loadModel({"", "", randomModel_.toStdString()}).network);
+        DetectionOptions options;
+        options.confThreshold = 0.4f;
+        options.nmsThreshold = 0.5f;
+        conf->setValue(400);
+        compareDetections(panel.detections(0), detector.run(panel.imagePath(0).toStdString(), options).detections);
+
+        // The values persist.
+        DetectionPanel other;
+        QCOMPARE(other.confThreshold(), 0.4);
+        QCOMPARE(other.nmsThreshold(), 0.5);
+    }
+
+    void evaluateAllFillsTheIouColumnsWhileTheGuiRuns()
+    {
+        DetectionPanel panel;
+        panel.show();
+        panel.setThresholds(0.5, 0.5);
+        QVERIFY(loadInto(panel, 0, randomModel_));
+        QVERIFY(loadInto(panel, 1, randomModel_));
+        QVERIFY(panel.setDataset(dataFile_, "val"));
+
+        int ticks = 0;
+        QTimer timer;
+        timer.setInterval(5);
+        connect(&timer, &QTimer::timeout, [&ticks] { ++ticks; });
+        timer.start();
+        QSignalSpy finished(&panel, &DetectionPanel::evaluationFinished);
+        QSignalSpy progress(&panel, &DetectionPanel::evaluationProgress);
+        panel.evaluateAll();
+        QVERIFY(panel.isEvaluating());
+        QVERIFY(waitFor(finished));
+        QVERIFY(!panel.isEvaluating());
+        QVERIFY2(ticks >= 3, qPrintable(QString("only %1 timer ticks during the evaluation").arg(ticks)));
+        qInfo("evaluation of 6 images x 2 models: %d timer ticks (5 ms timer) on the GUI thread meanwhile", ticks);
+        QCOMPARE(progress.count(), 6);
+        for (int row = 0; row < panel.imageCount(); ++row)
+            for (int slot = 0; slot < 2; ++slot) {
+                const double iou = panel.topIoU(row, slot);
+                QVERIFY2(!std::isnan(iou) && iou >= 0 && iou <= 1, qPrintable(QString("row %1 slot %2").arg(row).arg(slot)));
+            }
+        // Both slots hold the same model: the same IoU.
+        QCOMPARE(panel.topIoU(3, 0), panel.topIoU(3, 1));
+
+        // Worst first.
+        panel.sortWorstFirst();
+        for (int row = 1; row < panel.imageCount(); ++row)
+            QVERIFY(panel.topIoU(row - 1, 0) <= panel.topIoU(row, 0));
+        QCOMPARE(panel.currentRow(), 0);
+
+        // Cancel: stops within an image, leaving the rest unevaluated.
+        finished.clear();
+        progress.clear();
+        panel.evaluateAll();
+        QVERIFY(waitFor(progress));
+        panel.cancelEvaluation();
+        QVERIFY(waitFor(finished));
+        int filled = 0;
+        for (int row = 0; row < panel.imageCount(); ++row)
+            filled += std::isnan(panel.topIoU(row, 1)) ? 0 : 1;
+        QVERIFY2(filled < panel.imageCount(), qPrintable(QString("%1 rows evaluated after cancelling").arg(filled)));
+    }
+
+    void theLayerViewShowsTheLsqStatisticsOfAConv()
+    {
+        const QString weights = referenceFile("seed/lsq_ckpt_92.pth");
+        if (!QFile::exists(weights))
+            QSKIP(qPrintable("reference files not found under " + referenceDir() +
+                             " (set TYQ_REFERENCE_DIR to the folder holding seed/)"));
+        const QString yaml = QString(TYQ_SOURCE_DIR) + "/config/lsq-3bit.yaml";
+        LayerQuantView view;
+        view.show();
+        QSignalSpy loaded(&view, &LayerQuantView::modelLoaded);
+        view.setModel(weights, yaml);
+        QVERIFY(waitFor(loaded));
+        QVERIFY2(loaded.last().at(0).toBool(), qPrintable(loaded.last().at(1).toString()));
+        QVERIFY(view.layerNames().contains("module_list.8.conv_8"));
+        QVERIFY(view.setLayer("module_list.8.conv_8"));
+        QCOMPARE(view.currentLayer(), QString("module_list.8.conv_8"));
+        QVERIFY(view.isQuantized());
+        QCOMPARE(view.levelCount(), 7);
+        QVERIFY(view.levelsUsed() >= 1 && view.levelsUsed() <= 7);
+        QVERIFY(view.clippedShare() >= 0 && view.clippedShare() <= 1);
+
+        // The same share computed directly from the checkpoint.
+        const LoadedModel model = loadModel({"", yaml.toStdString(), weights.toStdString()});
+        for (const auto& layer : model.network->convLayers())
+            if (layer.moduleName == "module_list.8.conv_8") {
+                torch::NoGradGuard noGrad;
+                const at::Tensor ratio = layer.conv->weight / layer.conv->quanW->s;
+                const double share = ((ratio < -3) | (ratio > 3)).to(at::kDouble).mean().item<double>();
+                QVERIFY2(std::abs(view.clippedShare() - share) < 1e-12,
+                         qPrintable(QString("%1 vs %2").arg(view.clippedShare()).arg(share)));
+                const at::Tensor codes = layer.conv->quanW->codes(layer.conv->weight);
+                const int used = static_cast<int>(std::get<0>(at::_unique(codes)).numel());
+                QCOMPARE(view.levelsUsed(), used);
+                qInfo("module_list.8.conv_8: clipped %.4f %%, %d of 7 levels used", 100 * share, used);
+                QVERIFY(std::abs(view.stepSize() - layer.conv->quanW->s.item<double>()) < 1e-9);
+            }
+        QCOMPARE(view.plot()->plottableCount(), 1);
+        QVERIFY(view.plot()->itemCount() >= 9); // 7 levels + 2 clip lines (+ shading, caption)
+
+        // A full-precision model: histogram only.
+        loaded.clear();
+        view.setModel(referenceFile("seed/fp_ckpt_94.pth"));
+        QVERIFY(waitFor(loaded));
+        QVERIFY(loaded.last().at(0).toBool());
+        QVERIFY(view.setLayer("module_list.8.conv_8"));
+        QVERIFY(!view.isQuantized());
+        QCOMPARE(view.levelCount(), 0);
+        QCOMPARE(view.plot()->plottableCount(), 1);
+    }
+
+    /// Pictures for a person to look at (TYQ_UI_SCREENSHOTS=<folder>): the panel with the two
+    /// reference models on fruits.jpg and on the synthetic split, and the layer view.
+    void screenshotsForReview()
+    {
+        const QString out = qEnvironmentVariable("TYQ_UI_SCREENSHOTS");
+        const QString fp = referenceFile("seed/fp_ckpt_94.pth"), lsq = referenceFile("seed/lsq_ckpt_92.pth");
+        if (out.isEmpty() || !QFile::exists(fp) || !QFile::exists(lsq))
+            QSKIP("set TYQ_UI_SCREENSHOTS to a folder (and have the reference files) to save screenshots");
+        const QString yaml = QString(TYQ_SOURCE_DIR) + "/config/lsq-3bit.yaml";
+        QDir().mkpath(out);
+        DetectionPanel panel;
+        panel.resize(1400, 860);
+        panel.show();
+        QVERIFY(loadInto(panel, 0, fp));
+        QVERIFY(loadInto(panel, 1, lsq, yaml));
+        QTemporaryDir folder;
+        QVERIFY(QFile::copy(referenceFile("golden/seed_outputs/fruits.jpg"), folder.filePath("fruits.jpg")));
+        QSignalSpy shown(&panel, &DetectionPanel::imageShown);
+        panel.setThresholds(0.05, 0.1);
+        panel.setImageFolder(folder.path());
+        QVERIFY(waitFor(shown));
+        QVERIFY(panel.grab().save(out + "/detections-fruits.png"));
+
+        shown.clear();
+        panel.setThresholds(0.01, 0.1);
+        panel.setDataset(dataFile_, "val");
+        QVERIFY(waitFor(shown));
+        QSignalSpy finished(&panel, &DetectionPanel::evaluationFinished);
+        panel.evaluateAll();
+        QVERIFY(waitFor(finished));
+        shown.clear();
+        panel.showImage(2);
+        QVERIFY(waitFor(shown));
+        panel.view(0)->zoomBy(1.6);
+        QVERIFY(panel.grab().save(out + "/detections-dataset.png"));
+
+        LayerQuantView view;
+        view.resize(1000, 420);
+        view.show();
+        QSignalSpy loaded(&view, &LayerQuantView::modelLoaded);
+        view.setModel(lsq, yaml);
+        QVERIFY(waitFor(loaded));
+        view.setLayer("module_list.8.conv_8");
+        QTest::qWait(50);
+        QVERIFY(view.grab().save(out + "/layer-quant.png"));
+    }
+
+    void theMainWindowHasTheDocksAndRoutesCheckpoints()
+    {
+        MainWindow window;
+        QVERIFY(window.findChild<QDockWidget*>("detectionDock"));
+        QVERIFY(window.findChild<QDockWidget*>("layerQuantDock"));
+        QVERIFY(window.detectionPanel());
+        QVERIFY(window.layerQuantView());
+        QSignalSpy loaded(window.detectionPanel(), &DetectionPanel::modelLoaded);
+        Q_EMIT window.runsBrowser()->useCheckpoint(randomModel_, "fp");
+        QCOMPARE(window.detectionPanel()->modelWeights(0), randomModel_);
+        QVERIFY(waitFor(loaded));
+        QCOMPARE(loaded.last().at(0).toInt(), 0);
+        QVERIFY(loaded.last().at(1).toBool());
+    }
+};
+
+QTEST_MAIN(DetectionPanelTest)
+#include "test_detection_panel.moc"
