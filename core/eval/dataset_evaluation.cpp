@@ -28,8 +28,19 @@ EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, 
 {
     const bool wasTraining = network.is_training();
     network.eval();
+    const EvaluationResult result =
+        evaluateDataset([&](const at::Tensor& images) { return network.detect(images); }, network.spec().numClasses(),
+                        loader, options, progress, perImage, problems);
+    if (wasTraining)
+        network.train();
+    return result;
+}
+
+EvaluationResult evaluateDataset(const BatchDetector& detect, int numClasses, BatchLoader& loader,
+                                 const EvalOptions& options, const std::function<bool(int64_t, int64_t)>& progress,
+                                 std::vector<ImageEvaluation>* perImage, std::vector<std::string>* problems)
+{
     at::NoGradGuard noGrad;
-    const int numClasses = network.spec().numClasses();
     DetectionEvaluator evaluator(numClasses, options.iouThreshold);
     const int64_t total = static_cast<int64_t>(loader.samples().size());
     int64_t done = 0;
@@ -43,7 +54,7 @@ EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, 
             continue;
         const int height = static_cast<int>(batch->images.size(2));
         const int width = static_cast<int>(batch->images.size(3));
-        const at::Tensor decoded = network.detect(batch->images).contiguous();
+        const at::Tensor decoded = detect(batch->images).contiguous();
         for (size_t i = 0; i < batch->sampleIndices.size(); ++i) {
             const int sampleIndex = batch->sampleIndices[i];
             const at::Tensor rows = decoded[static_cast<int64_t>(i)];
@@ -68,8 +79,6 @@ EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, 
         if (progress && !progress(done, total))
             break;
     }
-    if (wasTraining)
-        network.train();
     return evaluator.result();
 }
 

@@ -38,4 +38,13 @@ EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, 
                                  std::vector<ImageEvaluation>* perImage = nullptr,
                                  std::vector<std::string>* problems = nullptr);
 
+/// Decoded rows [N, rows, 5+C] (network-input pixels) of a batch of images [N, 3, H, W].
+using BatchDetector = std::function<at::Tensor(const at::Tensor& images)>;
+
+/// The same evaluation for any engine (the integer engine, an inference engine, ...).
+EvaluationResult evaluateDataset(const BatchDetector& detect, int numClasses, BatchLoader& loader,
+                                 const EvalOptions& options, const std::function<bool(int64_t, int64_t)>& progress = {},
+                                 std::vector<ImageEvaluation>* perImage = nullptr,
+                                 std::vector<std::string>* problems = nullptr);
+
 } // namespace tyq
