@@ -1,10 +1,14 @@
-// tyq detect: boxes for images, as JSON, drawn images, and raw tensors for hardware comparison.
+// tyq detect: boxes for images, as JSON, drawn images, and raw tensors for hardware comparison;
+// with --engine int, through the integer-only network (layer-by-layer codes in the dumps).
 #include "cli/commands.h"
 
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "data/dataset.h"
 #include "data/image_io.h"
+#include "hw/integer_agreement.h"
+#include "hw/integer_engine.h"
+#include "hw/integer_model.h"
 #include "infer/annotate.h"
 #include "infer/detector.h"
 #include "io/npy.h"
@@ -19,6 +23,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 
 namespace tyq::cli {
@@ -32,6 +37,9 @@ struct DetectCommandOptions {
     std::string draw;
     std::string dump;
     std::string names;
+    std::string engine = "float";
+    std::string intModel;
+    bool compare = false;
     std::vector<std::string> images;
 };
 
@@ -51,14 +59,60 @@ std::string uniqueStem(const std::filesystem::path& image, std::set<std::string>
     return candidate;
 }
 
+// The integer engine's detections of one image, with its trace when dumping.
+ImageDetections runIntegerEngine(const IntegerEngine& engine, const std::string& imagePath, const DetectionOptions& options,
+                                 IntegerTrace* trace, at::Tensor* input)
+{
+    ImageDetections result;
+    result.image = imagePath;
+    cv::Size original;
+    const NetworkSpec& spec = engine.spec();
+    *input = loadNetworkInput(imagePath, spec.width, spec.height, &original).unsqueeze(0);
+    result.width = original.width;
+    result.height = original.height;
+    IntegerRunOptions run;
+    run.trace = trace;
+    const at::Tensor decoded = engine.detect(*input, run)[0];
+    result.detections = Detector::detectionsFromDecoded(decoded, spec.numClasses(), options);
+    scaleDetections(result.detections, static_cast<float>(original.width) / spec.width,
+                    static_cast<float>(original.height) / spec.height);
+    result.decoded = decoded;
+    return result;
+}
+
 void run(const DetectCommandOptions& o, const GlobalOptions& global)
 {
     applyGlobalOptions(global);
-    LoadedModel loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
-    for (const std::string& w : loaded.warnings)
-        spdlog::warn("{}", w);
+    const bool integer = o.engine == "int" || !o.intModel.empty();
+    if (o.model.weights.empty() && o.intModel.empty())
+        throw Error("detect: give the model with --weights (or, for the integer engine, an export folder with --int-model)");
+    if (!o.intModel.empty() && (!o.model.weights.empty() || !o.model.cfg.empty() || !o.model.quant.empty()))
+        throw Error("detect: --int-model names the whole model; drop --weights, --cfg and --quant");
+    if (o.compare && !integer)
+        throw Error("detect: --compare compares the integer engine with the fake-quantized model: add --engine int");
+
+    // The float (fake-quantized) network, and the integer model exported from it in memory or
+    // read from an export folder (the float network then rebuilt from it, for --compare).
+    YoloNetwork network{nullptr};
+    std::optional<IntegerEngine> engine;
+    if (!o.intModel.empty()) {
+        IntegerModel model = readIntegerModel(o.intModel);
+        if (o.compare)
+            network = networkFromIntegerModel(model);
+        engine.emplace(std::move(model));
+    } else {
+        LoadedModel loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
+        for (const std::string& w : loaded.warnings)
+            spdlog::warn("{}", w);
+        network = loaded.network;
+        if (integer)
+            engine.emplace(exportIntegerModel(*network, o.model.weights));
+    }
     const std::vector<std::string> names = o.names.empty() ? dacClassNames() : loadClassNames(o.names);
-    Detector detector(loaded.network);
+    std::optional<Detector> detector;
+    if (!integer)
+        detector.emplace(network);
+    AgreementReport agreement;
 
     DetectionOptions options;
     options.confThreshold = o.conf;
@@ -71,8 +125,20 @@ void run(const DetectCommandOptions& o, const GlobalOptions& global)
     int failures = 0;
     for (const std::string& imagePath : o.images) {
         ImageDetections r;
+        IntegerTrace trace;
+        at::Tensor input;
         try {
-            r = detector.run(imagePath, options);
+            if (integer) {
+                r = runIntegerEngine(*engine, imagePath, options, o.dump.empty() ? nullptr : &trace, &input);
+                if (o.compare) {
+                    const ImageAgreement a = compareWithFakeQuant(*network, *engine, input, options, imagePath);
+                    agreement.add(a);
+                    spdlog::info("{}: {} detection(s) fake-quant, {} integer, {}", imagePath, a.fakeDetections,
+                                 a.integerDetections, a.detectionsIdentical ? "identical" : "DIFFERENT");
+                }
+            } else {
+                r = detector->run(imagePath, options);
+            }
         } catch (const Error& e) {
             spdlog::error("{}", e.what());
             ++failures;
@@ -111,6 +177,9 @@ void run(const DetectCommandOptions& o, const GlobalOptions& global)
             for (size_t i = 0; i < r.layerOutputs.size(); ++i)
                 if (r.layerOutputs[i].defined())
                     writeNpy(r.layerOutputs[i], dir / fmt::format("layer_{}.npy", i));
+            if (integer)
+                for (const auto& [name, tensor] : traceTensors(engine->model(), trace))
+                    writeNpy(tensor, dir / (name + ".npy"));
         }
     }
     if (!o.json.empty()) {
@@ -120,6 +189,8 @@ void run(const DetectCommandOptions& o, const GlobalOptions& global)
         else
             writeFileAtomically(o.json, text);
     }
+    if (o.compare && !agreement.images.empty())
+        std::cout << "integer engine vs fake-quantized model, input codes of each conv:\n" << agreement.format();
     if (failures > 0) {
         spdlog::error("{} of {} image(s) could not be read", failures, o.images.size());
         setExitCode(2);
@@ -132,13 +203,22 @@ void registerDetectCommand(CLI::App& app, const GlobalOptions& global)
 {
     auto o = std::make_shared<DetectCommandOptions>();
     CLI::App* cmd = app.add_subcommand("detect", "Detect objects in images");
-    addModelFlags(*cmd, o->model, /*weightsRequired=*/true);
+    addModelFlags(*cmd, o->model, /*weightsRequired=*/false);
+    cmd->add_option("--engine", o->engine,
+                    "float: the (fake-quantized) float network; int: the integer-only network of tyq export --format int")
+        ->check(CLI::IsMember({"float", "int"}))
+        ->capture_default_str();
+    cmd->add_option("--int-model", o->intModel, "Run an export folder of tyq export --format int (implies --engine int)")
+        ->check(CLI::ExistingDirectory);
+    cmd->add_flag("--compare", o->compare,
+                  "With --engine int: also run the fake-quantized model and report identical codes per layer");
     cmd->add_option("--conf", o->conf, "Objectness threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
     cmd->add_option("--nms", o->nms, "NMS IoU threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
     cmd->add_option("--json", o->json, "Write detections as JSON to this file ('-' = standard output)");
     cmd->add_option("--draw", o->draw, "Write annotated images into this folder");
     cmd->add_option("--dump", o->dump,
-                    "Write DIR/<image>/output.npy (decoded predictions) and layer_<i>.npy (every layer's output)");
+                    "Write DIR/<image>/output.npy (decoded predictions) and layer_<i>.npy (every layer's output); "
+                    "with --engine int, layer_<i>_in/_acc/_out_to_<j>/_out.npy (codes, int32 accumulators, floats)");
     cmd->add_option("--names", o->names, "Class names file (default: the DAC names)")->check(CLI::ExistingFile);
     cmd->add_option("images", o->images, "Image files")->required()->check(CLI::ExistingFile);
     cmd->callback([o, &global] { run(*o, global); });

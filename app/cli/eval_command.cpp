@@ -1,4 +1,5 @@
-// tyq eval: mAP, per-class AP/precision/recall/F1 and the two IoUs of a model on a dataset split.
+// tyq eval: mAP, per-class AP/precision/recall/F1 and the two IoUs of a model on a dataset split,
+// through the float (fake-quantized) network or, with --engine int, the integer-only network.
 #include "cli/commands.h"
 
 #include "common/atomic_file.h"
@@ -6,6 +7,8 @@
 #include "data/batch_loader.h"
 #include "data/dataset.h"
 #include "eval/dataset_evaluation.h"
+#include "hw/integer_engine.h"
+#include "hw/integer_model.h"
 #include "model/model_loader.h"
 
 #include <CLI/CLI.hpp>
@@ -15,6 +18,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unistd.h>
 
 namespace tyq::cli {
@@ -29,6 +33,8 @@ struct EvalCommandOptions {
     int height = 0;
     int batchSize = 8;
     std::string json;
+    std::string engine = "float";
+    std::string intModel;
 };
 
 nlohmann::json metricsJson(const EvaluationResult& r, const std::vector<std::string>& names)
@@ -50,10 +56,26 @@ void run(const EvalCommandOptions& o, const GlobalOptions& global)
     if (!std::filesystem::exists(o.data))
         throw Error(o.data + ": dataset not found (create the sample with: tyq gen-data --out data/sample)");
     const DataConfig data = loadDataConfig(o.data);
-    LoadedModel loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
-    for (const std::string& w : loaded.warnings)
-        spdlog::warn("{}", w);
-    const NetworkSpec& spec = loaded.network->spec();
+    const bool integer = o.engine == "int" || !o.intModel.empty();
+    if (o.model.weights.empty() && o.intModel.empty())
+        throw Error("eval: give the model with --weights (or, for the integer engine, an export folder with --int-model)");
+    if (!o.intModel.empty() && (!o.model.weights.empty() || !o.model.cfg.empty() || !o.model.quant.empty()))
+        throw Error("eval: --int-model names the whole model; drop --weights, --cfg and --quant");
+    LoadedModel loaded;
+    std::optional<IntegerEngine> engine;
+    if (!o.intModel.empty()) {
+        engine.emplace(readIntegerModel(o.intModel));
+        loaded.weightsDescription = "integer export";
+    } else {
+        loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
+        for (const std::string& w : loaded.warnings)
+            spdlog::warn("{}", w);
+        if (integer) {
+            engine.emplace(exportIntegerModel(*loaded.network, o.model.weights));
+            loaded.weightsDescription += ", integer engine";
+        }
+    }
+    const NetworkSpec& spec = engine ? engine->spec() : loaded.network->spec();
     if (data.classes != spec.numClasses())
         throw Error(o.data + ": has " + std::to_string(data.classes) + " classes but the network predicts " +
                     std::to_string(spec.numClasses()));
@@ -75,17 +97,22 @@ void run(const EvalCommandOptions& o, const GlobalOptions& global)
     BatchLoader loader(dataset.samples, loaderOptions);
     const bool tty = ::isatty(STDERR_FILENO) && !global.quiet;
     std::vector<std::string> problems;
-    const EvaluationResult result = evaluateDataset(*loaded.network, loader, o.eval, [&](int64_t done, int64_t total) {
+    const auto progress = [&](int64_t done, int64_t total) {
         if (tty)
             std::fprintf(stderr, "\revaluating: %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
         return true;
-    }, nullptr, &problems);
+    };
+    const EvaluationResult result =
+        engine ? evaluateDataset([&](const at::Tensor& images) { return engine->detect(images); }, spec.numClasses(), loader,
+                                 o.eval, progress, nullptr, &problems)
+               : evaluateDataset(*loaded.network, loader, o.eval, progress, nullptr, &problems);
     if (tty)
         std::fprintf(stderr, "\n");
     for (const std::string& p : problems)
         spdlog::warn("skipped: {}", p);
 
-    std::cout << o.model.weights << " (" << loaded.weightsDescription << ") on " << o.data << " [" << o.split << "], "
+    std::cout << (o.intModel.empty() ? o.model.weights : o.intModel) << " (" << loaded.weightsDescription << ") on "
+              << o.data << " [" << o.split << "], "
               << loaderOptions.width << "x" << loaderOptions.height << ", conf " << o.eval.confThreshold << " nms "
               << o.eval.nmsThreshold << " iou " << o.eval.iouThreshold << "\n";
     std::cout << formatEvaluationTable(result, data.classNames);
@@ -99,7 +126,13 @@ void registerEvalCommand(CLI::App& app, const GlobalOptions& global)
 {
     auto o = std::make_shared<EvalCommandOptions>();
     CLI::App* cmd = app.add_subcommand("eval", "Evaluate a model on a dataset: mAP, per-class AP, IoUs");
-    addModelFlags(*cmd, o->model, /*weightsRequired=*/true);
+    addModelFlags(*cmd, o->model, /*weightsRequired=*/false);
+    cmd->add_option("--engine", o->engine,
+                    "float: the (fake-quantized) float network; int: the integer-only network of tyq export --format int")
+        ->check(CLI::IsMember({"float", "int"}))
+        ->capture_default_str();
+    cmd->add_option("--int-model", o->intModel, "Evaluate an export folder of tyq export --format int (implies --engine int)")
+        ->check(CLI::ExistingDirectory);
     cmd->add_option("--data", o->data, "Dataset .data file")->capture_default_str();
     cmd->add_option("--split", o->split, "Which list to evaluate")->check(CLI::IsMember({"val", "train"}))->capture_default_str();
     cmd->add_option("--conf", o->eval.confThreshold, "Objectness threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
