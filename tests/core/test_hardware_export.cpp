@@ -1,0 +1,538 @@
+// The hardware export: bit packing, the fixed-point requantization, the integer convolution,
+// exports of the reference's 3-bit checkpoint and of a tyq LSQ checkpoint, the integer engine
+// against the fake-quantized model (codes per layer, detections), and the export folder read
+// back by tyq (files checked, the network rebuilt from it).
+#include "test_support.h"
+
+#include "common/error.h"
+#include "data/image_io.h"
+#include "data/synthetic_dataset.h"
+#include "hw/bit_packing.h"
+#include "hw/integer_agreement.h"
+#include "hw/integer_engine.h"
+#include "hw/integer_model.h"
+#include "hw/requantization.h"
+#include "io/checkpoint.h"
+#include "io/npy.h"
+#include "io/state_dict.h"
+#include "model/model_loader.h"
+
+#include <torch/torch.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <random>
+
+namespace tyq {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string errorOf(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "no tyq::Error";
+    return {};
+}
+
+fs::path shippedQuantYaml() { return fs::path(TYQ_SOURCE_DIR) / "config" / "lsq-3bit.yaml"; }
+fs::path goldenDir() { return test::referenceDir() / "golden" / "seed_outputs"; }
+
+// ---------------------------------------------------------------------------------------------
+// Bit packing
+
+TEST(BitPacking, ThreeBitCodesPackLsbFirstWithZeroPadding)
+{
+    // Fields 001, 111, 011, 100 (two's complement of 1, -1, 3, -4), each least significant bit
+    // first: stream bits 100 111 110 001; byte 0 holds stream bits 0..7 (bit 0 = its LSB) =
+    // 0b11111001, byte 1 holds stream bits 8..11 = 0,0,0,1 and 4 zero padding bits = 0b00001000.
+    const std::vector<int32_t> codes = {1, -1, 3, -4};
+    const std::vector<uint8_t> bytes = packCodes(codes.data(), codes.size(), 3, /*isSigned=*/true);
+    ASSERT_EQ(bytes.size(), 2u);
+    EXPECT_EQ(bytes[0], 0xF9);
+    EXPECT_EQ(bytes[1], 0x08);
+    EXPECT_EQ(unpackCodes(bytes.data(), bytes.size(), codes.size(), 3, true), codes);
+}
+
+TEST(BitPacking, RoundTripsEveryWidthSignednessAndOddCounts)
+{
+    std::mt19937 rng(7);
+    for (int bits = 1; bits <= 16; ++bits)
+        for (bool isSigned : {false, true})
+            for (size_t count : {size_t(0), size_t(1), size_t(3), size_t(7), size_t(13), size_t(1001), size_t(4099)}) {
+                const int lo = isSigned ? -(1 << (bits - 1)) : 0;
+                const int hi = isSigned ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+                std::uniform_int_distribution<int> pick(lo, hi);
+                std::vector<int32_t> codes(count);
+                for (int32_t& c : codes)
+                    c = pick(rng);
+                if (count >= 2) { // the extremes are always present
+                    codes[0] = lo;
+                    codes[1] = hi;
+                }
+                const std::vector<uint8_t> bytes = packCodes(codes.data(), codes.size(), bits, isSigned);
+                ASSERT_EQ(bytes.size(), (count * bits + 7) / 8) << bits << " bits, " << count;
+                ASSERT_EQ(bytes.size(), packedByteCount(count, bits));
+                if (count * bits % 8 != 0) { // padding bits are zero
+                    EXPECT_EQ(bytes.back() >> (count * bits % 8), 0) << bits << " bits, " << count;
+                }
+                EXPECT_EQ(unpackCodes(bytes.data(), bytes.size(), count, bits, isSigned), codes)
+                    << bits << " bits, signed " << isSigned << ", " << count << " codes";
+            }
+}
+
+TEST(BitPacking, RefusesCodesOutsideTheFieldAndShortBuffers)
+{
+    const std::vector<int32_t> tooBig = {0, 4};
+    EXPECT_NE(errorOf([&] { packCodes(tooBig.data(), tooBig.size(), 2, true); }).find("does not fit 2 signed bits"),
+              std::string::npos);
+    const std::vector<int32_t> negative = {-1};
+    EXPECT_NE(errorOf([&] { packCodes(negative.data(), 1, 3, false); }).find("unsigned"), std::string::npos);
+    const std::vector<uint8_t> bytes(2, 0);
+    EXPECT_NE(errorOf([&] { unpackCodes(bytes.data(), bytes.size(), 6, 3, false); }).find("need 3 bytes"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requantization
+
+TEST(Requantization, TiesRoundUpAndTheRangeClamps)
+{
+    // M = 0.5, C = 0: acc 1 -> 0.5 -> 1 (half up), acc -1 -> -0.5 -> 0, acc 3 -> 1.5 -> 2.
+    const Requantization r = makeRequantization({0.5 * 0.25}, {0.0}, 0.25, 3, 0, 7, {1000});
+    ASSERT_EQ(r.channels(), 1);
+    const auto q = [&](int32_t acc, bool* tie = nullptr) {
+        return requantize(acc, r.multiplier[0], r.bias[0], r.shift[0], r.qmin, r.qmax, tie);
+    };
+    bool tie = false;
+    EXPECT_EQ(q(1, &tie), 1);
+    EXPECT_TRUE(tie);
+    EXPECT_EQ(q(3), 2);
+    EXPECT_EQ(q(2, &tie), 1);
+    EXPECT_FALSE(tie);
+    EXPECT_EQ(q(-1), 0);
+    EXPECT_EQ(q(-100), 0); // clamp at qmin
+    EXPECT_EQ(q(100), 7);  // clamp at qmax
+}
+
+TEST(Requantization, FixedPointAgreesWithExactRoundingAwayFromTies)
+{
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<double> scale(1e-4, 0.8), offset(-300, 300);
+    std::uniform_int_distribution<int32_t> acc(-60000, 60000);
+    int64_t checked = 0, differ = 0;
+    for (int channel = 0; channel < 200; ++channel) {
+        const double a = scale(rng) * (channel % 7 == 0 ? -1 : 1), b = offset(rng), step = 0.17;
+        const Requantization r = makeRequantization({a}, {b}, step, 9, 0, 511, {60000});
+        EXPECT_GE(r.shift[0], 1);
+        EXPECT_LE(std::abs(static_cast<int64_t>(r.bias[0])), int64_t(2147483647));
+        for (int k = 0; k < 2000; ++k) {
+            const int32_t v = acc(rng);
+            const double exact = a / step * v + b / step;
+            if (std::abs(exact - std::floor(exact) - 0.5) < 1e-4) // too close to a tie to call
+                continue;
+            const double expected = std::clamp(std::round(exact), 0.0, 511.0);
+            ++checked;
+            differ += requantize(v, r.multiplier[0], r.bias[0], r.shift[0], r.qmin, r.qmax) != expected;
+        }
+    }
+    EXPECT_GT(checked, 300000);
+    EXPECT_EQ(differ, 0);
+}
+
+TEST(Requantization, AHugeOffsetSaturatesWithoutChangingOutputs)
+{
+    // C = 1e12 / step cannot be an int32 at any shift; every reachable output is qmax anyway.
+    const Requantization r = makeRequantization({0.01}, {1e12}, 0.1, 3, 0, 7, {5000});
+    for (int32_t acc : {-5000, 0, 5000})
+        EXPECT_EQ(requantize(acc, r.multiplier[0], r.bias[0], r.shift[0], r.qmin, r.qmax), 7);
+    const Requantization low = makeRequantization({0.01}, {-1e12}, 0.1, 3, 0, 7, {5000});
+    EXPECT_EQ(requantize(5000, low.multiplier[0], low.bias[0], low.shift[0], low.qmin, low.qmax), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integer convolution
+
+TEST(IntegerConvolution, EqualsAnExactDoubleConvolution)
+{
+    torch::manual_seed(5);
+    for (int64_t size : {1, 3})
+        for (int64_t stride : {1, 2})
+            for (int64_t padding : {int64_t(0), (size - 1) / 2 + 1}) {
+                const at::Tensor input = torch::randint(0, 512, {2, 5, 11, 13}, torch::kInt);
+                const at::Tensor weight = torch::randint(-4, 4, {7, 5, size, size}, torch::kInt);
+                const at::Tensor got = integerConvolution(input, weight, stride, padding);
+                // Integers below 2^53: the double convolution is exact.
+                const at::Tensor expected =
+                    at::conv2d(input.to(at::kDouble), weight.to(at::kDouble), {}, {stride, stride}, {padding, padding});
+                ASSERT_EQ(got.sizes(), expected.sizes());
+                EXPECT_TRUE(torch::equal(got, expected.to(at::kInt)))
+                    << "size " << size << " stride " << stride << " padding " << padding;
+            }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole networks
+
+// Integer pixels: a smooth image with shapes (most like a photo) or uniform noise.
+at::Tensor syntheticImage(int kind, int width = 512, int height = 288)
+{
+    torch::manual_seed(100 + kind);
+    if (kind == 0)
+        return torch::randint(0, 256, {1, 3, height, width}).to(at::kFloat);
+    const at::Tensor y = torch::linspace(0, 1, height).view({1, 1, height, 1});
+    const at::Tensor x = torch::linspace(0, 1, width).view({1, 1, 1, width});
+    at::Tensor img = torch::cat({255 * x * y, 255 * (1 - x) * torch::ones_like(y), 127 + 120 * torch::sin(12 * x + 7 * y)}, 1);
+    img.index_put_({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(100, 180),
+                    torch::indexing::Slice(200, 300)},
+                   torch::tensor({30.0f, 200.0f, 90.0f}).view({1, 3, 1, 1}));
+    return img.round().clamp(0, 255);
+}
+
+// Images a synthetic dataset draws (textured backgrounds, one object), as network input.
+std::vector<at::Tensor> syntheticDatasetImages(const fs::path& dir)
+{
+    SyntheticDatasetOptions options;
+    options.outDir = dir;
+    options.trainCount = 0;
+    options.valCount = 2;
+    options.seed = 11;
+    generateSyntheticDataset(options);
+    std::vector<at::Tensor> images;
+    for (const auto& entry : fs::recursive_directory_iterator(dir))
+        if (entry.path().extension() == ".jpg")
+            images.push_back(loadNetworkInput(entry.path(), 512, 288).unsqueeze(0));
+    return images;
+}
+
+void expectAgreement(const AgreementReport& report, bool requireIdenticalDetections)
+{
+    for (const LayerAgreement& l : report.layers) {
+        EXPECT_GE(l.identicalFraction(), 0.999)
+            << "conv " << l.layer << ": " << (l.positions - l.identical) << " of " << l.positions << " codes differ";
+        EXPECT_GE(l.isolatedFraction(), 0.999) << "conv " << l.layer;
+    }
+    if (!requireIdenticalDetections)
+        return;
+    for (const ImageAgreement& image : report.images) {
+        EXPECT_TRUE(image.detectionsIdentical)
+            << image.name << ": " << image.fakeDetections << " fake-quant vs " << image.integerDetections
+            << " integer detections, largest box difference " << image.maxBoxDifference;
+    }
+}
+
+int64_t expectedPackedBytes(const IntegerModel& model)
+{
+    int64_t total = 0;
+    for (const IntegerConvLayer& c : model.convs)
+        total += (c.weightCodes.numel() * c.weightQuantizer.bit + 7) / 8;
+    return total;
+}
+
+LoadedModel referenceLsqModel()
+{
+    return loadModel({"", shippedQuantYaml(), test::referenceDir() / "seed" / "lsq_ckpt_92.pth"});
+}
+
+TEST(HardwareExport, ReferenceCheckpointHasTheDocumentedGraphAndSizes)
+{
+    TYQ_REQUIRE_REFERENCE();
+    LoadedModel loaded = referenceLsqModel();
+    const IntegerModel model = exportIntegerModel(*loaded.network, "lsq_ckpt_92.pth");
+    ASSERT_EQ(model.convs.size(), 10u);
+
+    // Layer 9 (the max-pool after conv 8) carries codes for conv 10 and, through route 19 and
+    // upsample 20, for conv 21: conv 8 is requantized once per consumer.
+    EXPECT_EQ(model.codesFor[9], (std::vector<int>{10, 21}));
+    EXPECT_EQ(model.codesFor[19], (std::vector<int>{21}));
+    EXPECT_EQ(model.codesFor[22], (std::vector<int>{kFloatDomain}));
+    const IntegerConvLayer& conv8 = *model.conv(8);
+    ASSERT_EQ(conv8.requantizations.size(), 2u);
+    EXPECT_EQ(conv8.requantizations[0].consumer, 10);
+    EXPECT_EQ(conv8.requantizations[1].consumer, 21);
+    EXPECT_TRUE(model.conv(13)->requantizationFor(18)); // conv 13 feeds conv 18 through route 17
+
+    // The image is 8-bit unsigned pixels with step 1; the last layer's input is 9-bit.
+    EXPECT_EQ(model.conv(0)->inputBits, 8);
+    EXPECT_EQ(model.conv(0)->inputStep, 1.0);
+    EXPECT_EQ(model.conv(22)->inputQmax, 511);
+    EXPECT_TRUE(model.conv(22)->floatOutput);
+    // Layer 21 has a ReLU: its requantization clamps at code 0, as the unsigned range does anyway.
+    EXPECT_EQ(model.conv(21)->requantizationFor(22)->qmin, 0);
+
+    // The weight codes are what the fake-quantized forward uses: q * s is its effective weight.
+    for (YoloNetworkImpl::ConvLayer& c : loaded.network->convLayers()) {
+        const IntegerConvLayer& layer = *model.conv(c.index);
+        const at::Tensor effective = c.conv->effectiveWeight().detach();
+        const at::Tensor fromCodes = layer.weightCodes.to(at::kFloat) * static_cast<float>(layer.weightStep[0]);
+        EXPECT_LE((effective - fromCodes).abs().max().item<double>(), 1e-6) << "conv " << c.index;
+        EXPECT_LE(layer.weightCodes.abs().max().item<int>(), 3);
+    }
+
+    test::TempDir dir;
+    writeIntegerModel(model, dir.path());
+    const int64_t expected = expectedPackedBytes(model);
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(dir / "weights.packed")), expected);
+    // 3 bits per weight; each layer starts on a byte (at most 7 padding bits per layer).
+    int64_t weights = 0;
+    for (const IntegerConvLayer& c : model.convs)
+        weights += c.weightCodes.numel();
+    EXPECT_GE(expected * 8, weights * 3);
+    EXPECT_LT(expected * 8, weights * 3 + 8 * static_cast<int64_t>(model.convs.size()));
+    const SizeReport sizes = integerModelSizes(model);
+    EXPECT_EQ(sizes.packedWeightBytes, expected);
+    EXPECT_EQ(sizes.fp32WeightBytes, 4 * weights);
+    std::cout << formatSizeReport(sizes);
+}
+
+TEST(HardwareExport, ReferenceIntegerEngineAgreesWithFakeQuant)
+{
+    TYQ_REQUIRE_REFERENCE();
+    LoadedModel loaded = referenceLsqModel();
+    const IntegerEngine engine(exportIntegerModel(*loaded.network, "lsq_ckpt_92.pth"));
+    // These photos are no drone images (the model's objectness stays below 0.02 on them), so
+    // compare the boxes above a very low objectness threshold: several per image.
+    DetectionOptions lowThreshold;
+    lowThreshold.confThreshold = 1e-5f;
+    AgreementReport report;
+    for (const char* name : {"fruits", "baboon"})
+        report.add(compareWithFakeQuant(*loaded.network, engine,
+                                        loadNetworkInput(goldenDir() / (std::string(name) + ".jpg"), 512, 288).unsqueeze(0),
+                                        lowThreshold, name));
+    test::TempDir data;
+    int k = 0;
+    for (const at::Tensor& image : syntheticDatasetImages(data.path()))
+        report.add(compareWithFakeQuant(*loaded.network, engine, image, lowThreshold, "synthetic dataset " + std::to_string(k++)));
+    report.add(compareWithFakeQuant(*loaded.network, engine, syntheticImage(1), lowThreshold, "smooth synthetic"));
+    report.add(compareWithFakeQuant(*loaded.network, engine, syntheticImage(0), lowThreshold, "noise"));
+    std::cout << report.format();
+    for (const ImageAgreement& image : report.images)
+        std::cout << "  " << image.name << ": " << image.fakeDetections << " / " << image.integerDetections
+                  << " detections, largest box difference " << image.maxBoxDifference << " px\n";
+    expectAgreement(report, /*requireIdenticalDetections=*/true);
+    EXPECT_GT(report.images[0].fakeDetections + report.images[1].fakeDetections, 0) << "nothing detected at all";
+}
+
+TEST(HardwareExport, ReferenceExportReadsBackIntoTheSameNetworkAndEngine)
+{
+    TYQ_REQUIRE_REFERENCE();
+    LoadedModel loaded = referenceLsqModel();
+    const IntegerModel exported = exportIntegerModel(*loaded.network, "lsq_ckpt_92.pth");
+    test::TempDir dir;
+    writeIntegerModel(exported, dir.path());
+    ASSERT_TRUE(isIntegerModelDir(dir.path()));
+    const IntegerModel read = readIntegerModel(dir.path());
+
+    // The tables read back are the ones written.
+    ASSERT_EQ(read.convs.size(), exported.convs.size());
+    for (size_t k = 0; k < read.convs.size(); ++k) {
+        EXPECT_TRUE(torch::equal(read.convs[k].weightCodes, exported.convs[k].weightCodes));
+        ASSERT_EQ(read.convs[k].requantizations.size(), exported.convs[k].requantizations.size());
+        for (size_t e = 0; e < read.convs[k].requantizations.size(); ++e) {
+            EXPECT_EQ(read.convs[k].requantizations[e].multiplier, exported.convs[k].requantizations[e].multiplier);
+            EXPECT_EQ(read.convs[k].requantizations[e].bias, exported.convs[k].requantizations[e].bias);
+            EXPECT_EQ(read.convs[k].requantizations[e].shift, exported.convs[k].requantizations[e].shift);
+        }
+    }
+    EXPECT_EQ(read.codesFor, exported.codesFor);
+
+    const at::Tensor image = loadNetworkInput(goldenDir() / "fruits.jpg", 512, 288).unsqueeze(0);
+    // The integer engine of the folder computes exactly what the in-memory export computes.
+    const at::Tensor fromFolder = IntegerEngine(read).forward(image)[0];
+    const at::Tensor inMemory = IntegerEngine(exported).forward(image)[0];
+    EXPECT_TRUE(torch::equal(fromFolder, inMemory));
+
+    // The fake-quantized network rebuilt from the folder computes what the original computes.
+    YoloNetwork rebuilt = networkFromIntegerModel(read);
+    torch::NoGradGuard noGrad;
+    const at::Tensor original = loaded.network->detect(image);
+    const at::Tensor again = rebuilt->detect(image);
+    const double maxDiff = (original - again).abs().max().item<double>();
+    const double within = ((original - again).abs() <= 1e-3).to(at::kDouble).mean().item<double>();
+    std::cout << "  rebuilt network: " << 100 * within << " % of outputs within 1e-3, largest difference " << maxDiff << "\n";
+    EXPECT_GE(within, 0.999);
+
+    // And it is exported again to the very same tables.
+    const IntegerModel twice = exportIntegerModel(*rebuilt);
+    for (size_t k = 0; k < twice.convs.size(); ++k) {
+        EXPECT_TRUE(torch::equal(twice.convs[k].weightCodes, exported.convs[k].weightCodes)) << k;
+        for (size_t e = 0; e < twice.convs[k].requantizations.size(); ++e)
+            EXPECT_EQ(twice.convs[k].requantizations[e].multiplier, exported.convs[k].requantizations[e].multiplier) << k;
+    }
+}
+
+TEST(HardwareExport, DamagedExportsAreRefusedByFile)
+{
+    TYQ_REQUIRE_REFERENCE();
+    const LoadedModel loaded = referenceLsqModel();
+    const IntegerModel model = exportIntegerModel(*loaded.network);
+    test::TempDir dir;
+    writeIntegerModel(model, dir.path());
+
+    { // a flipped bit in the packed file
+        std::fstream f(dir / "weights.packed", std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(100);
+        char byte = 0;
+        f.read(&byte, 1);
+        byte = static_cast<char>(byte ^ 0x10);
+        f.seekp(100);
+        f.write(&byte, 1);
+    }
+    EXPECT_NE(errorOf([&] { readIntegerModel(dir.path()); }).find("weights.packed"), std::string::npos);
+    writeIntegerModel(model, dir.path()); // an existing export folder is overwritten
+
+    // Codes outside the weight range.
+    at::Tensor codes = readNpy(dir / "layer_2_weight.npy");
+    codes[0][0][0][0] = 4;
+    writeNpy(codes, dir / "layer_2_weight.npy");
+    EXPECT_NE(errorOf([&] { readIntegerModel(dir.path()); }).find("codes outside [-3, 3]"), std::string::npos);
+    writeIntegerModel(model, dir.path());
+
+    // A requantization table of the wrong shape.
+    writeNpy(torch::zeros({3, 3}, torch::kInt), dir / "layer_8_requant_to_21.npy");
+    EXPECT_NE(errorOf([&] { readIntegerModel(dir.path()); }).find("layer_8_requant_to_21.npy"), std::string::npos);
+
+    // Not an export folder.
+    test::TempDir other;
+    test::writeText(other / "notes.txt", "mine");
+    EXPECT_NE(errorOf([&] { writeIntegerModel(model, other.path()); }).find("is not empty"), std::string::npos);
+    EXPECT_NE(errorOf([&] { readIntegerModel(other.path()); }).find("manifest.json"), std::string::npos);
+}
+
+TEST(HardwareExport, DumpsNameEveryLayerInTheDocumentedDtypes)
+{
+    TYQ_REQUIRE_REFERENCE();
+    const LoadedModel loaded = referenceLsqModel();
+    const IntegerEngine engine(exportIntegerModel(*loaded.network));
+    IntegerTrace trace;
+    IntegerRunOptions run;
+    run.trace = &trace;
+    engine.forward(syntheticImage(1), run);
+    std::map<std::string, at::Tensor> named;
+    for (auto& [name, tensor] : traceTensors(engine.model(), trace))
+        named[name] = tensor;
+    ASSERT_TRUE(named.count("layer_0_in"));
+    EXPECT_EQ(named["layer_0_in"].scalar_type(), at::kByte); // pixels
+    EXPECT_EQ(named["layer_0_in"].sizes(), at::IntArrayRef({3, 288, 512}));
+    EXPECT_EQ(named["layer_0_acc"].scalar_type(), at::kInt);
+    EXPECT_EQ(named["layer_0_out_to_2"].scalar_type(), at::kChar); // 3-bit unsigned codes
+    EXPECT_EQ(named["layer_1_out_to_2"].sizes(), at::IntArrayRef({16, 144, 256}));
+    EXPECT_TRUE(named.count("layer_9_out_to_10") && named.count("layer_9_out_to_21"));
+    EXPECT_EQ(named["layer_20_out_to_21"].sizes(), at::IntArrayRef({256, 18, 32}));
+    EXPECT_EQ(named["layer_22_in"].scalar_type(), at::kShort); // 9-bit codes
+    EXPECT_EQ(named["layer_22_out"].scalar_type(), at::kFloat);
+    EXPECT_EQ(named["layer_22_out"].sizes(), at::IntArrayRef({51, 18, 32}));
+    // A consumer's input is its producer's codes moved by the layers between.
+    EXPECT_TRUE(torch::equal(named["layer_21_in"], named["layer_20_out_to_21"]));
+    EXPECT_TRUE(torch::equal(named["layer_2_in"].to(at::kInt),
+                             at::max_pool2d(named["layer_0_out_to_2"].to(at::kFloat).unsqueeze(0), {2, 2}, {2, 2})[0].to(at::kInt)));
+}
+
+// A tyq LSQ checkpoint: random weights, BN statistics and activation steps calibrated on an
+// image (LSQ's data-driven init), saved and loaded like any checkpoint.
+fs::path makeTyqLsqCheckpoint(const fs::path& dir, bool perChannel)
+{
+    torch::manual_seed(perChannel ? 31 : 30);
+    YoloNetwork network(defaultNetworkSpec());
+    network->initializeLikeReference();
+    QuantConfig config = defaultQuantConfig();
+    config.defaults.weight.perChannel = perChannel;
+    network->quantize(config);
+    {
+        torch::NoGradGuard noGrad;
+        for (auto& c : network->convLayers())
+            if (c.batchNorm) {
+                c.batchNorm->running_mean.uniform_(-0.5, 0.5);
+                c.batchNorm->running_var.uniform_(0.5, 2.0);
+                c.batchNorm->bias.uniform_(-0.3, 0.3);
+            }
+        network->eval();
+        for (auto& c : network->convLayers())
+            c.conv->calibrateActivationStep = true;
+        network->forward(syntheticImage(1));
+    }
+    TrainingCheckpoint checkpoint;
+    checkpoint.model = collectStateDict(*network);
+    checkpoint.phase = "lsq";
+    checkpoint.cfgText = defaultNetworkSpec().text;
+    checkpoint.quantYaml = quantConfigToYaml(config);
+    checkpoint.epoch = 1;
+    checkpoint.rngState = at::detail::getDefaultCPUGenerator().get_state();
+    const fs::path path = dir / (perChannel ? "lsq_per_channel.pth" : "lsq.pth");
+    saveCheckpoint(checkpoint, path);
+    return path;
+}
+
+TEST(HardwareExport, TyqCheckpointExportsAndAgrees)
+{
+    test::TempDir dir;
+    for (bool perChannel : {false, true}) {
+        const fs::path checkpoint = makeTyqLsqCheckpoint(dir.path(), perChannel);
+        LoadedModel loaded = loadModel({"", "", checkpoint});
+        ASSERT_TRUE(loaded.network->quantized());
+        const IntegerModel model = exportIntegerModel(*loaded.network, checkpoint.string());
+        EXPECT_EQ(model.conv(4)->weightStep.size(), perChannel ? 64u : 1u);
+
+        const fs::path out = dir / (perChannel ? "int_pc" : "int");
+        writeIntegerModel(model, out);
+        EXPECT_EQ(static_cast<int64_t>(fs::file_size(out / "weights.packed")), expectedPackedBytes(model));
+        const IntegerEngine engine(readIntegerModel(out));
+
+        AgreementReport report;
+        report.add(compareWithFakeQuant(*loaded.network, engine, syntheticImage(1), {}, "smooth"));
+        report.add(compareWithFakeQuant(*loaded.network, engine, syntheticImage(0), {}, "noise"));
+        std::cout << (perChannel ? "per-channel weights:\n" : "per-tensor weights:\n") << report.format();
+        // Random weights make detections hinge on objectness ~0.5, so compare codes and outputs.
+        expectAgreement(report, /*requireIdenticalDetections=*/false);
+        EXPECT_LT(report.maxHeadDifference, 0.05);
+        // Codes are not trivially saturated: every layer uses several codes.
+        IntegerTrace trace;
+        IntegerRunOptions run;
+        run.trace = &trace;
+        engine.forward(syntheticImage(1), run);
+        for (const auto& [index, codes] : trace.convInputs)
+            EXPECT_GE(std::get<0>(at::_unique(codes)).numel(), 3) << "conv " << index << " input codes";
+
+        // The network rebuilt from the folder computes what the checkpoint computes.
+        YoloNetwork rebuilt = networkFromIntegerModel(readIntegerModel(out));
+        torch::NoGradGuard noGrad;
+        const at::Tensor image = syntheticImage(1);
+        const at::Tensor diff = (loaded.network->detect(image) - rebuilt->detect(image)).abs();
+        EXPECT_GE((diff <= 1e-3).to(at::kDouble).mean().item<double>(), 0.999);
+    }
+}
+
+TEST(HardwareExport, RefusesWhatHasNoIntegerForm)
+{
+    YoloNetwork fp(defaultNetworkSpec());
+    EXPECT_NE(errorOf([&] { exportIntegerModel(*fp, "fp.pth"); }).find("full-precision model"), std::string::npos);
+
+    // A layer left in full precision (bit 0 weights).
+    QuantConfig config = defaultQuantConfig();
+    LayerQuantOverride o;
+    o.weight.bit = 0;
+    config.setOverride("module_list.10.conv_10", o);
+    YoloNetwork partly(defaultNetworkSpec());
+    partly->quantize(config);
+    EXPECT_NE(errorOf([&] { exportIntegerModel(*partly); }).find("module_list.10.conv_10: weights are not quantized"),
+              std::string::npos);
+
+    // An unquantized input that is not the image.
+    QuantConfig floatInput = defaultQuantConfig();
+    LayerQuantOverride a;
+    a.act.bit = 0;
+    floatInput.setOverride("module_list.13.conv_13", a);
+    YoloNetwork withFloatInput(defaultNetworkSpec());
+    withFloatInput->quantize(floatInput);
+    EXPECT_NE(errorOf([&] { exportIntegerModel(*withFloatInput); }).find("module_list.13.conv_13: its input activation is not quantized"),
+              std::string::npos);
+}
+
+} // namespace
+} // namespace tyq
