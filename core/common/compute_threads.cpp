@@ -1,5 +1,7 @@
 #include "common/compute_threads.h"
 
+#include "common/cpu_allocator.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@ namespace tyq {
 
 int configureComputeThreads(int requested)
 {
+    installCachingCpuAllocator();
     const int threads = requested > 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
     at::set_num_threads(threads);
     return at::get_num_threads();

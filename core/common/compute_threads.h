@@ -4,7 +4,8 @@
 namespace tyq {
 
 /// Sets LibTorch's intra-op threads: `requested` > 0 exactly, 0 = all hardware threads.
-/// Returns the number in effect.
+/// Returns the number in effect. Also installs tyq's caching CPU allocator (common/cpu_allocator.h),
+/// since every entry point comes through here before computing.
 int configureComputeThreads(int requested);
 
 } // namespace tyq
