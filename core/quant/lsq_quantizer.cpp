@@ -1,5 +1,7 @@
 #include "quant/lsq_quantizer.h"
 
+#include "kernels/lsq_kernel.h"
+
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
 
@@ -23,23 +25,22 @@ torch::Tensor scaledStep(const torch::Tensor& s, double g)
     return (s - sg).detach() + sg;
 }
 
+// Work per parallel chunk: the kernels stream memory, so small chunks only add overhead.
+constexpr int64_t kGrain = 32768;
+
 struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                  const torch::Tensor& sScaled, int64_t qmin, int64_t qmax)
     {
-        const torch::Tensor input = x.contiguous();
+        // Elementwise, so any dense layout works as it is (channels-last stays channels-last).
+        const torch::Tensor input = x.is_non_overlapping_and_dense() ? x : x.contiguous();
         torch::Tensor out = torch::empty_like(input);
         const float ss = sScaled.item<float>();
-        const float lo = static_cast<float>(qmin);
-        const float hi = static_cast<float>(qmax);
         const float* src = input.data_ptr<float>();
         float* dst = out.data_ptr<float>();
-        at::parallel_for(0, input.numel(), 16384, [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) {
-                float v = src[i] / ss;
-                v = std::min(std::max(v, lo), hi);
-                dst[i] = std::nearbyint(v) * ss;
-            }
+        at::parallel_for(0, input.numel(), kGrain, [&](int64_t begin, int64_t end) {
+            kernels::lsqForward(src + begin, dst + begin, end - begin, ss, static_cast<float>(qmin),
+                                static_cast<float>(qmax));
         });
         ctx->save_for_backward({input, sScaled});
         ctx->saved_data["qmin"] = qmin;
@@ -55,42 +56,43 @@ struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
         const torch::Tensor& sScaled = saved[1];
         const float lo = static_cast<float>(ctx->saved_data["qmin"].toInt());
         const float hi = static_cast<float>(ctx->saved_data["qmax"].toInt());
-        const torch::Tensor grad = gradOutputs[0].contiguous();
+        // The gradient must walk the elements in the input's order.
+        torch::Tensor grad = gradOutputs[0];
+        if (grad.strides() != input.strides())
+            grad = torch::empty_like(input).copy_(grad);
         const float ss = sScaled.item<float>();
         torch::Tensor gradX = torch::empty_like(input);
         const float* x = input.data_ptr<float>();
         const float* g = grad.data_ptr<float>();
         float* gx = gradX.data_ptr<float>();
 
-        // Per-thread partial sums of the step-size gradient, in double for a stable total.
+        // Per-chunk partial sums of the step-size gradient, in double, added in chunk order so
+        // the total does not depend on the thread count.
         const int64_t n = input.numel();
-        const int threads = at::get_num_threads();
-        std::vector<double> partial(static_cast<size_t>(threads) * 8, 0.0);
-        at::parallel_for(0, n, 16384, [&](int64_t begin, int64_t end) {
-            double sum = 0;
-            for (int64_t i = begin; i < end; ++i) {
-                const float v = x[i] / ss;
-                const float gv = g[i] * ss; // gradient through y = q * s'
-                if (v >= lo && v <= hi) {
-                    gx[i] = gv / ss;
-                    // d(q s')/ds' = q + s' dq/ds' with dq/ds' = -x / s'^2 inside the range
-                    sum += static_cast<double>(g[i]) * std::nearbyint(v) - static_cast<double>(gv) * x[i] / (ss * ss);
-                } else {
-                    gx[i] = 0.0f;
-                    sum += static_cast<double>(g[i]) * (v < lo ? lo : hi);
-                }
+        const int64_t chunks = (n + kGrain - 1) / kGrain;
+        std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+        at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t c = begin; c < end; ++c) {
+                const int64_t first = c * kGrain;
+                const int64_t count = std::min(kGrain, n - first);
+                partial[static_cast<size_t>(c)] = kernels::lsqBackward(x + first, g + first, gx + first, count, ss, lo, hi);
             }
-            partial[static_cast<size_t>(at::get_thread_num()) * 8] += sum;
         });
         double total = 0;
-        for (size_t t = 0; t < partial.size(); t += 8)
-            total += partial[t];
+        for (double p : partial)
+            total += p;
         torch::Tensor gradS = torch::full_like(sScaled, static_cast<float>(total));
         return {gradX, gradS, torch::Tensor(), torch::Tensor()};
     }
 };
 
 } // namespace
+
+float lsqEffectiveStep(const torch::Tensor& s, int qmax, int64_t numel)
+{
+    torch::NoGradGuard noGrad;
+    return scaledStep(s.detach(), stepGradScale(qmax, numel)).item<float>();
+}
 
 torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax)
 {

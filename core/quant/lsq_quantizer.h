@@ -51,6 +51,11 @@ TORCH_MODULE(LsqQuantizer);
 /// The reference's activation step-size initial value.
 constexpr float kReferenceActivationStep = 0.1260f;
 
+/// The step size the forward divides and multiplies by for an input of `numel` elements:
+/// s' = (s - s g) + s g with g = 1 / sqrt(Qp numel), equal to s up to float rounding, computed
+/// with the same float operations as the reference chain. `s` must hold one value.
+float lsqEffectiveStep(const torch::Tensor& s, int qmax, int64_t numel);
+
 /// Fake quantization with the reference's exact float arithmetic (autograd through primitives).
 torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax);
 
