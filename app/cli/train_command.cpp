@@ -164,7 +164,7 @@ void registerTrainCommand(CLI::App& app, const GlobalOptions& global)
     cmd->add_flag("--strict", t.strictData, "Stop at the first bad label or image instead of skipping it");
     cmd->add_option("--act-step-init", o->actStepInit, "LSQ activation step init: constant (0.126) or data")
         ->check(CLI::IsMember({"constant", "data"}))->default_str("constant");
-    cmd->add_flag("--reference-kernels", o->referenceKernels, "Use the straightforward quantizer kernels");
+    cmd->add_flag("--reference-kernels", o->referenceKernels, "Use the straightforward reference path (NCHW, op by op, reference quantizer) for training and evaluation");
     cmd->callback([o, cmd, &global] {
         if (!o->resume.empty()) {
             for (const CLI::Option* option : cmd->get_options()) {

@@ -1,9 +1,12 @@
 #include "eval/dataset_evaluation.h"
 
 #include "eval/nms.h"
+#include "infer/inference_engine.h"
 #include "model/yolo_network.h"
 
 #include <ATen/ATen.h>
+
+#include <optional>
 
 namespace tyq {
 
@@ -28,9 +31,12 @@ EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, 
 {
     const bool wasTraining = network.is_training();
     network.eval();
-    const EvaluationResult result =
-        evaluateDataset([&](const at::Tensor& images) { return network.detect(images); }, network.spec().numClasses(),
-                        loader, options, progress, perImage, problems);
+    std::optional<InferenceEngine> engine;
+    if (options.fastPath)
+        engine.emplace(network); // the weights once: BN folded, quantized weights computed
+    const EvaluationResult result = evaluateDataset(
+        [&](const at::Tensor& images) { return engine ? engine->detect(images) : network.detect(images); },
+        network.spec().numClasses(), loader, options, progress, perImage, problems);
     if (wasTraining)
         network.train();
     return result;

@@ -17,6 +17,9 @@ struct EvalOptions {
     float confThreshold = 0.5f;
     float nmsThreshold = 0.5f; ///< the training-time evaluation's; the test script used 0.1
     float iouThreshold = 0.5f;
+    /// Run the images through an InferenceEngine built from the network's current weights
+    /// (folded BN, fused first stages); false: the network's own reference forward.
+    bool fastPath = true;
 };
 
 /// Per-image outcome, for browsing the worst images.

@@ -7,12 +7,14 @@
 
 namespace tyq {
 
-Detector::Detector(YoloNetwork network, int inputWidth, int inputHeight)
+Detector::Detector(YoloNetwork network, int inputWidth, int inputHeight, bool fastPath)
     : network_(std::move(network)),
       inputWidth_(inputWidth > 0 ? inputWidth : network_->spec().width),
       inputHeight_(inputHeight > 0 ? inputHeight : network_->spec().height)
 {
     network_->eval();
+    if (fastPath)
+        engine_ = std::make_shared<const InferenceEngine>(*network_);
 }
 
 std::vector<Detection> Detector::detectionsFromDecoded(const at::Tensor& decoded, int numClasses,
@@ -45,7 +47,7 @@ ImageDetections Detector::run(const std::filesystem::path& image, const Detectio
         for (at::Tensor& layer : layers)
             result.layerOutputs.push_back(layer.defined() ? layer[0] : layer);
     } else {
-        decoded = network_->detect(input)[0];
+        decoded = (engine_ ? engine_->detect(input) : network_->detect(input))[0];
     }
     result.detections = detectionsFromDecoded(decoded, network_->spec().numClasses(), options);
     scaleDetections(result.detections, static_cast<float>(original.width) / inputWidth_,

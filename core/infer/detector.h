@@ -3,11 +3,13 @@
 #pragma once
 
 #include "eval/detection.h"
+#include "infer/inference_engine.h"
 #include "model/yolo_network.h"
 
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 namespace tyq {
@@ -29,8 +31,11 @@ struct ImageDetections {
 
 class Detector {
 public:
-    /// Puts the network in eval mode. Input size defaults to the cfg's.
-    explicit Detector(YoloNetwork network, int inputWidth = 0, int inputHeight = 0);
+    /// Puts the network in eval mode. Input size defaults to the cfg's. With `fastPath`, images
+    /// run through an InferenceEngine built here from the network's current weights (later
+    /// weight changes need a new Detector); without it, or when every layer's output is kept
+    /// (dumps), through the network's own reference forward.
+    explicit Detector(YoloNetwork network, int inputWidth = 0, int inputHeight = 0, bool fastPath = true);
 
     /// Runs one image. Throws tyq::Error naming the image if it cannot be read.
     ImageDetections run(const std::filesystem::path& image, const DetectionOptions& options);
@@ -45,6 +50,7 @@ public:
 
 private:
     YoloNetwork network_;
+    std::shared_ptr<const InferenceEngine> engine_; ///< null: the reference forward
     int inputWidth_;
     int inputHeight_;
 };

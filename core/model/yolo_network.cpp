@@ -1,6 +1,7 @@
 #include "model/yolo_network.h"
 
 #include "common/error.h"
+#include "model/conv_ops.h"
 #include "model/yolo_head.h"
 
 #include <torch/nn/init.h>
@@ -28,6 +29,8 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
         calibrateActivationStep = false;
     }
     const torch::Tensor input = quanA ? quanA(x) : x;
+    if (channelsLast)
+        return convolve(input, effectiveWeight(), bias, stride, padding);
     return at::conv2d(input, effectiveWeight(), bias, {stride, stride}, {padding, padding});
 }
 
@@ -107,7 +110,7 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
 
     std::vector<torch::Tensor> outputs(spec_.layers.size());
     std::vector<torch::Tensor> heads;
-    torch::Tensor x = input;
+    torch::Tensor x = execution_.channelsLast ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
     for (const LayerSpec& layer : spec_.layers) {
         torch::Tensor y;
         if (layer.isConv()) {
@@ -133,6 +136,8 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
         } else if (const auto* shortcut = std::get_if<ShortcutSpec>(&layer.params)) {
             y = activate(outputs[shortcut->from] + x, shortcut->activation);
         } else if (layer.isYolo()) {
+            if (execution_.channelsLast)
+                x = x.contiguous(); // the head's consumers view it as [N, A, 5+C, H, W]
             heads.push_back(x);
             y = x;
             if (layerOutputs) {
@@ -184,6 +189,7 @@ std::vector<std::string> YoloNetworkImpl::quantize(const QuantConfig& config)
     for (ConvLayer& c : convLayers_)
         c.conv->quantize(config.forModule(c.moduleName));
     quantConfig_ = config;
+    setExecution(execution_); // the new quantizers follow the execution's kernel
     return warnings;
 }
 
@@ -191,6 +197,14 @@ void YoloNetworkImpl::setQuantKernel(QuantKernel kernel)
 {
     for (auto& [name, q] : quantizers())
         q->setKernel(kernel);
+}
+
+void YoloNetworkImpl::setExecution(const NetworkExecution& execution)
+{
+    execution_ = execution;
+    setQuantKernel(execution.fusedQuantizer ? QuantKernel::fused : QuantKernel::reference);
+    for (ConvLayer& c : convLayers_)
+        c.conv->channelsLast = execution.channelsLast;
 }
 
 std::vector<std::pair<std::string, LsqQuantizer>> YoloNetworkImpl::quantizers() const

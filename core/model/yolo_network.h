@@ -18,6 +18,22 @@
 
 namespace tyq {
 
+/// How forward() computes. Every choice gives the same function up to float rounding (tests
+/// compare the paths); `reference()` is the straightforward one (NCHW, op by op, the reference
+/// quantizer chain), `fast()` what training uses by default. Inference has its own engine
+/// (infer/inference_engine.h), since it can fold batch norm and precompute weights.
+struct NetworkExecution {
+    bool channelsLast = false;   ///< NHWC activations end to end (oneDNN's fast layout)
+    bool fusedQuantizer = false; ///< one-pass LSQ quantizer with a hand-written backward
+
+    static NetworkExecution reference() { return {}; }
+    static NetworkExecution fast() { return {true, true}; }
+    bool operator==(const NetworkExecution& o) const
+    {
+        return channelsLast == o.channelsLast && fusedQuantizer == o.fusedQuantizer;
+    }
+};
+
 /// A convolution with optional LSQ quantizers on its input activation and its weight:
 /// conv(quan_a(x), quan_w(W)) + bias, the reference's QuanConv2d.
 class QuantConv2dImpl : public torch::nn::Module {
@@ -38,6 +54,7 @@ public:
     LsqQuantizer quanA{nullptr};
     int64_t stride = 1;
     int64_t padding = 0;
+    bool channelsLast = false; ///< convolve() (oneDNN) for channels-last inputs; see NetworkExecution
     /// When set, the next forward first sets the activation step size from its input (LSQ's
     /// data-driven init), then clears the flag.
     bool calibrateActivationStep = false;
@@ -71,6 +88,10 @@ public:
     /// Selects the quantizer kernel of every quantizer (see QuantKernel).
     void setQuantKernel(QuantKernel kernel);
 
+    /// Selects how forward() computes (the quantizer kernel included). Default: reference().
+    void setExecution(const NetworkExecution& execution);
+    const NetworkExecution& execution() const { return execution_; }
+
     const NetworkSpec& spec() const { return spec_; }
 
     struct ConvLayer {
@@ -92,6 +113,7 @@ private:
     std::vector<int> convSlot_;       // layer index -> index into convLayers_, or -1
     std::vector<bool> outputNeeded_;  // layer outputs read again by a route or shortcut
     std::optional<QuantConfig> quantConfig_;
+    NetworkExecution execution_;
 };
 TORCH_MODULE(YoloNetwork);
 

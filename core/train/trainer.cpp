@@ -306,7 +306,7 @@ RunSummary Trainer::run()
         }
         for (const std::string& w : warnings)
             reporter.log(LogLevel::warning, w);
-        network->setQuantKernel(options.fastKernels ? QuantKernel::fused : QuantKernel::reference);
+        network->setExecution(options.fastKernels ? NetworkExecution::fast() : NetworkExecution::reference());
         network->train();
 
         // --- Data ---------------------------------------------------------------------------
@@ -447,6 +447,7 @@ RunSummary Trainer::run()
             evalOptions.confThreshold = options.evalConfThreshold;
             evalOptions.nmsThreshold = options.evalNmsThreshold;
             evalOptions.iouThreshold = options.evalIouThreshold;
+            evalOptions.fastPath = options.fastKernels;
             EvalReport report;
             report.epoch = pos.epoch;
             report.metrics = evaluateDataset(*network, valLoader, evalOptions, [&](int64_t done, int64_t total) {
