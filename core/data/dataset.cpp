@@ -93,7 +93,7 @@ std::string checkAndClampBox(BoxLabel& box)
 }
 
 // Line number (1-based) of a byte offset in a buffer; pugixml reports offsets, editors want lines.
-int lineAtOffset(const std::string& buffer, ptrdiff_t offset)
+int lineAtOffset(std::string_view buffer, ptrdiff_t offset)
 {
     if (offset < 0)
         return 0;
@@ -229,7 +229,11 @@ fs::path yoloLabelPathFor(const fs::path& image)
 
 std::vector<BoxLabel> readYoloLabels(const fs::path& file, int numClasses)
 {
-    const std::string content = text::readFile(file.string(), kMaxLabelBytes);
+    return parseYoloLabels(text::readFile(file.string(), kMaxLabelBytes), file, numClasses);
+}
+
+std::vector<BoxLabel> parseYoloLabels(std::string_view content, const fs::path& file, int numClasses)
+{
     std::vector<BoxLabel> boxes;
     int lineNo = 0;
     for (const std::string& line : text::lines(content)) {
@@ -271,7 +275,12 @@ std::vector<BoxLabel> readYoloLabels(const fs::path& file, int numClasses)
 
 std::vector<BoxLabel> readVocAnnotation(const fs::path& file, const std::vector<std::string>& classNames)
 {
-    const std::string content = text::readFile(file.string(), kMaxLabelBytes);
+    return parseVocAnnotation(text::readFile(file.string(), kMaxLabelBytes), file, classNames);
+}
+
+std::vector<BoxLabel> parseVocAnnotation(std::string_view content, const fs::path& file,
+                                         const std::vector<std::string>& classNames)
+{
     pugi::xml_document doc;
     const pugi::xml_parse_result parsed = doc.load_buffer(content.data(), content.size());
     if (!parsed)

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tyq {
@@ -49,11 +50,16 @@ std::filesystem::path yoloLabelPathFor(const std::filesystem::path& image);
 /// the file and line for: non-numbers, wrong field count, class outside 0..numClasses-1, a box
 /// outside the image (centre outside 0..1, or extending more than 1% past an edge) or empty.
 std::vector<BoxLabel> readYoloLabels(const std::filesystem::path& file, int numClasses);
+/// The same on text already in memory; `source` names it in errors.
+std::vector<BoxLabel> parseYoloLabels(std::string_view content, const std::filesystem::path& source, int numClasses);
 
 /// Reads a Pascal-VOC XML annotation (<size>, <object><name>, <bndbox> xmin ymin xmax ymax in
 /// pixels) into normalized labels; class names are looked up in `classNames`. Throws tyq::Error
 /// naming the file and the problem (malformed XML, unknown class, box outside the image).
 std::vector<BoxLabel> readVocAnnotation(const std::filesystem::path& file, const std::vector<std::string>& classNames);
+/// The same on XML already in memory; `source` names it in errors.
+std::vector<BoxLabel> parseVocAnnotation(std::string_view content, const std::filesystem::path& source,
+                                         const std::vector<std::string>& classNames);
 
 /// Writes a VOC XML annotation (used by the synthetic generator and converters).
 std::string vocAnnotationXml(const std::string& imageFileName, int width, int height,

@@ -8,7 +8,8 @@
 
 #include <cstring>
 #include <map>
-#include <regex>
+#include <optional>
+#include <string>
 
 namespace tyq {
 namespace {
@@ -20,6 +21,28 @@ const std::map<at::ScalarType, std::string>& descriptors()
         {at::kInt, "<i4"},   {at::kLong, "<i8"},   {at::kByte, "|u1"}, {at::kBool, "|b1"},
     };
     return d;
+}
+
+constexpr size_t kMaxHeaderBytes = 10000;
+constexpr size_t kMaxDims = 64;
+
+// The text after "'key':" in a header dict ("{'descr': '<f4', 'fortran_order': False, ...}"),
+// leading spaces skipped; nullopt if the key is absent.
+std::optional<std::string_view> headerValue(std::string_view header, std::string_view key)
+{
+    const std::string quoted = "'" + std::string(key) + "'";
+    size_t pos = header.find(quoted);
+    if (pos == std::string_view::npos)
+        return std::nullopt;
+    pos += quoted.size();
+    while (pos < header.size() && header[pos] == ' ')
+        ++pos;
+    if (pos >= header.size() || header[pos] != ':')
+        return std::nullopt;
+    ++pos;
+    while (pos < header.size() && header[pos] == ' ')
+        ++pos;
+    return header.substr(pos);
 }
 
 } // namespace
@@ -49,7 +72,11 @@ void writeNpy(const at::Tensor& tensor, const std::filesystem::path& path)
 
 at::Tensor readNpy(const std::filesystem::path& path)
 {
-    const std::string data = text::readFile(path.string());
+    return parseNpy(text::readFile(path.string()), path);
+}
+
+at::Tensor parseNpy(std::string_view data, const std::filesystem::path& path)
+{
     if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0)
         fail(path, "not a .npy file");
     const int major = static_cast<unsigned char>(data[6]);
@@ -69,22 +96,33 @@ at::Tensor readNpy(const std::filesystem::path& path)
     }
     if (headerLen > data.size() - start)
         fail(path, "truncated header");
-    const std::string header = data.substr(start, headerLen);
-    std::smatch m;
-    if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'")))
+    // NumPy itself refuses headers over 10,000 bytes unless told otherwise.
+    if (headerLen > kMaxHeaderBytes)
+        fail(path, "header of " + std::to_string(headerLen) + " bytes is too long (limit " +
+                       std::to_string(kMaxHeaderBytes) + ")");
+    const std::string_view header = data.substr(start, headerLen);
+    const std::optional<std::string_view> descrValue = headerValue(header, "descr");
+    const size_t descrEnd = descrValue && !descrValue->empty() && descrValue->front() == '\''
+                                ? descrValue->find('\'', 1)
+                                : std::string_view::npos;
+    if (descrEnd == std::string_view::npos || descrEnd < 2)
         fail(path, "header has no descr");
-    const std::string descr = m[1];
-    if (std::regex_search(header, std::regex("'fortran_order':\\s*True")))
+    const std::string descr(descrValue->substr(1, descrEnd - 1));
+    if (const auto fortran = headerValue(header, "fortran_order"); fortran && fortran->substr(0, 4) == "True")
         fail(path, "Fortran-order arrays are not supported");
-    if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
+    const std::optional<std::string_view> shapeValue = headerValue(header, "shape");
+    if (!shapeValue || shapeValue->empty() || shapeValue->front() != '(' ||
+        shapeValue->find(')') == std::string_view::npos)
         fail(path, "header has no shape");
     std::vector<int64_t> shape;
-    for (const std::string& piece : text::split(m[1].str(), ',')) {
+    for (const std::string& piece : text::split(shapeValue->substr(1, shapeValue->find(')') - 1), ',')) {
         if (piece.empty())
             continue;
         const auto v = text::parseInt(piece);
         if (!v || *v < 0)
             fail(path, "bad shape in header");
+        if (shape.size() >= kMaxDims)
+            fail(path, "more than " + std::to_string(kMaxDims) + " dimensions");
         shape.push_back(*v);
     }
     at::ScalarType dtype = at::kFloat;

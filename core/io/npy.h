@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
+#include <string_view>
 
 namespace tyq {
 
@@ -13,5 +14,7 @@ void writeNpy(const at::Tensor& tensor, const std::filesystem::path& path);
 
 /// Reads a .npy file written in C order with a little-endian supported dtype.
 at::Tensor readNpy(const std::filesystem::path& path);
+/// The same on file bytes already in memory; `source` names them in errors.
+at::Tensor parseNpy(std::string_view data, const std::filesystem::path& source);
 
 } // namespace tyq

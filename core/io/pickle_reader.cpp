@@ -14,6 +14,8 @@ namespace {
 
 constexpr int kMaxDepth = 200;
 constexpr int64_t kMaxDims = 32;
+constexpr uint64_t kMaxRebuildFactor = 8;
+constexpr uint64_t kRebuildAllowance = uint64_t(16) << 20;
 
 PickleRef make(PickleValue::Kind kind)
 {
@@ -141,19 +143,17 @@ private:
         for (size_t i = 0; i < items.size(); i += 2) {
             adopt(*dict, items[i]);
             adopt(*dict, items[i + 1]);
-            // A repeated key replaces the value, as in Python.
-            bool replaced = false;
+            // A repeated key replaces the value, as in Python. Indexed: a linear search per key
+            // would let a dict of many keys take quadratic time.
             if (items[i]->isString()) {
-                for (auto& [k, v] : dict->entries) {
-                    if (k->isString() && k->text == items[i]->text) {
-                        v = items[i + 1];
-                        replaced = true;
-                        break;
-                    }
+                auto& index = stringKeys_[dict];
+                const auto [it, inserted] = index.emplace(items[i]->text, dict->entries.size());
+                if (!inserted) {
+                    dict->entries[it->second].second = items[i + 1];
+                    continue;
                 }
             }
-            if (!replaced)
-                dict->entries.emplace_back(items[i], items[i + 1]);
+            dict->entries.emplace_back(items[i], items[i + 1]);
         }
     }
 
@@ -196,6 +196,10 @@ private:
     std::unordered_map<uint64_t, PickleRef> memo_;
     std::unordered_set<PickleRef> adopted_; // values placed inside a container (kept alive: no address reuse)
     std::map<std::string, at::Tensor> storages_;
+    // dict -> its string keys -> entry index (holding the dict: no address reuse)
+    std::unordered_map<PickleRef, std::unordered_map<std::string, size_t>> stringKeys_;
+    uint64_t storageBytes_ = 0; // bytes of the storages loaded
+    uint64_t rebuiltBytes_ = 0; // bytes of the tensors rebuilt from them
 };
 
 at::ScalarType storageDtype(const std::string& typeName, bool& known)
@@ -233,6 +237,7 @@ PickleRef Machine::persistentLoad(const PickleRef& pid)
     auto it = storages_.find(ref.key);
     if (it == storages_.end()) {
         at::Tensor storage = loadStorage_(ref);
+        storageBytes_ += static_cast<uint64_t>(storage.numel()) * storage.element_size();
         it = storages_.emplace(ref.key, storage).first;
     }
     PickleRef v = make(PickleValue::Kind::tensor);
@@ -275,6 +280,17 @@ PickleRef Machine::rebuildTensor(const std::vector<PickleRef>& args)
                 // would let a tiny file demand any amount of memory.
                 error("tensor view has more elements than its storage (expanded tensors are not supported)");
         }
+    }
+    // Each tensor is a copy of its view, so a small file that rebuilds one large storage many
+    // times would demand memory without bound; real checkpoints view each storage about once.
+    if (!empty) {
+        int64_t elements = 1;
+        for (int64_t d : size)
+            elements *= d;
+        rebuiltBytes_ += static_cast<uint64_t>(elements) * storage.element_size();
+        if (rebuiltBytes_ > kMaxRebuildFactor * storageBytes_ + kRebuildAllowance)
+            error("its tensors add up to more than " + std::to_string(kMaxRebuildFactor) +
+                  " times the data stored in the archive (the same storage rebuilt over and over)");
     }
     PickleRef v = make(PickleValue::Kind::tensor);
     v->tensor = empty ? at::empty(size, storage.options()) : storage.as_strided(size, stride, offset).clone();

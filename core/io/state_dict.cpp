@@ -56,9 +56,13 @@ void collect(const torch::nn::Module& module, const std::string& prefix, StateDi
 
 std::shared_ptr<PickleValue> readTorchArchive(const std::filesystem::path& path)
 {
-    const ZipArchive zip(path);
+    return readTorchArchive(ZipArchive(path));
+}
+
+std::shared_ptr<PickleValue> readTorchArchive(const ZipArchive& zip)
+{
     const std::string prefix = archivePrefix(zip);
-    const std::string source = path.string();
+    const std::string& source = zip.source();
     auto loadStorage = [&](const StorageRef& ref) {
         const std::string record = prefix + "data/" + ref.key;
         if (!zip.contains(record))

@@ -19,6 +19,7 @@ class Module;
 namespace tyq {
 
 struct PickleValue;
+class ZipArchive;
 
 /// Names and tensors in PyTorch's state_dict order.
 using StateDict = std::vector<std::pair<std::string, at::Tensor>>;
@@ -26,6 +27,8 @@ using StateDict = std::vector<std::pair<std::string, at::Tensor>>;
 /// Reads a torch.save-format zip archive and returns its top-level pickled object, with every
 /// tensor on the CPU (whatever device it was saved from). Throws tyq::Error naming the file.
 std::shared_ptr<PickleValue> readTorchArchive(const std::filesystem::path& path);
+/// The same on an archive already opened (or held in memory); errors name zip.source().
+std::shared_ptr<PickleValue> readTorchArchive(const ZipArchive& zip);
 
 /// The state dict inside an archive's top-level object (see readStateDict); nullopt if none.
 std::optional<StateDict> stateDictFromPickle(const PickleValue& root);

@@ -84,7 +84,10 @@ Experiment parseExperimentYaml(const std::string& yaml, const std::filesystem::p
         return n.Scalar();
     };
     for (const auto& item : root) {
-        const std::string key = item.first.as<std::string>();
+        if (!item.first.IsScalar())
+            throw Error(name + ": line " + std::to_string(item.first.Mark().line + 1) +
+                        ": a key must be a plain word, not a list or mapping");
+        const std::string key = item.first.Scalar();
         static const char* known[] = {"tyq_experiment", "data", "cfg", "quant", "phase", "fp_checkpoint", "runs_root", "options"};
         if (std::find(std::begin(known), std::end(known), key) == std::end(known))
             throw Error(name + ": unknown key '" + key + "'");

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 
@@ -165,7 +166,10 @@ TrainOptions parseTrainOptionsYaml(const std::string& yaml, const std::string& s
     for (const Field& f : fields())
         byKey[f.key] = &f;
     for (const auto& item : root) {
-        const std::string key = item.first.as<std::string>();
+        if (!item.first.IsScalar())
+            throw Error(source + ": line " + std::to_string(item.first.Mark().line + 1) +
+                        ": an option name must be a plain word, not a list or mapping");
+        const std::string key = item.first.Scalar();
         const std::string where =
             source + ": " + key + (item.second.Mark().line >= 0 ? " (line " + std::to_string(item.second.Mark().line + 1) + ")" : "");
         if (std::find(std::begin(kSourceKeys), std::end(kSourceKeys), key) != std::end(kSourceKeys)) {
@@ -211,7 +215,7 @@ void validateTrainOptions(const TrainOptions& o)
     require(o.gradientAccumulation >= 1 && o.gradientAccumulation <= 1024, "gradient_accumulation must be 1..1024");
     require(o.learningRate > 0 && o.learningRate < 10, "learning_rate must be in (0, 10)");
     require(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
-    require(o.weightDecay >= 0, "weight_decay must be >= 0");
+    require(o.weightDecay >= 0 && std::isfinite(o.weightDecay), "weight_decay must be a finite number >= 0");
     require(o.stepGamma > 0 && o.stepGamma <= 1, "step_gamma must be in (0, 1]");
     require(o.minLearningRate >= 0 && o.minLearningRate <= o.learningRate,
             "min_learning_rate must be between 0 and learning_rate");
