@@ -4,6 +4,7 @@
 #include "data/synthetic_dataset.h"
 #include "model/darknet_cfg.h"
 #include "detection_panel.h"
+#include "hardware_export_dialog.h"
 #include "layer_quant_view.h"
 #include "log_panel.h"
 #include "plots_panel.h"
@@ -17,6 +18,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -214,6 +216,22 @@ void MainWindow::createMenus()
     quant->addSeparator();
     quant->addAction(quantEditor_->undoAction());
     quant->addAction(quantEditor_->redoAction());
+    quant->addSeparator();
+    quant->addAction(tr("Export for &hardware…"), this, [this] {
+        // Prefilled with the selected run's best checkpoint (else its last) and the experiment's dataset.
+        auto* dialog = new HardwareExportDialog(this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        const QStringList runs = runsBrowser_->selectedRuns();
+        if (!runs.isEmpty()) {
+            const QString best = QDir(runs.first()).filePath("checkpoints/best.ckpt");
+            dialog->setModel(QFileInfo::exists(best) ? best : QDir(runs.first()).filePath("checkpoints/last.ckpt"));
+            dialog->setOutputDir(QDir(runs.first()).filePath("hardware_export"));
+        }
+        dialog->setDataFile(fromPath(trainingPanel_->experiment().dataFile));
+        connect(dialog, &HardwareExportDialog::message, logPanel_,
+                [this](const QString& text) { logPanel_->appendMessage(LogLevel::info, text); });
+        dialog->show();
+    });
 
     QMenu* training = menuBar()->addMenu(tr("&Training"));
     training->addAction(tr("&Start"), this, [this] { trainingPanel_->startTraining(); })->setShortcut(QKeySequence("Ctrl+R"));

@@ -1,5 +1,8 @@
 #include "hw/integer_agreement.h"
 
+#include "common/error.h"
+#include "data/image_io.h"
+#include "eval/detection_metrics.h"
 #include "model/yolo_head.h"
 #include "model/yolo_network.h"
 
@@ -118,6 +121,47 @@ ImageAgreement compareWithFakeQuant(YoloNetworkImpl& network, const IntegerEngin
     result.fakeDetections = static_cast<int>(fake.size());
     result.integerDetections = static_cast<int>(integer.size());
     result.detectionsIdentical = sameDetections(fake, integer, kBoxTolerance, &result.maxBoxDifference);
+    result.fakeBoxes = fake;
+    result.integerBoxes = integer;
+    return result;
+}
+
+DatasetAgreement checkAgreementOnSamples(YoloNetworkImpl& network, const IntegerEngine& engine,
+                                         const std::vector<Sample>& samples, const EvalOptions& options,
+                                         const std::function<bool(int, int)>& progress)
+{
+    DatasetAgreement result;
+    const NetworkSpec& spec = engine.spec();
+    DetectionEvaluator fakeEval(spec.numClasses(), options.iouThreshold);
+    DetectionEvaluator intEval(spec.numClasses(), options.iouThreshold);
+    DetectionOptions detection;
+    detection.confThreshold = options.confThreshold;
+    detection.nmsThreshold = options.nmsThreshold;
+    const int total = static_cast<int>(samples.size());
+    for (int k = 0; k < total; ++k) {
+        if (progress && !progress(k, total)) {
+            result.cancelled = true;
+            break;
+        }
+        const Sample& sample = samples[static_cast<size_t>(k)];
+        at::Tensor image;
+        try {
+            image = loadNetworkInput(sample.image, spec.width, spec.height).unsqueeze(0);
+        } catch (const Error& e) {
+            result.problems.push_back(e.what());
+            continue;
+        }
+        ImageAgreement a = compareWithFakeQuant(network, engine, image, detection, sample.image.string());
+        const std::vector<GroundTruth> truths = truthBoxes(sample.labels, spec.width, spec.height);
+        fakeEval.addImage(a.fakeBoxes, truths);
+        intEval.addImage(a.integerBoxes, truths);
+        result.report.add(a);
+        ++result.imagesChecked;
+    }
+    if (progress && !result.cancelled)
+        progress(total, total);
+    result.fakeQuant = fakeEval.result();
+    result.integer = intEval.result();
     return result;
 }
 

@@ -4,12 +4,15 @@
 // and fixed-point effects behind the differences, and the detections of both.
 #pragma once
 
+#include "data/dataset.h"
+#include "eval/dataset_evaluation.h"
 #include "eval/detection.h"
 #include "hw/integer_engine.h"
 #include "infer/detector.h"
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,7 @@ struct ImageAgreement {
     int fakeDetections = 0, integerDetections = 0;
     bool detectionsIdentical = false; ///< same count, classes, and boxes within the tolerance
     double maxBoxDifference = 0;      ///< pixels of the network input, over matched detections
+    std::vector<Detection> fakeBoxes, integerBoxes; ///< network-input pixels, best first
 };
 
 struct AgreementReport {
@@ -59,6 +63,22 @@ constexpr double kBoxTolerance = 0.05;
 /// fake-quantized model the engine's model was exported from (it is put in eval mode).
 ImageAgreement compareWithFakeQuant(YoloNetworkImpl& network, const IntegerEngine& engine, const at::Tensor& image,
                                     const DetectionOptions& detection = {}, const std::string& name = "");
+
+/// The comparison over labelled images, with the evaluation of both (mAP both ways).
+struct DatasetAgreement {
+    AgreementReport report;
+    EvaluationResult fakeQuant; ///< the fake-quantized model's metrics on the images checked
+    EvaluationResult integer;   ///< the integer engine's
+    int imagesChecked = 0;
+    std::vector<std::string> problems; ///< images that could not be read (skipped)
+    bool cancelled = false;
+};
+
+/// Compares on every sample at the network's input size, detections thresholded as `options`
+/// says. `progress(done, total)` returning false cancels (the result covers the images done).
+DatasetAgreement checkAgreementOnSamples(YoloNetworkImpl& network, const IntegerEngine& engine,
+                                         const std::vector<Sample>& samples, const EvalOptions& options,
+                                         const std::function<bool(int, int)>& progress = {});
 
 /// Same count and classes, boxes within `tolerance` pixels; `maxDifference` receives the largest
 /// coordinate difference over the compared pairs.

@@ -1,0 +1,343 @@
+// Engine (LibTorch) headers first: Qt's `slots` macro breaks LibTorch's.
+#include "data/dataset.h"
+#include "hw/integer_agreement.h"
+#include "hw/integer_engine.h"
+#include "hw/integer_model.h"
+#include "model/model_loader.h"
+
+#include "hardware_export_dialog.h"
+#include "ui_utils.h"
+
+#include <QApplication>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QThread>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace tyq::ui {
+
+/// The model as loaded: the fake-quantized network and its integer engine.
+struct HardwareExportDialog::Loaded {
+    QString weights, quant;
+    YoloNetwork network{nullptr};
+    std::shared_ptr<IntegerEngine> engine;
+};
+
+namespace {
+
+QTableWidgetItem* cell(const QString& text, bool number = true)
+{
+    auto* item = new QTableWidgetItem(text);
+    item->setFlags(Qt::ItemIsSelectable | Qt::ItemIsEnabled);
+    if (number)
+        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    return item;
+}
+
+QTableWidget* table(const QStringList& headers, QWidget* parent)
+{
+    auto* t = new QTableWidget(0, static_cast<int>(headers.size()), parent);
+    t->setHorizontalHeaderLabels(headers);
+    t->verticalHeader()->hide();
+    t->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    t->horizontalHeader()->setStretchLastSection(true);
+    t->setSelectionBehavior(QAbstractItemView::SelectRows);
+    return t;
+}
+
+void addRow(QTableWidget* t, const QStringList& values)
+{
+    const int row = t->rowCount();
+    t->insertRow(row);
+    for (int c = 0; c < values.size(); ++c)
+        t->setItem(row, c, cell(values[c], c > 0 || values[0].at(0).isDigit()));
+}
+
+QString percent(double fraction)
+{
+    return QString::number(100 * fraction, 'f', 4) + " %";
+}
+
+} // namespace
+
+HardwareExportDialog::HardwareExportDialog(QWidget* parent) : QDialog(parent)
+{
+    setWindowTitle(tr("Export for hardware"));
+    setObjectName("hardwareExportDialog");
+
+    weights_ = new QLineEdit(this);
+    weights_->setPlaceholderText(tr("an LSQ checkpoint (tyq .ckpt, or a reference .pth with its YAML)"));
+    quant_ = new QLineEdit(this);
+    quant_->setPlaceholderText(tr("bit-widths of a reference .pth (tyq checkpoints record theirs)"));
+    dataFile_ = new QLineEdit(this);
+    outputDir_ = new QLineEdit(this);
+    imageLimit_ = new QSpinBox(this);
+    imageLimit_->setRange(1, 100000);
+    imageLimit_->setValue(100);
+    imageLimit_->setToolTip(tr("Validation images the check runs on (about a second each)"));
+    auto* form = new QFormLayout;
+    form->addRow(tr("Model"), pathField(weights_, tr("Checkpoints (*.ckpt *.pth);;All files (*)")));
+    form->addRow(tr("Bit-widths"), pathField(quant_, tr("YAML (*.yaml *.yml);;All files (*)")));
+    form->addRow(tr("Dataset"), pathField(dataFile_, tr("Data files (*.data);;All files (*)")));
+    form->addRow(tr("Images to check"), imageLimit_);
+    form->addRow(tr("Export folder"), pathField(outputDir_, {}, /*folder=*/true));
+
+    load_ = new QPushButton(tr("Load"), this);
+    export_ = new QPushButton(tr("Export"), this);
+    check_ = new QPushButton(tr("Check against fake-quant"), this);
+    cancel_ = new QPushButton(tr("Cancel check"), this);
+    auto* buttons = new QHBoxLayout;
+    for (QPushButton* b : {load_, export_, check_, cancel_})
+        buttons->addWidget(b);
+    buttons->addStretch();
+
+    sizeTable_ = table({tr("Layer"), tr("Weights"), tr("Bits"), tr("fp32 bytes"), tr("Packed bytes"), tr("Smaller")}, this);
+    sizeTable_->setObjectName("sizeTable");
+    agreementTable_ = table({tr("Conv"), tr("Codes"), tr("Identical"), tr("Layer by layer"), tr("Max diff"), tr("Ties"),
+                             tr("Fixed vs exact")},
+                            this);
+    agreementTable_->setObjectName("agreementTable");
+    agreementTable_->setToolTip(tr("Input codes of each conv, integer engine vs fake-quantized model. Identical: end to "
+                                   "end; layer by layer: each producer fed the fake-quant model's own codes. Ties: "
+                                   "values exactly halfway (rounded up). Fixed vs exact: the fixed-point result differs "
+                                   "from rounding the exact value."));
+    auto* sizes = new QGroupBox(tr("Size: fp32 against packed bits"), this);
+    (new QVBoxLayout(sizes))->addWidget(sizeTable_);
+    auto* agreement = new QGroupBox(tr("Integer engine against the fake-quantized model"), this);
+    auto* agreementLayout = new QVBoxLayout(agreement);
+    progress_ = new QProgressBar(this);
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+    summary_ = new QLabel(this);
+    summary_->setWordWrap(true);
+    summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    agreementLayout->addWidget(progress_);
+    agreementLayout->addWidget(agreementTable_);
+    agreementLayout->addWidget(summary_);
+    status_ = new QLabel(this);
+    status_->setWordWrap(true);
+    status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* close = new QDialogButtonBox(QDialogButtonBox::Close, this);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(sizes, 1);
+    layout->addWidget(agreement, 1);
+    layout->addWidget(status_);
+    layout->addWidget(close);
+    resize(760, 720);
+
+    connect(load_, &QPushButton::clicked, this, [this] { loadModel(); });
+    connect(export_, &QPushButton::clicked, this, [this] { exportModel(); });
+    connect(check_, &QPushButton::clicked, this, &HardwareExportDialog::startCheck);
+    connect(cancel_, &QPushButton::clicked, this, &HardwareExportDialog::cancelCheck);
+    connect(close, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    for (QLineEdit* e : {weights_, quant_, dataFile_, outputDir_})
+        connect(e, &QLineEdit::textChanged, this, &HardwareExportDialog::updateButtons);
+    updateButtons();
+}
+
+HardwareExportDialog::~HardwareExportDialog()
+{
+    if (thread_) {
+        cancelFlag_->store(true);
+        thread_->wait();
+        delete thread_;
+    }
+}
+
+void HardwareExportDialog::setModel(const QString& weights, const QString& quantYaml)
+{
+    weights_->setText(weights);
+    quant_->setText(quantYaml);
+}
+
+void HardwareExportDialog::setDataFile(const QString& dataFile)
+{
+    dataFile_->setText(dataFile);
+}
+
+void HardwareExportDialog::setOutputDir(const QString& dir)
+{
+    outputDir_->setText(dir);
+}
+
+void HardwareExportDialog::setStatus(const QString& text)
+{
+    status_->setText(text);
+    Q_EMIT message(text);
+}
+
+void HardwareExportDialog::updateButtons()
+{
+    const bool busy = isChecking();
+    const bool haveModel = !weights_->text().trimmed().isEmpty();
+    load_->setEnabled(!busy && haveModel);
+    export_->setEnabled(!busy && haveModel && !outputDir_->text().trimmed().isEmpty());
+    check_->setEnabled(!busy && haveModel && !dataFile_->text().trimmed().isEmpty());
+    cancel_->setEnabled(busy);
+    for (QLineEdit* e : {weights_, quant_, dataFile_, outputDir_})
+        e->setEnabled(!busy);
+}
+
+bool HardwareExportDialog::loadModel()
+{
+    if (isChecking())
+        return false;
+    const QString weights = weights_->text().trimmed(), quant = quant_->text().trimmed();
+    if (loaded_ && loaded_->weights == weights && loaded_->quant == quant)
+        return true;
+    loaded_.reset();
+    sizeTable_->setRowCount(0);
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    try {
+        auto loaded = std::make_shared<Loaded>();
+        loaded->weights = weights;
+        loaded->quant = quant;
+        LoadedModel model = tyq::loadModel({"", toPath(quant), toPath(weights)});
+        loaded->network = model.network;
+        loaded->engine = std::make_shared<IntegerEngine>(exportIntegerModel(*model.network, weights.toStdString()));
+        loaded_ = loaded;
+    } catch (const std::exception& e) {
+        QApplication::restoreOverrideCursor();
+        setStatus(tr("Cannot export %1: %2").arg(weights, QString::fromUtf8(e.what())));
+        return false;
+    }
+    QApplication::restoreOverrideCursor();
+
+    const SizeReport report = integerModelSizes(loaded_->engine->model());
+    const auto ratio = [](int64_t a, int64_t b) { return b > 0 ? QString::number(double(a) / double(b), 'f', 2) + "x" : QString(); };
+    for (const LayerSize& s : report.layers)
+        addRow(sizeTable_, {QString::number(s.index), QString::number(s.weights), QString::number(s.bits),
+                            QString::number(s.fp32Bytes), QString::number(s.packedBytes), ratio(s.fp32Bytes, s.packedBytes)});
+    addRow(sizeTable_, {tr("weights"), QString(), QString(), QString::number(report.fp32WeightBytes),
+                        QString::number(report.packedWeightBytes), ratio(report.fp32WeightBytes, report.packedWeightBytes)});
+    addRow(sizeTable_, {tr("model (+ requantization tables)"), QString(), QString(), QString::number(report.fp32ModelBytes),
+                        QString::number(report.integerModelBytes()), ratio(report.fp32ModelBytes, report.integerModelBytes())});
+    setStatus(tr("Loaded %1: %2 convs, %3 bytes packed").arg(weights).arg(report.layers.size()).arg(report.packedWeightBytes));
+    return true;
+}
+
+bool HardwareExportDialog::exportModel()
+{
+    if (!loadModel())
+        return false;
+    const QString dir = outputDir_->text().trimmed();
+    try {
+        writeIntegerModel(loaded_->engine->model(), toPath(dir));
+    } catch (const std::exception& e) {
+        setStatus(tr("Export failed: %1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
+    setStatus(tr("Wrote the integer model to %1 (manifest.json, layer_*.npy, weights.packed)").arg(dir));
+    return true;
+}
+
+void HardwareExportDialog::startCheck()
+{
+    if (isChecking() || !loadModel())
+        return;
+    std::vector<Sample> samples;
+    try {
+        const DataConfig data = loadDataConfig(toPath(dataFile_->text()));
+        DatasetLoadOptions options;
+        options.numClasses = data.classes;
+        options.classNames = data.classNames;
+        samples = loadDatasetList(data.validList, options).samples;
+    } catch (const std::exception& e) {
+        setStatus(tr("Cannot read the dataset: %1").arg(QString::fromUtf8(e.what())));
+        return;
+    }
+    if (samples.empty()) {
+        setStatus(tr("The validation split lists no usable images."));
+        return;
+    }
+    samples.resize(std::min(samples.size(), static_cast<size_t>(imageLimit_->value())));
+
+    agreementTable_->setRowCount(0);
+    summary_->clear();
+    progress_->setRange(0, static_cast<int>(samples.size()));
+    progress_->setValue(0);
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    cancelFlag_ = cancel;
+    const std::shared_ptr<Loaded> loaded = loaded_;
+    const EvalOptions options; // the training-time evaluation: conf .5, NMS .5, IoU .5
+    QPointer<HardwareExportDialog> self(this);
+    thread_ = QThread::create([self, loaded, samples, cancel, options] {
+        DatasetAgreement result;
+        QString error;
+        try {
+            result = checkAgreementOnSamples(*loaded->network, *loaded->engine, samples, options, [&](int done, int total) {
+                QMetaObject::invokeMethod(self, [self, done, total] {
+                    if (self) {
+                        self->progress_->setMaximum(total);
+                        self->progress_->setValue(done);
+                    }
+                });
+                return !cancel->load();
+            });
+        } catch (const std::exception& e) {
+            error = QString::fromUtf8(e.what());
+        }
+        QMetaObject::invokeMethod(self, [self, result = std::move(result), error, options] {
+            if (!self)
+                return;
+            if (!error.isEmpty()) {
+                self->setStatus(tr("The check failed: %1").arg(error));
+                Q_EMIT self->checkFinished(false, false);
+                return;
+            }
+            for (const LayerAgreement& l : result.report.layers)
+                addRow(self->agreementTable_,
+                       {QString::number(l.layer), QString::number(l.positions), percent(l.identicalFraction()),
+                        percent(l.isolatedFraction()), QString::number(l.maxDifference), QString::number(l.ties),
+                        QString::number(l.fixedPointVsExact)});
+            const int images = result.imagesChecked;
+            const int identical = result.report.imagesWithIdenticalDetections;
+            QString text = tr("%1 image(s)%2: detections identical on %3; mAP %4 fake-quant, %5 integer (conf %6, NMS %7); "
+                              "largest box difference %8 px.")
+                               .arg(images)
+                               .arg(result.cancelled ? tr(" (cancelled)") : QString())
+                               .arg(identical)
+                               .arg(result.fakeQuant.mAP, 0, 'f', 4)
+                               .arg(result.integer.mAP, 0, 'f', 4)
+                               .arg(options.confThreshold)
+                               .arg(options.nmsThreshold)
+                               .arg(result.report.maxBoxDifference, 0, 'g', 3);
+            if (!result.problems.empty())
+                text += tr(" %1 image(s) could not be read.").arg(result.problems.size());
+            self->summary_->setText(text);
+            self->setStatus(result.cancelled ? tr("Check cancelled.") : tr("Check done."));
+            Q_EMIT self->checkFinished(result.cancelled, images > 0 && identical == images);
+        });
+    });
+    connect(thread_, &QThread::finished, this, [this] {
+        thread_->deleteLater();
+        thread_ = nullptr;
+        updateButtons();
+    });
+    thread_->start();
+    setStatus(tr("Checking %1 validation image(s)…").arg(samples.size()));
+    updateButtons();
+}
+
+void HardwareExportDialog::cancelCheck()
+{
+    if (cancelFlag_)
+        cancelFlag_->store(true);
+}
+
+} // namespace tyq::ui
