@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "quant/quant_config.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -21,7 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     } catch (const tyq::Error&) {
     }
     // What tyq writes, tyq reads back to the same configuration.
-    if (!(tyq::parseQuantConfigYaml(tyq::quantConfigToYaml(config), "round trip") == config))
+    const std::string yaml = tyq::quantConfigToYaml(config);
+    if (!(tyq::parseQuantConfigYaml(yaml, "round trip") == config)) {
+        std::fprintf(stderr, "round trip differs; written:\n%s\nread back and written again:\n%s\n", yaml.c_str(),
+                     tyq::quantConfigToYaml(tyq::parseQuantConfigYaml(yaml, "round trip")).c_str());
         std::abort();
+    }
     return 0;
 }

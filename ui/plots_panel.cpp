@@ -15,6 +15,7 @@
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSaveFile>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTextStream>
@@ -173,10 +174,52 @@ PlotsPanel::Series& PlotsPanel::series(const QString& name, QCustomPlot* plot, c
 void PlotsPanel::append(const QString& name, double x, double y)
 {
     auto it = series_.find(name);
-    if (it != series_.end() && std::isfinite(y)) {
-        it->second.x.push_back(x);
-        it->second.y.push_back(y);
+    if (it == series_.end() || !std::isfinite(y))
+        return;
+    Series& s = it->second;
+    s.sumX += x;
+    s.sumY += y;
+    if (++s.pending < s.stride)
+        return;
+    s.x.push_back(s.sumX / static_cast<double>(s.stride));
+    s.y.push_back(s.sumY / static_cast<double>(s.stride));
+    s.sumX = s.sumY = 0;
+    s.pending = 0;
+    if (s.x.size() > kMaxPointsPerSeries)
+        decimate(s);
+}
+
+void PlotsPanel::decimate(Series& s)
+{
+    // Pairs of stored points become their mean; an odd last one starts the next stored point
+    // with its weight, so every stored point stays the mean of `stride` reported ones.
+    const size_t n = s.x.size();
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        s.x[i / 2] = (s.x[i] + s.x[i + 1]) / 2;
+        s.y[i / 2] = (s.y[i] + s.y[i + 1]) / 2;
     }
+    if (n % 2 == 1) {
+        s.sumX = s.x[n - 1] * static_cast<double>(s.stride);
+        s.sumY = s.y[n - 1] * static_cast<double>(s.stride);
+        s.pending = s.stride;
+    }
+    s.x.resize(n / 2);
+    s.y.resize(n / 2);
+    s.x.shrink_to_fit();
+    s.y.shrink_to_fit();
+    s.stride *= 2;
+    // The curve is redrawn from the averaged points at the next flush.
+    s.graph->data()->clear();
+    s.drawn = 0;
+    s.ema = 0;
+}
+
+size_t PlotsPanel::storedPointCount() const
+{
+    size_t total = 0;
+    for (const auto& [name, s] : series_)
+        total += s.x.size() + static_cast<size_t>(s.graph ? s.graph->dataCount() : 0);
+    return total;
 }
 
 void PlotsPanel::clear()
@@ -260,10 +303,12 @@ void PlotsPanel::flush()
         QVector<double> xs, ys;
         xs.reserve(static_cast<int>(s.x.size() - s.drawn));
         ys.reserve(xs.capacity());
+        // The smoothing is per reported batch: a stored point stands for `stride` of them.
+        const double a = std::pow(alpha, static_cast<double>(s.stride));
         for (size_t i = s.drawn; i < s.x.size(); ++i) {
             double y = s.y[i];
             if (s.smoothed && alpha > 0) {
-                s.ema = i == 0 ? y : alpha * s.ema + (1 - alpha) * y;
+                s.ema = i == 0 ? y : a * s.ema + (1 - a) * y;
                 y = s.ema;
             }
             xs.push_back(s.x[i]);
@@ -415,7 +460,7 @@ void PlotsPanel::setComparison(const std::filesystem::path& runDir)
 bool PlotsPanel::exportCsv(const QString& path) const
 {
     QCustomPlot* plot = currentPlot();
-    QFile file(path);
+    QSaveFile file(path); // all or nothing, like tyq's run files
     if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
         return false;
     QTextStream out(&file);
@@ -425,7 +470,8 @@ bool PlotsPanel::exportCsv(const QString& path) const
         for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it)
             out << '"' << graph->name() << "\"," << it->key << ',' << it->value << '\n';
     }
-    return out.status() == QTextStream::Ok;
+    out.flush();
+    return out.status() == QTextStream::Ok && file.commit();
 }
 
 bool PlotsPanel::exportImage(const QString& path) const

@@ -37,6 +37,12 @@ public:
 
     /// Points drawn so far in the total-loss curve (for tests and status).
     int lossPointCount() const;
+    /// Points held over all curves (bounded: see kMaxPointsPerSeries).
+    size_t storedPointCount() const;
+    /// Each curve keeps at most this many points: past it, neighbouring points are averaged in
+    /// pairs and later ones arrive averaged as well, so a day-long run stays light to hold and
+    /// draw (batches.csv keeps every batch).
+    static constexpr size_t kMaxPointsPerSeries = 20000;
     int metricPointCount() const;
     int stepSizeCurveCount() const;
 
@@ -48,6 +54,8 @@ public Q_SLOTS:
     void onRunStarted(const tyq::RunStart& start);
     void onBatch(const tyq::BatchReport& report);
     void onEvaluation(const tyq::EvalReport& report);
+    /// Hands the buffered points to the curves and queues a replot (a 250 ms timer calls it).
+    void flush();
 
 private:
     struct Series {
@@ -56,12 +64,15 @@ private:
         QCPGraph* graph = nullptr;
         bool smoothed = false;
         double ema = 0;
+        size_t stride = 1;           // reported points averaged into each stored one
+        double sumX = 0, sumY = 0;   // the next stored point, partly accumulated
+        size_t pending = 0;          // reported points in it
     };
+    void decimate(Series& s);
 
     QCustomPlot* makePlot(const QString& xLabel, const QString& yLabel);
     Series& series(const QString& name, QCustomPlot* plot, const QColor& color, bool smoothed);
     void append(const QString& name, double x, double y);
-    void flush();
     void rebuildSmoothing();
     void exportCurrent();
     QCustomPlot* currentPlot() const;

@@ -11,6 +11,7 @@
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -249,10 +250,17 @@ Experiment TrainingPanel::experiment() const
 
 QString TrainingPanel::newRunDir(const Experiment& e) const
 {
-    QString name = runName_->text().trimmed();
-    if (name.isEmpty())
-        name = QString::fromStdString(e.phase) + "-" + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
-    return QDir(fromPath(e.runsRoot)).filePath(name);
+    const QDir root(fromPath(e.runsRoot));
+    const QString name = runName_->text().trimmed();
+    if (!name.isEmpty())
+        return root.filePath(name); // the user's choice: an existing run there is refused
+    // A generated name never collides: two starts within one second (a failed run, then the
+    // next) get -2, -3, ...
+    const QString stem = QString::fromStdString(e.phase) + "-" + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
+    QString candidate = stem;
+    for (int n = 2; QFileInfo::exists(root.filePath(candidate)); ++n)
+        candidate = stem + "-" + QString::number(n);
+    return root.filePath(candidate);
 }
 
 bool TrainingPanel::startTraining()

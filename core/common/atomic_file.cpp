@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -47,7 +48,10 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view byt
     if (ec)
         fail(path, "cannot create the folder " + parent.string() + ": " + ec.message());
 
-    TempFile temp(parent / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid())));
+    // Unique per process and call: two threads replacing the same file must not share one.
+    static std::atomic<unsigned> counter{0};
+    TempFile temp(parent / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+                            std::to_string(counter.fetch_add(1))));
     temp.fd() = ::open(temp.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (temp.fd() < 0)
         fail(path, "cannot write: " + lastError());

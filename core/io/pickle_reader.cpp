@@ -280,6 +280,8 @@ PickleRef Machine::rebuildTensor(const std::vector<PickleRef>& args)
                 // would let a tiny file demand any amount of memory.
                 error("tensor view has more elements than its storage (expanded tensors are not supported)");
         }
+        if (extent >= storage.numel()) // a scalar (no dimensions) at its offset, too
+            error("tensor view extends past its storage");
     }
     // Each tensor is a copy of its view, so a small file that rebuilds one large storage many
     // times would demand memory without bound; real checkpoints view each storage about once.
@@ -293,7 +295,11 @@ PickleRef Machine::rebuildTensor(const std::vector<PickleRef>& args)
                   " times the data stored in the archive (the same storage rebuilt over and over)");
     }
     PickleRef v = make(PickleValue::Kind::tensor);
-    v->tensor = empty ? at::empty(size, storage.options()) : storage.as_strided(size, stride, offset).clone();
+    try {
+        v->tensor = empty ? at::empty(size, storage.options()) : storage.as_strided(size, stride, offset).clone();
+    } catch (const c10::Error& e) {
+        error(std::string("malformed tensor record: ") + e.what_without_backtrace());
+    }
     return v;
 }
 

@@ -8,6 +8,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <set>
 
 namespace tyq {
@@ -15,6 +17,23 @@ namespace {
 
 const std::set<std::string> kQuantizerKeys = {"mode", "bit", "per_channel", "symmetric", "all_positive"};
 const std::set<std::string> kModes = {"lsq"};
+
+// The name with control characters and non-ASCII bytes shown as \xNN, for messages.
+std::string printable(const std::string& name)
+{
+    std::string out;
+    for (const char c : name.substr(0, 80)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f) {
+            out += c;
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", u);
+            out += hex;
+        }
+    }
+    return name.size() > 80 ? out + "..." : out;
+}
 
 std::string markLine(const YAML::Node& node)
 {
@@ -252,6 +271,13 @@ QuantConfig parseQuantConfigYaml(std::string_view yaml, const std::string& sourc
                     keyError(source, "excepts", item.second, "expected a mapping of module names");
                 for (const auto& e : item.second) {
                     const std::string name = e.first.as<std::string>();
+                    // Module names are "module_list.<i>.conv_<i>"; anything else (control
+                    // characters, bytes that are not UTF-8) would not survive a save.
+                    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+                        }))
+                        keyError(source, "excepts", e.first,
+                                 "'" + printable(name) + "' is not a module name (letters, digits, '_', '.', '-')");
                     if (config.overrideFor(name))
                         keyError(source, "excepts." + name, e.first, "module listed twice");
                     config.excepts.emplace_back(name, readLayer(e.second, source, "excepts." + name));

@@ -113,6 +113,39 @@ std::string firstNonFiniteParameter(const torch::nn::Module& module)
     return {};
 }
 
+// On the failure path only: reruns the batch's forward pass keeping every layer's output and
+// names the first layer whose output holds NaN/Inf ("layer 5 (convolutional)"), or empty.
+std::string firstNonFiniteLayer(YoloNetworkImpl& network, const at::Tensor& images)
+{
+    at::NoGradGuard noGrad;
+    std::vector<at::Tensor> outputs;
+    try {
+        network.forward(images, &outputs);
+    } catch (const c10::Error&) {
+        return {};
+    }
+    const NetworkSpec& spec = network.spec();
+    for (size_t i = 0; i < outputs.size() && i < spec.layers.size(); ++i) {
+        if (!outputs[i].defined() || !outputs[i].is_floating_point() || at::isfinite(outputs[i]).all().item<bool>())
+            continue;
+        const LayerSpec& layer = spec.layers[i];
+        return fmt::format("layer {} ({}{}, cfg line {})", i, layer.typeName(),
+                           layer.isConv() ? ", " + convModuleName(layer.index) : std::string(), layer.line);
+    }
+    return {};
+}
+
+// Names the culprit of a divergence: a parameter that is already bad, else the first layer
+// whose output overflowed on this batch, else the loss computation itself.
+std::string divergenceCulprit(YoloNetworkImpl& network, const at::Tensor& images)
+{
+    if (const std::string parameter = firstNonFiniteParameter(network); !parameter.empty())
+        return "first non-finite parameter: " + parameter;
+    const std::string layer = firstNonFiniteLayer(network, images);
+    return layer.empty() ? "every layer's output is finite; the loss computation overflowed"
+                         : "first non-finite output: " + layer;
+}
+
 std::vector<StepSize> stepSizesOf(const YoloNetworkImpl& network)
 {
     std::vector<StepSize> out;
@@ -306,7 +339,8 @@ RunSummary Trainer::run()
         }
         for (const std::string& w : warnings)
             reporter.log(LogLevel::warning, w);
-        network->setExecution(options.fastKernels ? NetworkExecution::fast() : NetworkExecution::reference());
+        network->setExecution(options.fastKernels ? NetworkExecution::forTraining(quant.has_value())
+                                                  : NetworkExecution::reference());
         network->train();
 
         // --- Data ---------------------------------------------------------------------------
@@ -508,6 +542,17 @@ RunSummary Trainer::run()
 
                 if (report.images > 0) {
                     const std::vector<at::Tensor> heads = network->forward(batch->images);
+                    auto diverged = [&](const std::string& what) {
+                        return Error(fmt::format("{} at epoch {} batch {} ({}); the run diverged (try a lower "
+                                                 "learning rate). The last good checkpoint is kept.",
+                                                 what, pos.epoch + 1, pos.batchInEpoch + 1,
+                                                 divergenceCulprit(*network, batch->images)));
+                    };
+                    // Checked before the loss: its binary cross-entropy refuses NaN inputs with
+                    // a message that would not say where they came from.
+                    for (const at::Tensor& head : heads)
+                        if (!at::isfinite(head).all().item<bool>())
+                            throw diverged("the network output became non-finite");
                     at::Tensor total;
                     const std::vector<int> yolo = spec.yoloIndices();
                     for (size_t k = 0; k < heads.size(); ++k) {
@@ -529,13 +574,8 @@ RunSummary Trainer::run()
                         report.meanConfNoobj += loss.meanConfNoobj / heads.size();
                     }
                     report.loss = total.item<double>();
-                    if (!std::isfinite(report.loss)) {
-                        const std::string bad = firstNonFiniteParameter(*network);
-                        throw Error(fmt::format("the loss became {} at epoch {} batch {}{}; the run diverged (try a "
-                                                "lower learning rate). The last good checkpoint is kept.",
-                                                report.loss, pos.epoch + 1, pos.batchInEpoch + 1,
-                                                bad.empty() ? "" : " (first non-finite parameter: " + bad + ")"));
-                    }
+                    if (!std::isfinite(report.loss))
+                        throw diverged(fmt::format("the loss became {}", report.loss));
                     total.backward();
                     lossSum += report.loss;
                     ++lossCount;
@@ -543,6 +583,13 @@ RunSummary Trainer::run()
                 if ((pos.globalBatch + 1) % options.gradientAccumulation == 0) {
                     optimizer.step();
                     optimizer.zero_grad();
+                    // A finite loss can still give NaN/Inf gradients; catch them at this step, not
+                    // a batch later, so no checkpoint can hold them.
+                    if (const std::string bad = firstNonFiniteParameter(*network); !bad.empty())
+                        throw Error(fmt::format("parameter {} became non-finite in the optimizer step of epoch {} "
+                                                "batch {}; the run diverged (try a lower learning rate). The last "
+                                                "good checkpoint is kept.",
+                                                bad, pos.epoch + 1, pos.batchInEpoch + 1));
                 }
                 report.stepSizes = stepSizesOf(*network);
                 for (const StepSize& s : report.stepSizes)
@@ -567,6 +614,8 @@ RunSummary Trainer::run()
                 folder->appendBatch(report);
                 if (observer_)
                     observer_->batchDone(report);
+                if (job_.afterBatch)
+                    job_.afterBatch(*network, pos.globalBatch - 1);
             }
             if (stopped)
                 break;

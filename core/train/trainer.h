@@ -8,7 +8,13 @@
 #include "train/training_observer.h"
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+
+namespace torch::nn {
+class Module;
+}
 
 namespace tyq {
 
@@ -18,6 +24,9 @@ struct TrainingJob {
     TrainingSources sources;      ///< new runs: data, cfg, bit-widths, initial weights
     TrainOptions options;         ///< new runs; a resumed run uses its recorded options
     int resumeEpochs = 0;         ///< resume: > 0 sets a new total number of epochs
+    /// Called on the training thread after each batch with the network and the batch's global
+    /// index: for fault-injection tests and tools (it may read or change the weights).
+    std::function<void(torch::nn::Module& network, int64_t globalBatch)> afterBatch;
 };
 
 class Trainer {

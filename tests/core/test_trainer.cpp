@@ -267,8 +267,9 @@ TEST(Trainer, DivergenceStopsTheRunAndKeepsTheLastGoodCheckpoint)
     const std::filesystem::path last = lsq.runDir / "checkpoints" / "last.ckpt";
     if (std::filesystem::exists(last))
         for (const auto& [name, t] : weightsOf(last))
-            if (t.is_floating_point())
+            if (t.is_floating_point()) {
                 EXPECT_TRUE(at::isfinite(t).all().item<bool>()) << name;
+            }
 }
 
 TEST(Trainer, LsqWithoutAnFpCheckpointIsRefused)

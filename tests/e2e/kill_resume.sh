@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# kill -9 at arbitrary moments of a real training run, then `tyq train --resume`: every time the
-# run continues, and at the end every file is whole (run.json, the CSVs, every checkpoint loads)
-# and the batch log has each batch exactly once.
+# kill -9 at arbitrary moments of a real training run, and in the middle of checkpoint writes,
+# then `tyq train --resume`: every time the run continues, and at the end every file is whole
+# (run.json, the CSVs, every checkpoint loads) and the batch log has each batch exactly once.
 # Usage: kill_resume.sh TYQ
 set -uo pipefail
 tyq=$1
@@ -45,9 +45,32 @@ for delay in 1.3 2.1 0.7 2.9 1.7 3.3; do
 done
 wait $pid
 rc=$?
-echo "killed $kills time(s); last run exited $rc"
-[[ $rc -eq 0 ]] || fail "the final resume did not finish: $(tail -5 log.txt)"
+echo "killed $kills time(s) at random moments; that run exited $rc"
+[[ $rc -eq 0 ]] || fail "the resume did not finish: $(tail -5 log.txt)"
 ((kills >= 2)) || fail "the run was killed fewer than twice (machine too fast for the delays?)"
+
+# Then the worst moment, whatever the machine's speed: while a checkpoint is being written (its
+# temporary file exists). The run is extended by two epochs and killed in two checkpoint writes.
+epochs=$((epochs + 2))
+write_kills=0
+for attempt in 1 2 3 4; do
+    ((write_kills >= 2)) && break
+    "$tyq" --threads 1 -q train --resume exps/run --epochs $epochs >>log.txt 2>&1 &
+    pid=$!
+    while kill -0 $pid 2>/dev/null; do
+        if compgen -G "exps/run/checkpoints/.*.tmp.*" >/dev/null; then
+            kill -9 $pid 2>/dev/null && write_kills=$((write_kills + 1))
+            break
+        fi
+        sleep 0.005
+    done
+    wait $pid 2>/dev/null
+done
+"$tyq" --threads 1 -q train --resume exps/run --epochs $epochs >>log.txt 2>&1
+rc=$?
+echo "killed $write_kills time(s) during a checkpoint write; the final resume exited $rc"
+[[ $rc -eq 0 ]] || fail "the final resume did not finish: $(tail -5 log.txt)"
+((write_kills >= 1)) || fail "never caught a checkpoint write in progress"
 
 "$python" - exps/run $epochs <<'PY' || fail "run files are not whole"
 import csv, json, sys, zipfile

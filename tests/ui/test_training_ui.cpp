@@ -5,13 +5,19 @@
 #include "log_panel.h"
 #include "main_window.h"
 #include "plots_panel.h"
+#include "quant_editor.h"
+#include "quant_table_model.h"
 #include "runs_browser.h"
 #include "train/experiment.h"
 #include "train/run_folder.h"
 #include "training_controller.h"
 #include "training_panel.h"
 
+#include <QApplication>
+#include <QDir>
+#include <QFileInfo>
 #include <QLabel>
+#include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -140,6 +146,120 @@ private Q_SLOTS:
         QVERIFY(why.contains("already in progress"));
         window.trainingController()->stop();
         QTRY_VERIFY_WITH_TIMEOUT(!window.trainingController()->isRunning(), 60000);
+    }
+
+    void failedRunShowsTheErrorAndTheStudioCanStartAgain()
+    {
+        // A dataset whose only image cannot be decoded, in strict mode: the run fails at once.
+        const QString bad = dir_.path() + "/bad";
+        QDir().mkpath(bad + "/images");
+        QDir().mkpath(bad + "/labels");
+        auto write = [](const QString& path, const QByteArray& bytes) {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(bytes);
+        };
+        write(bad + "/images/broken.jpg", "not a jpeg");
+        write(bad + "/labels/broken.txt", "3 0.5 0.5 0.2 0.2\n");
+        write(bad + "/list.txt", "images/broken.jpg\n");
+        write(bad + "/bad.data", "classes=12\ntrain=list.txt\nvalid=list.txt\nnames=" +
+                                     QFileInfo(dataFile_).dir().filePath("dac.names").toUtf8() + "\n");
+
+        MainWindow window;
+        window.show();
+        TrainingPanel* panel = window.trainingPanel();
+        TrainingController* controller = window.trainingController();
+        Experiment e = tinyExperiment(1);
+        e.dataFile = (bad + "/bad.data").toStdString();
+        e.options.set_strictData(true);
+        window.setExperiment(e);
+        QSignalSpy failed(controller, &TrainingController::runFailed);
+        QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+        QVERIFY(failed.wait(60000));
+        const RunSummary summary = failed.takeFirst().at(0).value<RunSummary>();
+        QCOMPARE(summary.outcome, RunOutcome::failed);
+        QVERIFY2(QString::fromStdString(summary.message).contains("broken.jpg"), summary.message.c_str());
+        QTRY_VERIFY_WITH_TIMEOUT(!controller->isRunning(), 10000);
+
+        // The panel says so, an error box names the file and the problem, the run folder too.
+        QVERIFY(panel->statusLabel()->text().contains("Failed"));
+        QVERIFY(panel->statusLabel()->text().contains("broken.jpg"));
+        QMessageBox* box = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((box = window.findChild<QMessageBox*>("tyqErrorBox")) != nullptr, 5000);
+        QVERIFY(box->text().contains("broken.jpg"));
+        QVERIFY(box->text().contains("cannot decode"));
+        QCOMPARE(QString::fromStdString(readRunStatus(controller->runDir().toStdString()).state), QString("failed"));
+        box->button(QMessageBox::Ok)->click();
+        QTRY_VERIFY_WITH_TIMEOUT(window.findChild<QMessageBox*>("tyqErrorBox") == nullptr, 5000);
+
+        // The studio is ready for the next run: a good dataset trains.
+        QVERIFY(panel->startButton()->isEnabled());
+        window.setExperiment(tinyExperiment(1));
+        QSignalSpy batches(controller, &TrainingController::batchDone);
+        QSignalSpy finished(controller, &TrainingController::runFinished);
+        QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+        QVERIFY(controller->isRunning());
+        QVERIFY(batches.wait(60000));
+        QVERIFY(finished.wait(120000));
+        QCOMPARE(finished.takeFirst().at(0).value<RunSummary>().outcome, RunOutcome::finished);
+        QTRY_VERIFY_WITH_TIMEOUT(!controller->isRunning(), 10000);
+    }
+
+    // Answers the next modal message boxes with `buttons`, in order, recording their titles.
+    void answerMessageBoxes(QList<QMessageBox::StandardButton> buttons, QStringList* titles)
+    {
+        auto* poll = new QTimer(this);
+        poll->setInterval(20);
+        connect(poll, &QTimer::timeout, this, [poll, buttons, titles]() mutable {
+            auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+            if (!box || box->property("answered").toBool())
+                return;
+            box->setProperty("answered", true);
+            titles->append(box->windowTitle());
+            const QMessageBox::StandardButton button = buttons.takeFirst();
+            if (buttons.isEmpty()) {
+                poll->stop();
+                poll->deleteLater();
+            }
+            box->button(button)->click();
+        });
+        poll->start();
+    }
+
+    void closingWithUnsavedEditsAsksFirst()
+    {
+        MainWindow window;
+        window.show();
+        window.setExperiment(tinyExperiment(4));
+        window.trainingPanel()->epochsBox()->setValue(6);
+        QVERIFY(window.isExperimentModified());
+
+        // Cancel keeps the window and the edit.
+        QStringList asked;
+        answerMessageBoxes({QMessageBox::Cancel}, &asked);
+        QVERIFY(!window.close());
+        QCOMPARE(asked, QStringList{"Unsaved experiment"});
+        QVERIFY(window.isVisible());
+        QVERIFY(window.isExperimentModified());
+        QCOMPARE(window.currentExperiment().options.epochs, 6);
+
+        // Unsaved bit-widths are asked about first; Cancel there keeps everything too.
+        auto* model = window.quantEditor()->model();
+        QVERIFY(model->setData(model->index(2, QuantTableModel::kWeightBits), 4, Qt::EditRole));
+        QVERIFY(window.quantEditor()->isModified());
+        asked.clear();
+        answerMessageBoxes({QMessageBox::Cancel}, &asked);
+        QVERIFY(!window.close());
+        QCOMPARE(asked, QStringList{"Unsaved bit-widths"});
+        QVERIFY(window.isVisible());
+        QVERIFY(window.quantEditor()->isModified());
+
+        // Discarding both closes it.
+        asked.clear();
+        answerMessageBoxes({QMessageBox::Discard, QMessageBox::Discard}, &asked);
+        QVERIFY(window.close());
+        QCOMPARE(asked, (QStringList{"Unsaved bit-widths", "Unsaved experiment"}));
+        QVERIFY(!window.isVisible());
     }
 
     void experimentFileRoundTrip()
