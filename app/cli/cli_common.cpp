@@ -61,6 +61,7 @@ void registerAllCommands(CLI::App& app, const GlobalOptions& global)
     registerDetectCommand(app, global);
     registerExportCommand(app, global);
     registerInfoCommand(app, global);
+    registerBenchCommand(app, global);
 }
 
 } // namespace tyq::cli

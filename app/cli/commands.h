@@ -30,6 +30,7 @@ void registerExportCommand(CLI::App& app, const GlobalOptions& global);
 void registerGenDataCommand(CLI::App& app, const GlobalOptions& global);
 void registerTrainCommand(CLI::App& app, const GlobalOptions& global);
 void registerEvalCommand(CLI::App& app, const GlobalOptions& global);
+void registerBenchCommand(CLI::App& app, const GlobalOptions& global);
 
 /// Flags naming a model, shared by detect, eval and export.
 struct ModelFlags {

@@ -3,7 +3,7 @@
 #include "common/error.h"
 #include "kernels/conv_pool_kernel.h"
 #include "kernels/lsq_kernel.h"
-#include "model/conv_ops.h"
+#include "model/fast_ops.h"
 #include "model/yolo_head.h"
 #include "model/yolo_network.h"
 #include "quant/lsq_quantizer.h"

@@ -1,6 +1,8 @@
-// Convolution as the fast path computes it: channels-last activations straight into oneDNN.
-// LibTorch's own choice sends 1x1 convs on one thread to its slow reference kernel (measured
-// ~2 GFLOP/s here), and the BLAS it links is the netlib reference, so a GEMM is no way out.
+// Ops as the fast paths compute them. Convolution: channels-last activations straight into
+// oneDNN (LibTorch's own choice sends 1x1 convs on one thread to its slow reference kernel,
+// ~2 GFLOP/s here, and the BLAS it links is the netlib reference, so a GEMM is no way out).
+// Max-pool: ATen 1.13's NCHW 2x2 kernel is slow enough to cost a quarter of an LSQ training
+// step; kernels/max_pool_kernel.h computes the same values and indices.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -11,5 +13,9 @@ namespace tyq {
 /// float x goes to oneDNN whatever the kernel size and thread count (output channels-last).
 at::Tensor convolve(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                     int64_t padding);
+
+/// max_pool2d(x, 2, 2) of a contiguous NCHW float x with autograd: the same values and argmax
+/// (so the same gradients) as ATen's, from a faster kernel. Other inputs go to ATen.
+at::Tensor maxPool2x2(const at::Tensor& x);
 
 } // namespace tyq

@@ -1,7 +1,7 @@
 #include "model/yolo_network.h"
 
 #include "common/error.h"
-#include "model/conv_ops.h"
+#include "model/fast_ops.h"
 #include "model/yolo_head.h"
 
 #include <torch/nn/init.h>
@@ -121,7 +121,10 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
             y = activate(y, c.activation);
         } else if (const auto* pool = std::get_if<MaxpoolSpec>(&layer.params)) {
             const int64_t pad = pool->size == pool->stride ? 0 : (pool->size - 1) / 2;
-            y = torch::max_pool2d(x, {pool->size, pool->size}, {pool->stride, pool->stride}, {pad, pad});
+            if (execution_.fastMaxPool && pool->size == 2 && pool->stride == 2)
+                y = maxPool2x2(x);
+            else
+                y = torch::max_pool2d(x, {pool->size, pool->size}, {pool->stride, pool->stride}, {pad, pad});
         } else if (const auto* route = std::get_if<RouteSpec>(&layer.params)) {
             if (route->layers.size() == 1) {
                 y = outputs[route->layers.front()];

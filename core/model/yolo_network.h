@@ -19,18 +19,27 @@
 namespace tyq {
 
 /// How forward() computes. Every choice gives the same function up to float rounding (tests
-/// compare the paths); `reference()` is the straightforward one (NCHW, op by op, the reference
-/// quantizer chain), `fast()` what training uses by default. Inference has its own engine
-/// (infer/inference_engine.h), since it can fold batch norm and precompute weights.
+/// compare the paths). `reference()` is the straightforward one (NCHW, op by op, the reference
+/// quantizer chain). `exact()` keeps the reference's layout and float operations, so forward
+/// values are bit-identical, with faster kernels (fused quantizer, 2x2 max-pool). `fast()` adds
+/// channels-last, which changes float summation orders: fine for full precision, but with 3-bit
+/// inputs exact max-pool ties are common and their rounding then picks other argmaxes, so LSQ
+/// gradients of the pooled layers move by a few percent and loss curves drift apart after a few
+/// steps. The trainer therefore uses fast() for fp and exact() for LSQ. Inference has its own
+/// engine (infer/inference_engine.h), since it can fold batch norm and precompute weights.
 struct NetworkExecution {
     bool channelsLast = false;   ///< NHWC activations end to end (oneDNN's fast layout)
     bool fusedQuantizer = false; ///< one-pass LSQ quantizer with a hand-written backward
+    bool fastMaxPool = false;    ///< NCHW 2x2 max-pools through kernels/max_pool_kernel.h
 
     static NetworkExecution reference() { return {}; }
-    static NetworkExecution fast() { return {true, true}; }
+    static NetworkExecution exact() { return {false, true, true}; }
+    static NetworkExecution fast() { return {true, true, false}; }
+    /// What training uses: fast() for full precision, exact() for quantized networks.
+    static NetworkExecution forTraining(bool quantized) { return quantized ? exact() : fast(); }
     bool operator==(const NetworkExecution& o) const
     {
-        return channelsLast == o.channelsLast && fusedQuantizer == o.fusedQuantizer;
+        return channelsLast == o.channelsLast && fusedQuantizer == o.fusedQuantizer && fastMaxPool == o.fastMaxPool;
     }
 };
 

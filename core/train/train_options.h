@@ -52,7 +52,7 @@ struct TrainOptions {
     TYQ_OPTION(int, prefetchBatches, 3)          ///< batches prepared ahead of the trainer
     TYQ_OPTION(bool, strictData, false)          ///< a bad label or image stops the run
     TYQ_OPTION(ActivationStepInit, activationStepInit, ActivationStepInit::constant) ///< LSQ phase
-    TYQ_OPTION(bool, fastKernels, true)          ///< the fast path: channels-last, fused quantizer, inference engine for evaluation (same numbers to float rounding)
+    TYQ_OPTION(bool, fastKernels, true)          ///< the fast path (NetworkExecution::forTraining, the inference engine for evaluation): same numbers to float rounding
 };
 
 #undef TYQ_OPTION

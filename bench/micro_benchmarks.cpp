@@ -1,0 +1,63 @@
+// Kernel micro-benchmarks: each fast kernel against the ATen computation it replaces, on the
+// shapes of the reduced Tiny-YOLO at 512x288, batch 8. Compare the pairs' items/s
+// (e.g. BM_LsqForward/fused vs BM_LsqForward/aten) for the speed-up on this machine.
+#include "kernels/max_pool_kernel.h"
+#include "quant/lsq_quantizer.h"
+
+#include <ATen/ATen.h>
+#include <benchmark/benchmark.h>
+
+namespace {
+
+// The first quantized activation of the 3-bit net: 8 x 16 x 288 x 512 (conv 0's output).
+at::Tensor firstActivation()
+{
+    at::manual_seed(1);
+    return at::rand({8, 16, 288, 512}) * 4.0;
+}
+
+void BM_LsqForward(benchmark::State& state, bool fused)
+{
+    const at::Tensor x = firstActivation();
+    const at::Tensor s = at::full({1}, 0.5f);
+    at::NoGradGuard noGrad;
+    for (auto _ : state) {
+        at::Tensor y = fused ? tyq::lsqFakeQuantizeFused(x, s, 0, 7) : tyq::lsqFakeQuantizeReference(x, s, 0, 7);
+        benchmark::DoNotOptimize(y.data_ptr());
+    }
+    state.SetItemsProcessed(state.iterations() * x.numel());
+}
+BENCHMARK_CAPTURE(BM_LsqForward, fused, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LsqForward, aten, false)->Unit(benchmark::kMillisecond);
+
+void BM_LsqForwardBackward(benchmark::State& state, bool fused)
+{
+    const at::Tensor x0 = firstActivation();
+    for (auto _ : state) {
+        at::Tensor x = x0.detach().requires_grad_(true);
+        at::Tensor s = at::full({1}, 0.5f).requires_grad_(true);
+        at::Tensor y = fused ? tyq::lsqFakeQuantizeFused(x, s, 0, 7) : tyq::lsqFakeQuantizeReference(x, s, 0, 7);
+        y.sum().backward();
+        benchmark::DoNotOptimize(s.grad().data_ptr());
+    }
+    state.SetItemsProcessed(state.iterations() * x0.numel());
+}
+BENCHMARK_CAPTURE(BM_LsqForwardBackward, fused, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LsqForwardBackward, aten, false)->Unit(benchmark::kMillisecond);
+
+void BM_MaxPool2x2(benchmark::State& state, bool kernel)
+{
+    const at::Tensor x = firstActivation();
+    for (auto _ : state) {
+        auto [y, indices] = kernel ? tyq::kernels::maxPool2x2WithIndices(x)
+                                   : at::max_pool2d_with_indices(x, {2, 2}, {2, 2});
+        benchmark::DoNotOptimize(indices.data_ptr());
+    }
+    state.SetItemsProcessed(state.iterations() * x.numel());
+}
+BENCHMARK_CAPTURE(BM_MaxPool2x2, kernel, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MaxPool2x2, aten, false)->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,51 @@
+#include "kernels/max_pool_kernel.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <limits>
+
+namespace tyq::kernels {
+
+std::tuple<at::Tensor, at::Tensor> maxPool2x2WithIndices(const at::Tensor& x)
+{
+    TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.is_contiguous(),
+                "maxPool2x2WithIndices: a contiguous NCHW float tensor is needed");
+    const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    TORCH_CHECK(h >= 2 && w >= 2, "maxPool2x2WithIndices: the input is smaller than the window");
+    const int64_t oh = h / 2, ow = w / 2;
+    at::Tensor out = at::empty({n, c, oh, ow}, x.options());
+    at::Tensor indices = at::empty({n, c, oh, ow}, x.options().dtype(at::kLong));
+    const float* in = x.data_ptr<float>();
+    float* o = out.data_ptr<float>();
+    int64_t* idx = indices.data_ptr<int64_t>();
+    at::parallel_for(0, n * c * oh, 16, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const int64_t plane = r / oh, y = r % oh;
+            const float* row0 = in + plane * h * w + 2 * y * w;
+            const float* row1 = row0 + w;
+            float* orow = o + r * ow;
+            int64_t* irow = idx + r * ow;
+            const int64_t base = 2 * y * w;
+            for (int64_t j = 0; j < ow; ++j) {
+                // ATen's loop: start at -inf with the first index; take a value that is greater,
+                // or NaN; window order (0,0) (0,1) (1,0) (1,1).
+                const float v[4] = {row0[2 * j], row0[2 * j + 1], row1[2 * j], row1[2 * j + 1]};
+                const int64_t at[4] = {base + 2 * j, base + 2 * j + 1, base + w + 2 * j, base + w + 2 * j + 1};
+                float m = -std::numeric_limits<float>::infinity();
+                int64_t best = at[0];
+                for (int k = 0; k < 4; ++k) {
+                    const bool take = v[k] > m || std::isnan(v[k]);
+                    m = take ? v[k] : m;
+                    best = take ? at[k] : best;
+                }
+                orow[j] = m;
+                irow[j] = best;
+            }
+        }
+    });
+    return {out, indices};
+}
+
+} // namespace tyq::kernels

@@ -1,0 +1,489 @@
+#include "perf/benchmark.h"
+
+#include "common/compute_threads.h"
+#include "common/cpu_allocator.h"
+#include "common/error.h"
+#include "data/batch_loader.h"
+#include "data/dataset.h"
+#include "data/synthetic_dataset.h"
+#include "eval/dataset_evaluation.h"
+#include "infer/inference_engine.h"
+#include "kernels/cpu_isa.h"
+#include "model/model_loader.h"
+#include "model/yolo_head.h"
+#include "model/yolo_network.h"
+#include "quant/quant_config.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/version.h>
+#include <torch/optim/adam.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace tyq {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double statusFieldMb(const char* field)
+{
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const std::string key = std::string(field) + ":";
+    while (std::getline(in, line))
+        if (line.compare(0, key.size(), key) == 0)
+            return std::stod(line.substr(key.size())) / 1024.0; // kB
+    return 0;
+}
+
+std::string cpuModel()
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.compare(0, 10, "model name") == 0) {
+            const size_t colon = line.find(':');
+            if (colon != std::string::npos)
+                return line.substr(line.find_first_not_of(' ', colon + 1));
+        }
+    }
+    return "unknown CPU";
+}
+
+// The baseline's conditions for as long as it lives: one thread, the plain allocator.
+class BaselineScope {
+public:
+    BaselineScope() : threads_(at::get_num_threads()), caching_(cpuAllocatorCaching())
+    {
+        at::set_num_threads(1);
+        setCpuAllocatorCaching(false);
+    }
+    ~BaselineScope()
+    {
+        setCpuAllocatorCaching(caching_);
+        at::set_num_threads(threads_);
+    }
+    BaselineScope(const BaselineScope&) = delete;
+    BaselineScope& operator=(const BaselineScope&) = delete;
+
+private:
+    int threads_;
+    bool caching_;
+};
+
+// Runs `step` once untimed (oneDNN primitives, allocator cache), then for `seconds` or exactly
+// `iterations` times; returns units per second.
+double measure(const std::function<void()>& step, double unitsPerStep, const BenchmarkOptions& o)
+{
+    step();
+    int count = 0;
+    const auto start = Clock::now();
+    do {
+        step();
+        ++count;
+    } while (o.iterations > 0 ? count < o.iterations : secondsSince(start) < o.seconds);
+    return unitsPerStep * count / secondsSince(start);
+}
+
+// Fast and baseline alternate `rounds` times; each keeps its best rate.
+void compare(BenchmarkRow& row, const std::function<void()>& fast, const std::function<void()>& baseline,
+             double unitsPerStep, const BenchmarkOptions& o, const std::function<void(const std::string&)>& log)
+{
+    for (int round = 0; round < std::max(1, o.rounds); ++round) {
+        resetPeakRss();
+        row.imagesPerSecond = std::max(row.imagesPerSecond, measure(fast, unitsPerStep, o));
+        row.peakRssMb = std::max(row.peakRssMb, peakRssMb());
+        if (o.baseline && baseline) {
+            BaselineScope scope;
+            row.baselineImagesPerSecond = std::max(row.baselineImagesPerSecond, measure(baseline, unitsPerStep, o));
+        }
+    }
+    if (log)
+        log(fmt::format("{}: {:.2f} images/s{}", row.key, row.imagesPerSecond,
+                        row.baselineImagesPerSecond > 0
+                            ? fmt::format(" (baseline {:.2f}, x{:.1f})", row.baselineImagesPerSecond,
+                                          row.imagesPerSecond / row.baselineImagesPerSecond)
+                            : std::string()));
+}
+
+// A network to time: the given weights, or seeded random ones like the reference's training
+// init. Random nets get a low objectness bias, so that as with trained weights few rows pass
+// the confidence threshold (NMS over hundreds of random boxes per image is not what evaluation
+// costs).
+YoloNetwork benchmarkNetwork(const BenchmarkOptions& o, bool lsq)
+{
+    YoloNetwork network{nullptr};
+    if (!o.fpWeights.empty()) {
+        network = loadModel({"", "", o.fpWeights}).network;
+        if (network->quantized())
+            throw Error(o.fpWeights.string() + ": the benchmark needs full-precision weights (it quantizes them)");
+    } else {
+        at::manual_seed(1);
+        network = YoloNetwork(defaultNetworkSpec());
+        network->initializeLikeReference();
+        at::NoGradGuard noGrad;
+        for (auto& c : network->convLayers()) {
+            if (!c.conv->bias.defined())
+                continue;
+            const int64_t attrs = 5 + network->spec().numClasses();
+            for (int64_t k = 4; k < c.conv->bias.size(0); k += attrs)
+                c.conv->bias[k].fill_(-6.0);
+        }
+    }
+    if (lsq)
+        network->quantize(defaultQuantConfig());
+    return network;
+}
+
+// One box per image, anywhere: [N, 6] (image, class, cx, cy, w, h).
+at::Tensor randomTargets(int64_t images, int classes)
+{
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> u(0.2f, 0.8f), size(0.05f, 0.3f);
+    std::vector<float> values;
+    for (int64_t i = 0; i < images; ++i)
+        values.insert(values.end(), {static_cast<float>(i), static_cast<float>(i % classes), u(rng), u(rng), size(rng),
+                                     size(rng)});
+    return at::tensor(values).view({images, 6});
+}
+
+// The trainer's step: forward, the yolo loss (with its diagnostics), backward, Adam, zero grads.
+class TrainingStep {
+public:
+    TrainingStep(YoloNetwork network, at::Tensor images, at::Tensor targets)
+        : network_(std::move(network)), images_(std::move(images)), targets_(std::move(targets)),
+          optimizer_(network_->parameters(), torch::optim::AdamOptions(1e-4))
+    {
+        network_->train();
+    }
+    void run() { run(images_, targets_); }
+    void run(const at::Tensor& images, const at::Tensor& targets)
+    {
+        const std::vector<at::Tensor> heads = network_->forward(images);
+        const std::vector<int> yolo = network_->spec().yoloIndices();
+        at::Tensor total;
+        for (size_t k = 0; k < heads.size(); ++k) {
+            const YoloLoss loss = yoloLoss(heads[k], network_->spec().layers[static_cast<size_t>(yolo[k])].yolo(),
+                                           targets, images.size(2));
+            total = total.defined() ? total + loss.total : loss.total;
+        }
+        total.backward();
+        optimizer_.step();
+        optimizer_.zero_grad();
+    }
+    YoloNetworkImpl& network() { return *network_; }
+
+private:
+    YoloNetwork network_;
+    at::Tensor images_, targets_;
+    torch::optim::Adam optimizer_;
+};
+
+struct ScratchFolder {
+    std::filesystem::path path;
+    bool owned = false;
+    ~ScratchFolder()
+    {
+        std::error_code ignored;
+        if (owned)
+            std::filesystem::remove_all(path, ignored);
+    }
+};
+
+} // namespace
+
+BenchmarkOptions BenchmarkOptions::quick()
+{
+    BenchmarkOptions o;
+    o.width = 160;
+    o.height = 96;
+    o.seconds = 0.05;
+    o.rounds = 1;
+    o.memoryBatches = 12;
+    o.datasetImages = 16;
+    return o;
+}
+
+double currentRssMb()
+{
+    return statusFieldMb("VmRSS");
+}
+
+double peakRssMb()
+{
+    return statusFieldMb("VmHWM");
+}
+
+void resetPeakRss()
+{
+    std::ofstream out("/proc/self/clear_refs");
+    out << "5"; // resets VmHWM (Linux 4.0+); silently ignored elsewhere
+}
+
+BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<void(const std::string&)>& log)
+{
+    const int multiple = defaultNetworkSpec().requiredInputMultiple();
+    if (o.width < multiple || o.height < multiple || o.width % multiple || o.height % multiple)
+        throw Error(fmt::format("benchmark input {}x{} must be positive multiples of {}", o.width, o.height, multiple));
+    if (o.datasetImages < 1)
+        throw Error("the benchmark needs at least one synthetic image");
+
+    BenchmarkReport report;
+    report.threads = configureComputeThreads(o.threads);
+    report.machine = fmt::format("{}, {} hardware threads", cpuModel(), std::thread::hardware_concurrency());
+    report.libtorch = TORCH_VERSION;
+    report.kernelIsa = kernels::isaName(kernels::cpuIsa());
+    report.width = o.width;
+    report.height = o.height;
+    const bool referenceSize = o.width == 512 && o.height == 288;
+    auto say = [&](const std::string& line) {
+        if (log)
+            log(line);
+    };
+
+    // --- Inference ----------------------------------------------------------------------------
+    at::manual_seed(2);
+    const at::Tensor batch8 = at::rand({8, 3, o.height, o.width}) * 255;
+    const at::Tensor batch1 = batch8.narrow(0, 0, 1).clone();
+    for (const bool lsq : {false, true}) {
+        YoloNetwork network = benchmarkNetwork(o, lsq);
+        network->eval();
+        const InferenceEngine engine(*network);
+        for (const at::Tensor& images : {batch1, batch8}) {
+            BenchmarkRow row;
+            const int64_t n = images.size(0);
+            row.key = fmt::format("{}_infer_b{}", lsq ? "lsq" : "fp", n);
+            row.what = fmt::format("{} inference, batch {}", lsq ? "LSQ 3-bit" : "fp", n);
+            if (referenceSize && n == 8)
+                row.target = lsq ? 30 : 60;
+            compare(
+                row, [&] { engine.detect(images); },
+                [&] {
+                    at::NoGradGuard noGrad;
+                    network->detect(images);
+                },
+                static_cast<double>(n), o, log);
+            report.rows.push_back(row);
+        }
+    }
+
+    // --- Training steps -----------------------------------------------------------------------
+    const at::Tensor targets = randomTargets(8, defaultNetworkSpec().numClasses());
+    for (const bool lsq : {false, true}) {
+        TrainingStep step(benchmarkNetwork(o, lsq), batch8, targets);
+        BenchmarkRow row;
+        row.key = lsq ? "lsq_train_b8" : "fp_train_b8";
+        row.what = fmt::format("{} training step, batch 8 (forward, loss, backward, Adam)", lsq ? "LSQ 3-bit" : "fp");
+        if (referenceSize)
+            row.target = lsq ? 12 : 20;
+        compare(
+            row,
+            [&] {
+                step.network().setExecution(NetworkExecution::fast());
+                step.run();
+            },
+            [&] {
+                step.network().setExecution(NetworkExecution::reference());
+                step.run();
+            },
+            8.0, o, log);
+        report.rows.push_back(row);
+    }
+
+    // --- Data pipeline and evaluation on a synthetic dataset ------------------------------------
+    ScratchFolder scratch;
+    scratch.path = o.scratchDir;
+    if (scratch.path.empty()) {
+        scratch.path = std::filesystem::temp_directory_path() / fmt::format("tyq-bench-{}", ::getpid());
+        scratch.owned = true;
+    }
+    say("writing a synthetic dataset to " + scratch.path.string());
+    SyntheticDatasetOptions dataOptions;
+    dataOptions.outDir = scratch.path;
+    dataOptions.trainCount = o.datasetImages;
+    dataOptions.valCount = o.datasetImages;
+    const SyntheticDatasetResult generated = generateSyntheticDataset(dataOptions);
+    const DataConfig data = loadDataConfig(generated.dataFile);
+    DatasetLoadOptions loadOptions;
+    loadOptions.numClasses = data.classes;
+    loadOptions.classNames = data.classNames;
+    const std::vector<Sample> trainSamples = loadDatasetList(data.trainList, loadOptions).samples;
+    const std::vector<Sample> valSamples = loadDatasetList(data.validList, loadOptions).samples;
+
+    BatchLoaderOptions trainLoading;
+    trainLoading.batchSize = 8;
+    trainLoading.width = o.width;
+    trainLoading.height = o.height;
+    trainLoading.shuffle = true;
+    trainLoading.flip = true;
+    trainLoading.threads = o.loaderThreads;
+    {
+        BenchmarkRow row;
+        row.key = "data_pipeline";
+        row.what = fmt::format("data pipeline: decode, resize, flip, batch 8 ({} loader threads; baseline 1)",
+                               o.loaderThreads);
+        auto epochOf = [&](BatchLoader& loader) {
+            return [&loader, epoch = int64_t(0)]() mutable {
+                loader.startEpoch(epoch++);
+                while (loader.next()) {
+                }
+            };
+        };
+        BatchLoader fastLoader(trainSamples, trainLoading);
+        BatchLoaderOptions single = trainLoading;
+        single.threads = 1;
+        BatchLoader baselineLoader(trainSamples, single);
+        compare(row, epochOf(fastLoader), epochOf(baselineLoader), static_cast<double>(trainSamples.size()), o, log);
+        report.rows.push_back(row);
+    }
+    {
+        YoloNetwork network = benchmarkNetwork(o, false);
+        BatchLoaderOptions valLoading = trainLoading;
+        valLoading.shuffle = false;
+        valLoading.flip = false;
+        BatchLoader loader(valSamples, valLoading);
+        BenchmarkRow row;
+        row.key = "eval_dataset";
+        row.what = "evaluation of a dataset: pipeline, fp net, NMS, metrics, batch 8";
+        auto evaluation = [&](bool fast) {
+            return [&, fast] {
+                EvalOptions eval;
+                eval.fastPath = fast;
+                evaluateDataset(*network, loader, eval);
+            };
+        };
+        compare(row, evaluation(true), evaluation(false), static_cast<double>(valSamples.size()), o, log);
+        report.rows.push_back(row);
+    }
+    double fpTrain = 0, pipeline = 0;
+    for (const BenchmarkRow& r : report.rows) {
+        if (r.key == "fp_train_b8")
+            fpTrain = r.imagesPerSecond;
+        if (r.key == "data_pipeline")
+            pipeline = r.imagesPerSecond;
+    }
+    report.dataToTrainRatio = fpTrain > 0 ? pipeline / fpTrain : 0;
+    for (BenchmarkRow& r : report.rows)
+        if (r.key == "data_pipeline")
+            r.target = 3 * fpTrain;
+
+    // --- Memory: RSS over many training batches from the pipeline -------------------------------
+    if (o.memoryBatches > 0) {
+        say(fmt::format("memory check: {} fp training batches", o.memoryBatches));
+        TrainingStep step(benchmarkNetwork(o, false), batch8, targets);
+        step.network().setExecution(NetworkExecution::fast());
+        BatchLoader loader(trainSamples, trainLoading);
+        resetPeakRss();
+        std::vector<double> rss;
+        int64_t epoch = 0;
+        loader.startEpoch(epoch);
+        // Two warm-up batches first: the allocator cache fills during the first steps.
+        const int warmUp = 2;
+        for (int b = 0; b < o.memoryBatches + warmUp; ++b) {
+            std::optional<Batch> batch = loader.next();
+            if (!batch) {
+                loader.startEpoch(++epoch);
+                batch = loader.next();
+            }
+            step.run(batch->images, batch->targets);
+            if (b >= warmUp)
+                rss.push_back(currentRssMb());
+        }
+        const size_t quarter = std::max<size_t>(1, rss.size() / 4);
+        auto mean = [](auto first, auto last) {
+            double sum = 0;
+            for (auto it = first; it != last; ++it)
+                sum += *it;
+            return sum / static_cast<double>(std::distance(first, last));
+        };
+        report.memory.batches = o.memoryBatches;
+        report.memory.firstQuarterMb = mean(rss.begin(), rss.begin() + static_cast<std::ptrdiff_t>(quarter));
+        report.memory.lastQuarterMb = mean(rss.end() - static_cast<std::ptrdiff_t>(quarter), rss.end());
+        report.memory.peakMb = peakRssMb();
+        report.memory.bounded = report.memory.lastQuarterMb <=
+                                report.memory.firstQuarterMb + std::max(32.0, 0.05 * report.memory.firstQuarterMb);
+        say(fmt::format("memory: {:.0f} MB -> {:.0f} MB (first -> last quarter), peak {:.0f} MB",
+                        report.memory.firstQuarterMb, report.memory.lastQuarterMb, report.memory.peakMb));
+    }
+    return report;
+}
+
+std::string formatBenchmarkTable(const BenchmarkReport& r)
+{
+    std::ostringstream out;
+    out << fmt::format("tyq bench at {}x{}: {}; {} compute threads; LibTorch {}; kernels {}\n", r.width, r.height,
+                       r.machine, r.threads, r.libtorch, r.kernelIsa);
+    out << "baseline: the straightforward path in the same process (1 thread, NCHW, op by op, reference "
+           "quantizer, plain allocator)\n\n";
+    out << fmt::format("{:<16} {:>11} {:>11} {:>8} {:>8} {:>9}  {}\n", "key", "images/s", "baseline", "speedup",
+                       "target", "peak RSS", "what");
+    for (const BenchmarkRow& row : r.rows) {
+        const std::string baseline = row.baselineImagesPerSecond > 0 ? fmt::format("{:.2f}", row.baselineImagesPerSecond) : "-";
+        const std::string speedup =
+            row.baselineImagesPerSecond > 0 ? fmt::format("x{:.1f}", row.imagesPerSecond / row.baselineImagesPerSecond) : "-";
+        const std::string target = row.target > 0 ? fmt::format("{:.0f} {}", row.target,
+                                                                row.imagesPerSecond >= row.target ? "ok" : "NO")
+                                                  : "-";
+        out << fmt::format("{:<16} {:>11.2f} {:>11} {:>8} {:>8} {:>6.0f} MB  {}\n", row.key, row.imagesPerSecond,
+                           baseline, speedup, target, row.peakRssMb, row.what);
+    }
+    out << fmt::format("\ndata pipeline / fp training: x{:.1f} (target x3)\n", r.dataToTrainRatio);
+    if (r.memory.batches > 0)
+        out << fmt::format("memory over {} training batches: {:.0f} MB first quarter, {:.0f} MB last quarter, peak "
+                           "{:.0f} MB: {}\n",
+                           r.memory.batches, r.memory.firstQuarterMb, r.memory.lastQuarterMb, r.memory.peakMb,
+                           r.memory.bounded ? "no growth" : "GROWS");
+    return out.str();
+}
+
+std::string benchmarkJson(const BenchmarkReport& r)
+{
+    nlohmann::json j;
+    j["machine"] = r.machine;
+    j["libtorch"] = r.libtorch;
+    j["kernel_isa"] = r.kernelIsa;
+    j["threads"] = r.threads;
+    j["width"] = r.width;
+    j["height"] = r.height;
+    for (const BenchmarkRow& row : r.rows) {
+        j[row.key] = row.imagesPerSecond;
+        j[row.key + "_what"] = row.what;
+        j[row.key + "_peak_rss_mb"] = row.peakRssMb;
+        if (row.baselineImagesPerSecond > 0) {
+            j[row.key + "_baseline"] = row.baselineImagesPerSecond;
+            j[row.key + "_speedup"] = row.imagesPerSecond / row.baselineImagesPerSecond;
+        }
+        if (row.target > 0) {
+            j[row.key + "_target"] = row.target;
+            j[row.key + "_target_met"] = row.imagesPerSecond >= row.target;
+        }
+    }
+    j["data_to_train_ratio"] = r.dataToTrainRatio;
+    if (r.memory.batches > 0) {
+        j["memory_batches"] = r.memory.batches;
+        j["memory_first_quarter_mb"] = r.memory.firstQuarterMb;
+        j["memory_last_quarter_mb"] = r.memory.lastQuarterMb;
+        j["memory_growth_mb"] = r.memory.lastQuarterMb - r.memory.firstQuarterMb;
+        j["memory_peak_mb"] = r.memory.peakMb;
+        j["memory_bounded"] = r.memory.bounded;
+    }
+    return j.dump(2);
+}
+
+} // namespace tyq
