@@ -22,6 +22,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -102,7 +103,7 @@ PlotsPanel::PlotsPanel(QWidget* parent) : QWidget(parent)
     layout->addWidget(tabs_);
 
     flushTimer_ = new QTimer(this);
-    flushTimer_->setInterval(250);
+    flushTimer_->setInterval(kFlushIntervalMs);
     connect(flushTimer_, &QTimer::timeout, this, &PlotsPanel::flush);
     flushTimer_->start();
 
@@ -131,6 +132,8 @@ PlotsPanel::PlotsPanel(QWidget* parent) : QWidget(parent)
         plot->replot();
     });
     connect(exportButton, &QPushButton::clicked, this, &PlotsPanel::exportCurrent);
+    // Hidden plots are not redrawn as points arrive; the one brought to front is, at once.
+    connect(tabs_, &QTabWidget::currentChanged, this, [this] { currentPlot()->replot(QCustomPlot::rpQueuedReplot); });
     clear(); // the curves exist (and are named in the legends) before the first point arrives
 }
 
@@ -144,6 +147,8 @@ QCustomPlot* PlotsPanel::makePlot(const QString& xLabel, const QString& yLabel)
     plot->legend->setFont(QFont(font().family(), 8));
     plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     plot->setNoAntialiasingOnDrag(true);
+    // Antialiased lines cost several times more to draw; curves of thousands of points do not need them.
+    plot->setNotAntialiasedElements(QCP::aePlottables);
     return plot;
 }
 
@@ -318,13 +323,20 @@ void PlotsPanel::flush()
         s.drawn = s.x.size();
         changed.insert(s.graph->parentPlot());
     }
+    double drawMs = 0;
     for (QCustomPlot* plot : changed) {
         plot->rescaleAxes(true);
         if (plot == metricPlot_)
             plot->yAxis->setRange(0, 1.02);
-        if (plot->isVisible())
+        if (plot->isVisible()) {
             plot->replot(QCustomPlot::rpQueuedReplot);
+            drawMs += plot->replotTime(/*average=*/true);
+        }
     }
+    // Plotting may take at most ~2 % of one core from training: when the curves on screen take
+    // longer to draw (long runs, many curves, a big window), the timer stretches, up to 4 s.
+    if (!changed.empty())
+        flushTimer_->setInterval(std::clamp(static_cast<int>(drawMs * 50), kFlushIntervalMs, 4000));
 }
 
 void PlotsPanel::rebuildSmoothing()

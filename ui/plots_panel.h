@@ -1,7 +1,8 @@
 // Live training curves: loss and its components, learning rate, every quantizer's step size,
-// validation metrics. Points are buffered as they arrive and drawn on a 250 ms timer with a
-// queued replot, so plotting never slows training; curves of a finished run (and a second run
-// to compare) load from its CSV files.
+// validation metrics. Points are buffered as they arrive and drawn on a timer (250 ms, longer
+// when drawing is slow) with a queued replot of the plot on screen, so plotting costs training
+// little (bench/plots_benchmark.cpp measures it); curves of a finished run (and a second run to
+// compare) load from its CSV files.
 #pragma once
 
 #include "core_types.h"
@@ -42,7 +43,9 @@ public:
     /// Each curve keeps at most this many points: past it, neighbouring points are averaged in
     /// pairs and later ones arrive averaged as well, so a day-long run stays light to hold and
     /// draw (batches.csv keeps every batch).
-    static constexpr size_t kMaxPointsPerSeries = 20000;
+    static constexpr size_t kMaxPointsPerSeries = 5000;
+    /// Shortest interval between redraws (the timer stretches when drawing is slow).
+    static constexpr int kFlushIntervalMs = 250;
     int metricPointCount() const;
     int stepSizeCurveCount() const;
 
@@ -54,7 +57,8 @@ public Q_SLOTS:
     void onRunStarted(const tyq::RunStart& start);
     void onBatch(const tyq::BatchReport& report);
     void onEvaluation(const tyq::EvalReport& report);
-    /// Hands the buffered points to the curves and queues a replot (a 250 ms timer calls it).
+    /// Hands the buffered points to the curves and queues a replot of the plot on screen (a
+    /// timer calls it every kFlushIntervalMs, or less often when drawing takes long).
     void flush();
 
 private:

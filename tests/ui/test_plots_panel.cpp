@@ -1,11 +1,10 @@
 // The plots of a day-long run: hundreds of thousands of batches reach PlotsPanel::onBatch; the
-// curves hold a bounded number of points (averaged as they grow) and a flush plus a full
-// replot stays fast.
+// curves hold a bounded number of points (averaged as they grow) and still end where the run
+// is. What plotting costs in time is measured by bench/plots_benchmark.cpp, not here.
 #include "plots_panel.h"
 
 #include <qcustomplot.h>
 
-#include <QElapsedTimer>
 #include <QStandardPaths>
 #include <QTest>
 
@@ -34,15 +33,12 @@ private:
         return r;
     }
 
-    // Time of one flush plus an immediate replot of every plot (what the 250 ms timer costs).
-    static double flushAndReplotMs(PlotsPanel& panel)
+    // What the 250 ms timer does: a flush, then every plot redrawn.
+    static void flushAndReplot(PlotsPanel& panel)
     {
-        QElapsedTimer timer;
-        timer.start();
         panel.flush();
         for (QCustomPlot* plot : panel.findChildren<QCustomPlot*>())
             plot->replot(QCustomPlot::rpImmediateRefresh);
-        return timer.nsecsElapsed() / 1e6;
     }
 
 private Q_SLOTS:
@@ -66,26 +62,17 @@ private Q_SLOTS:
         panel.onRunStarted(start);
 
         const int64_t total = 300000;
-        double worstMs = 0;
-        QElapsedTimer feeding;
-        feeding.start();
         for (int64_t b = 0; b < total; ++b) {
             panel.onBatch(report(b, start.batchesPerEpoch, steps));
             if ((b + 1) % 25000 == 0) // what the timer would have done meanwhile
-                worstMs = std::max(worstMs, flushAndReplotMs(panel));
+                flushAndReplot(panel);
         }
-        const double feedingSeconds = feeding.elapsed() / 1e3;
-        worstMs = std::max(worstMs, flushAndReplotMs(panel));
-        const double finalMs = flushAndReplotMs(panel);
-        qInfo("300k batches: fed in %.1f s; worst flush + replot %.1f ms, last %.1f ms; %zu points held",
-              feedingSeconds, worstMs, finalMs, panel.storedPointCount());
+        flushAndReplot(panel);
 
         // Bounded: 28 curves, each at most kMaxPointsPerSeries points (held twice: buffer + graph).
         QVERIFY(panel.storedPointCount() <= 28 * 2 * PlotsPanel::kMaxPointsPerSeries);
         QVERIFY(panel.lossPointCount() > static_cast<int>(PlotsPanel::kMaxPointsPerSeries / 2));
         QVERIFY(panel.lossPointCount() <= static_cast<int>(PlotsPanel::kMaxPointsPerSeries));
-        QVERIFY2(finalMs < 100, qPrintable(QString("flush + replot took %1 ms").arg(finalMs)));
-        QVERIFY2(worstMs < 250, qPrintable(QString("the worst flush + replot took %1 ms").arg(worstMs)));
 
         // The averaged curve still ends where the run is: the last point is close to the last batch.
         QCustomPlot* lossPlot = nullptr;
