@@ -295,7 +295,7 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         compare(
             row,
             [&] {
-                step.network().setExecution(NetworkExecution::fast());
+                step.network().setExecution(NetworkExecution::forTraining(lsq)); // what the trainer runs
                 step.run();
             },
             [&] {
