@@ -3,13 +3,90 @@
 #include "common/error.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <system_error>
 
 namespace tyq {
+namespace {
+
+// OpenCV allocates what an image header claims before it reads a pixel (up to 2^30 pixels: a
+// 50-byte BMP can demand 3 GB), and reads its own limit once, when it loads. So tyq reads the
+// size from the header of the formats datasets use (JPEG, PNG, BMP) and refuses an image of
+// more than kMaxImagePixels before OpenCV sees it. Returns {0, 0} for other formats or
+// headers too short to tell; OpenCV then decides (and errs with its own message).
+struct HeaderSize {
+    int64_t width = 0, height = 0;
+};
+
+uint32_t bigEndian(const unsigned char* p, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+uint32_t littleEndian(const unsigned char* p, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+HeaderSize jpegSize(std::ifstream& in)
+{
+    // Segments after SOI (FFD8): FF <marker> <16-bit length> ...; SOFn carries the size.
+    in.seekg(2);
+    unsigned char b[9];
+    for (int segment = 0; segment < 4096 && in.read(reinterpret_cast<char*>(b), 4); ++segment) {
+        if (b[0] != 0xFF)
+            return {};
+        const int marker = b[1];
+        const uint32_t length = bigEndian(b + 2, 2);
+        const bool startOfFrame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+        if (startOfFrame) {
+            if (!in.read(reinterpret_cast<char*>(b), 5))
+                return {};
+            return {bigEndian(b + 3, 2), bigEndian(b + 1, 2)};
+        }
+        if (length < 2)
+            return {};
+        in.seekg(length - 2, std::ios::cur);
+    }
+    return {};
+}
+
+HeaderSize imageHeaderSize(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    unsigned char h[26] = {};
+    in.read(reinterpret_cast<char*>(h), sizeof h);
+    const auto got = in.gcount();
+    if (got >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) {
+        in.clear();
+        return jpegSize(in);
+    }
+    if (got >= 24 && std::memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return {bigEndian(h + 16, 4), bigEndian(h + 20, 4)};
+    if (got >= 26 && h[0] == 'B' && h[1] == 'M') {
+        if (littleEndian(h + 14, 4) == 12) // BITMAPCOREHEADER: 16-bit sizes
+            return {littleEndian(h + 18, 2), littleEndian(h + 20, 2)};
+        const auto height = static_cast<int32_t>(littleEndian(h + 22, 4)); // negative: top-down rows
+        return {std::abs(static_cast<int64_t>(static_cast<int32_t>(littleEndian(h + 18, 4)))),
+                std::abs(static_cast<int64_t>(height))};
+    }
+    return {};
+}
+
+} // namespace
 
 cv::Mat loadImageRgb(const std::filesystem::path& path)
 {
@@ -18,6 +95,9 @@ cv::Mat loadImageRgb(const std::filesystem::path& path)
         fail(path, "image not found");
     if (!std::filesystem::is_regular_file(path, ec))
         fail(path, "not a regular file");
+    if (const HeaderSize size = imageHeaderSize(path); size.width * size.height > kMaxImagePixels)
+        fail(path, fmt::format("the image header claims {} x {} pixels; tyq decodes at most {} pixels", size.width,
+                               size.height, kMaxImagePixels));
     cv::Mat bgr;
     try {
         bgr = cv::imread(path.string(), cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);

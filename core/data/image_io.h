@@ -5,13 +5,18 @@
 #include <ATen/core/Tensor.h>
 #include <opencv2/core/mat.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <vector>
 
 namespace tyq {
 
+/// Largest image (width x height) tyq decodes, 8192 x 8192: a JPEG, PNG or BMP header claiming
+/// more is refused before any allocation.
+constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+
 /// Decodes an image file to 8-bit RGB. Throws tyq::Error naming the file if it is missing,
-/// unreadable or not a decodable image.
+/// unreadable, too large or not a decodable image.
 cv::Mat loadImageRgb(const std::filesystem::path& path);
 
 /// Source index of each destination pixel along one axis, exactly as PIL's NEAREST filter picks

@@ -1,11 +1,14 @@
 // Dataset readers: .data files, YOLO labels, VOC XML and list files, each with the malformed
 // inputs users actually produce, checking that the message names the file and line.
 #include "data/dataset.h"
+#include "data/image_io.h"
 
 #include "common/error.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include <cstdlib>
 #include <string>
@@ -379,6 +382,67 @@ TEST(DacClassNames, AreTheContestsTwelve)
     EXPECT_EQ(n[0], "boat");
     EXPECT_EQ(n[6], "paraglider");
     EXPECT_EQ(n[11], "whale");
+}
+
+} // namespace
+} // namespace tyq
+
+namespace tyq {
+namespace {
+
+// A 50-byte BMP whose header claims 900 million pixels (found by fuzz_image): refused with the
+// file named, before OpenCV allocates the 2.7 GB it claims.
+TEST(ImageLoading, HeaderClaimingHugeSizeIsRefusedBeforeAllocating)
+{
+    const std::filesystem::path bmp =
+        std::filesystem::path(TYQ_SOURCE_DIR) / "tests/data/fuzz_regressions/image/bmp_header_claims_900M_pixels.bmp";
+    try {
+        loadImageRgb(bmp);
+        FAIL() << "the image was decoded";
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        EXPECT_NE(message.find("bmp_header_claims_900M_pixels.bmp"), std::string::npos) << message;
+        EXPECT_NE(message.find("claims 34096 x 26481 pixels"), std::string::npos) << message;
+    }
+}
+
+TEST(ImageLoading, PngAndJpegHeadersAreCheckedToo)
+{
+    test::TempDir dir;
+    // PNG: signature, then the IHDR chunk (length 13, "IHDR", width, height big-endian).
+    const std::string png = std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16) + std::string("\0\x01\x86\xa0\0\x01\x86\xa0", 8);
+    std::ofstream(dir / "huge.png", std::ios::binary) << png;
+    // JPEG: SOI, an APP0 segment to skip, then SOF0 (precision, height, width).
+    const std::string jpeg = std::string("\xff\xd8\xff\xe0\0\x04\0\0\xff\xc0\0\x11\x08\xea\x60\xea\x60", 17);
+    std::ofstream(dir / "huge.jpg", std::ios::binary) << jpeg;
+    for (const char* name : {"huge.png", "huge.jpg"}) {
+        try {
+            loadImageRgb(dir / name);
+            FAIL() << name << " was decoded";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("pixels"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(ImageLoading, UndecodableAndMissingFilesAreNamed)
+{
+    test::TempDir dir;
+    const std::filesystem::path text = dir / "note.jpg";
+    std::ofstream(text) << "not an image";
+    EXPECT_THROW(
+        {
+            try {
+                loadImageRgb(text);
+            } catch (const Error& e) {
+                EXPECT_NE(std::string(e.what()).find("note.jpg"), std::string::npos) << e.what();
+                EXPECT_NE(std::string(e.what()).find("cannot decode"), std::string::npos) << e.what();
+                throw;
+            }
+        },
+        Error);
+    EXPECT_THROW(loadImageRgb(dir / "missing.png"), Error);
 }
 
 } // namespace
