@@ -22,13 +22,17 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressDialog>
+#include <QScreen>
 #include <QScrollArea>
 #include <QStatusBar>
 #include <QThread>
+#include <QTimer>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -38,6 +42,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), controller_(new T
 {
     setObjectName("tyqMainWindow");
     setDockNestingEnabled(true);
+    // The side panels run the full height; the log sits under the plots only.
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
+    setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
     createPanels();
     createMenus();
     applyExperiment(defaultExperiment());
@@ -45,8 +52,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), controller_(new T
 
     restoreGeometry(settings::windowGeometry.get());
     restoreState(settings::windowState.get());
-    if (settings::windowGeometry.get().isEmpty())
-        resize(1500, 950);
+    if (settings::windowGeometry.get().isEmpty()) {
+        // First run: most of the screen, the three columns of panels need ~1,600 pixels.
+        const QRect screen = QGuiApplication::primaryScreen() ? QGuiApplication::primaryScreen()->availableGeometry()
+                                                              : QRect(0, 0, 1800, 1000);
+        resize(std::min(1800, screen.width() * 95 / 100), std::min(1000, screen.height() * 95 / 100));
+    }
+    firstLayout_ = settings::windowState.get().isEmpty();
     statusBar()->showMessage(tr("Ready"));
 }
 
@@ -72,10 +84,7 @@ void MainWindow::createPanels()
     };
 
     trainingPanel_ = new TrainingPanel(controller_, this);
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidget(trainingPanel_);
-    scroll->setWidgetResizable(true);
-    QDockWidget* trainingDock = dock(tr("Experiment and training"), "trainingDock", scroll, Qt::LeftDockWidgetArea);
+    QDockWidget* trainingDock = dock(tr("Experiment and training"), "trainingDock", trainingPanel_, Qt::LeftDockWidgetArea);
 
     runsBrowser_ = new RunsBrowser(this);
     QDockWidget* runsDock = dock(tr("Runs"), "runsDock", runsBrowser_, Qt::RightDockWidgetArea);
@@ -86,7 +95,12 @@ void MainWindow::createPanels()
     logPanel_ = new LogPanel(this);
     QDockWidget* logDock = dock(tr("Log"), "logDock", logPanel_, Qt::BottomDockWidgetArea);
     detectionPanel_ = new DetectionPanel(this);
-    QDockWidget* detectionDock = dock(tr("Detections"), "detectionDock", detectionPanel_, Qt::RightDockWidgetArea);
+    // Scrolls rather than widen its dock: its two image views would make the column 800 px wide.
+    auto* detectionScroll = new QScrollArea(this);
+    detectionScroll->setWidget(detectionPanel_);
+    detectionScroll->setWidgetResizable(true);
+    detectionScroll->setFrameShape(QFrame::NoFrame);
+    QDockWidget* detectionDock = dock(tr("Detections"), "detectionDock", detectionScroll, Qt::RightDockWidgetArea);
     tabifyDockWidget(runsDock, detectionDock);
     layerQuantView_ = new LayerQuantView(this);
     QDockWidget* layerQuantDock = dock(tr("Layer quantization"), "layerQuantDock", layerQuantView_, Qt::BottomDockWidgetArea);
@@ -367,6 +381,21 @@ bool MainWindow::maybeSave()
     if (answer == QMessageBox::Save)
         return saveExperiment();
     return answer == QMessageBox::Discard;
+}
+
+void MainWindow::showEvent(QShowEvent* event)
+{
+    QMainWindow::showEvent(event);
+    if (!firstLayout_)
+        return;
+    firstLayout_ = false;
+    // First-run proportions (a saved layout replaces them): the plots in the middle get the most.
+    // Applied once the window is on screen with its size, after the layout has settled.
+    QTimer::singleShot(50, this, [this] {
+        resizeDocks({findChild<QDockWidget*>("trainingDock"), findChild<QDockWidget*>("runsDock")}, {380, 500},
+                    Qt::Horizontal);
+        resizeDocks({findChild<QDockWidget*>("logDock")}, {170}, Qt::Vertical);
+    });
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

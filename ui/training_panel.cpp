@@ -19,6 +19,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -135,13 +136,24 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     status_->setWordWrap(true);
     status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
+    // The forms scroll; Start/Stop, the progress bar and the status stay in view below them.
+    auto* forms = new QWidget;
+    auto* formsLayout = new QVBoxLayout(forms);
+    formsLayout->setContentsMargins(0, 0, 0, 0);
+    formsLayout->addWidget(sources);
+    formsLayout->addWidget(optionsBox);
+    formsLayout->addStretch();
+    auto* scroll = new QScrollArea;
+    scroll->setWidget(forms);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(sources);
-    layout->addWidget(optionsBox);
+    layout->addWidget(scroll, 1);
     layout->addLayout(buttons);
     layout->addWidget(progress_);
     layout->addWidget(status_);
-    layout->addStretch();
 
     for (QLineEdit* edit : {data_, fpCheckpoint_, runName_, runsRoot_})
         connect(edit, &QLineEdit::textEdited, this, &TrainingPanel::experimentEdited);
