@@ -95,7 +95,8 @@ cv::Mat loadImageRgb(const std::filesystem::path& path)
         fail(path, "image not found");
     if (!std::filesystem::is_regular_file(path, ec))
         fail(path, "not a regular file");
-    if (const HeaderSize size = imageHeaderSize(path); size.width * size.height > kMaxImagePixels)
+    const HeaderSize size = imageHeaderSize(path); // each side < 2^32: check them before their product
+    if (size.width > kMaxImagePixels || size.height > kMaxImagePixels || size.width * size.height > kMaxImagePixels)
         fail(path, fmt::format("the image header claims {} x {} pixels; tyq decodes at most {} pixels", size.width,
                                size.height, kMaxImagePixels));
     cv::Mat bgr;
