@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `tyq bench --quick`: the table and the JSON a script reads carry every measurement with its
+# baseline (speeds are not asserted here: a loaded CI machine says nothing about them), the
+# memory check, and bad flags are refused. Usage: cli_bench.sh TYQ
+set -uo pipefail
+tyq=$1
+python=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+mkdir tmp
+TMPDIR=$work/tmp "$tyq" --threads 2 bench --quick --json bench.json >table.txt 2>log.txt || fail "bench failed: $(tail -5 log.txt)"
+for key in fp_infer_b1 fp_infer_b8 lsq_infer_b8 fp_train_b8 lsq_train_b8 data_pipeline eval_dataset; do
+    grep -q "^$key " table.txt || fail "the table has no $key row"
+done
+grep -q "memory over 12 training batches" table.txt || fail "the table has no memory check"
+[[ -z $(ls -A tmp) ]] || fail "the temporary dataset was left behind: $(ls tmp)"
+
+"$python" - bench.json <<'PY' || fail "bench.json is incomplete"
+import json, sys
+j = json.load(open(sys.argv[1]))
+problems = []
+for key in ["fp_infer_b8", "lsq_infer_b8", "fp_train_b8", "lsq_train_b8", "data_pipeline", "eval_dataset"]:
+    for k in [key, key + "_baseline", key + "_speedup"]:
+        if not isinstance(j.get(k), (int, float)) or j[k] <= 0:
+            problems.append(f"{k} = {j.get(k)!r}")
+for k in ["machine", "threads", "width", "height", "data_to_train_ratio", "memory_first_quarter_mb",
+          "memory_last_quarter_mb", "memory_bounded"]:
+    if k not in j:
+        problems.append(f"missing {k}")
+if (j.get("width"), j.get("height"), j.get("threads")) != (160, 96, 2):
+    problems.append(f"size/threads {j.get('width')}x{j.get('height')}, {j.get('threads')}")
+if "fp_infer_b8_target" in j:
+    problems.append("targets are for 512x288 only, yet the quick run has one")
+if problems:
+    print("\n".join(problems))
+sys.exit(1 if problems else 0)
+PY
+
+"$tyq" bench --width 100 >/dev/null 2>err.txt && fail "a width that is not a multiple of 32 was accepted"
+grep -q "multiples of 32" err.txt || fail "bad width message: $(cat err.txt)"
+
+((failures == 0)) && echo "cli_bench: all checks passed"
+exit $((failures > 0))
