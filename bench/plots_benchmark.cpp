@@ -6,6 +6,7 @@
 //
 //   tyq_plots_bench [--batches-per-second R] [--cores N]      (offscreen; prints a table)
 #include "plots_panel.h"
+#include "synthetic_batch_reports.h"
 
 #include <qcustomplot.h>
 
@@ -16,32 +17,9 @@
 #include <QThread>
 #include <QTimer>
 
-#include <cmath>
 #include <cstdio>
 
 using namespace tyq;
-
-namespace {
-
-BatchReport report(int64_t globalBatch, int64_t batchesPerEpoch, const std::vector<StepSize>& steps)
-{
-    BatchReport r;
-    r.globalBatch = globalBatch;
-    r.batchesPerEpoch = batchesPerEpoch;
-    r.epoch = globalBatch / batchesPerEpoch;
-    r.batchInEpoch = globalBatch % batchesPerEpoch;
-    r.loss = 10.0 / (1.0 + 0.001 * globalBatch) + 0.1 * std::sin(globalBatch * 0.37);
-    r.x = r.y = r.w = r.h = 0.1 * r.loss;
-    r.confObj = r.cls = 0.2 * r.loss;
-    r.confNoobj = 0.001 * r.loss;
-    r.learningRate = 1e-3;
-    r.stepSizes = steps;
-    for (StepSize& s : r.stepSizes)
-        s.value = 0.1 + 1e-7 * globalBatch;
-    return r;
-}
-
-} // namespace
 
 int main(int argc, char** argv)
 {
@@ -65,26 +43,19 @@ int main(int argc, char** argv)
     QApplication::processEvents();
 
     // An LSQ run of the reference net: 19 step sizes beside the loss, its parts and lr.
-    RunStart start;
-    start.phase = "lsq";
-    start.batchesPerEpoch = 1000;
-    std::vector<StepSize> steps;
-    for (int i = 0; i < 19; ++i) {
-        start.quantizers.push_back("module_list." + std::to_string(i) + ".conv.quan_a_fn");
-        steps.push_back({start.quantizers.back(), 0.1});
-    }
+    const RunStart start = test::syntheticLsqRunStart();
     panel.onRunStarted(start);
 
     auto* tabs = panel.findChild<QTabWidget*>();
     auto* flushTimer = panel.findChild<QTimer*>();
     std::printf("plotting cost per second of training (%.1f batches/s, %d cores, LSQ: %zu step-size curves)\n",
-                rate, cores, steps.size());
+                rate, cores, start.quantizers.size());
     std::printf("%14s %12s %-14s %9s %18s %14s\n", "batches so far", "points held", "tab in front", "redraw ms",
                 "GUI ms per second", "training cost");
     int64_t fed = 0;
     for (const int64_t at : {1000L, 20000L, 100000L, 300000L}) {
         for (; fed < at; ++fed) // the run up to here, untimed
-            panel.onBatch(report(fed, start.batchesPerEpoch, steps));
+            panel.onBatch(test::syntheticBatchReport(fed, start));
         for (int tab = 0; tab < tabs->count(); ++tab) {
             tabs->setCurrentIndex(tab);
             panel.flush();
@@ -99,7 +70,7 @@ int main(int argc, char** argv)
             double nextReport = 0;
             for (double now = 0; now < seconds; now += flushTimer->interval() / 1000.0) {
                 for (; nextReport <= now; nextReport += 1 / rate, ++fed)
-                    panel.onBatch(report(fed, start.batchesPerEpoch, steps));
+                    panel.onBatch(test::syntheticBatchReport(fed, start));
                 panel.flush();
                 QApplication::processEvents();
             }

@@ -12,9 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <fstream>
-#include <sys/resource.h>
 #include <unistd.h>
 
 namespace tyq {
@@ -129,30 +127,6 @@ TEST(Checkpoint, SuccessfulSaveLeavesNoTemporaryFiles)
     EXPECT_EQ(filesIn(dir.path()), std::vector<std::string>{"ckpt.pth"});
 }
 
-// Makes every write in this process fail beyond `bytes` (as a full disk would), also for root.
-class FileSizeLimit {
-public:
-    explicit FileSizeLimit(rlim_t bytes)
-    {
-        getrlimit(RLIMIT_FSIZE, &old_);
-        oldHandler_ = std::signal(SIGXFSZ, SIG_IGN); // write() then fails with EFBIG instead
-        rlimit limit = old_;
-        limit.rlim_cur = bytes;
-        active_ = setrlimit(RLIMIT_FSIZE, &limit) == 0;
-    }
-    ~FileSizeLimit()
-    {
-        setrlimit(RLIMIT_FSIZE, &old_);
-        std::signal(SIGXFSZ, oldHandler_);
-    }
-    bool active() const { return active_; }
-
-private:
-    rlimit old_{};
-    void (*oldHandler_)(int) = nullptr;
-    bool active_ = false;
-};
-
 TEST(Checkpoint, FailedSaveKeepsThePreviousFileAndLeavesNoTemporary)
 {
     test::TempDir dir;
@@ -162,7 +136,7 @@ TEST(Checkpoint, FailedSaveKeepsThePreviousFileAndLeavesNoTemporary)
     c.epoch = 13;
     c.model.emplace_back("big", torch::zeros({100000}));
     {
-        FileSizeLimit limit(before.size() / 2);
+        test::FileSizeLimit limit(before.size() / 2);
         ASSERT_TRUE(limit.active());
         try {
             saveCheckpoint(c, dir / "ckpt.pth");

@@ -16,10 +16,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <csignal>
 #include <fstream>
 #include <optional>
-#include <sys/resource.h>
 
 namespace tyq {
 namespace {
@@ -66,30 +64,6 @@ public:
     }
 };
 
-// Every write of this process fails beyond `bytes`, as on a full disk (works for root too,
-// unlike a read-only folder).
-class FileSizeLimit {
-public:
-    explicit FileSizeLimit(rlim_t bytes)
-    {
-        getrlimit(RLIMIT_FSIZE, &old_);
-        oldHandler_ = std::signal(SIGXFSZ, SIG_IGN); // write() then fails with EFBIG
-        rlimit limit = old_;
-        limit.rlim_cur = bytes;
-        active_ = setrlimit(RLIMIT_FSIZE, &limit) == 0;
-    }
-    ~FileSizeLimit()
-    {
-        setrlimit(RLIMIT_FSIZE, &old_);
-        std::signal(SIGXFSZ, oldHandler_);
-    }
-    bool active() const { return active_; }
-
-private:
-    rlimit old_{};
-    void (*oldHandler_)(int) = nullptr;
-    bool active_ = false;
-};
 
 std::vector<std::string> temporaryFiles(const fs::path& dir)
 {
@@ -115,7 +89,7 @@ TEST(TrainerFaults, FullDiskFailsTheRunAndKeepsTheLastCheckpoint)
     job.runDir = dir / "run";
     job.sources.dataFile = makeDataset(dir);
     job.options = smallOptions(3);
-    std::optional<FileSizeLimit> limit;
+    std::optional<test::FileSizeLimit> limit;
     // After the last batch of epoch 2, before its checkpoint: files may no longer exceed 1 MB
     // (the checkpoint needs ~12 MB; run.json, the CSVs and the log still fit).
     job.afterBatch = [&](torch::nn::Module&, int64_t globalBatch) {

@@ -2,6 +2,7 @@
 // curves hold a bounded number of points (averaged as they grow) and still end where the run
 // is. What plotting costs in time is measured by bench/plots_benchmark.cpp, not here.
 #include "plots_panel.h"
+#include "synthetic_batch_reports.h"
 
 #include <qcustomplot.h>
 
@@ -15,24 +16,6 @@ class PlotsPanelTest : public QObject {
     Q_OBJECT
 
 private:
-    static BatchReport report(int64_t globalBatch, int64_t batchesPerEpoch, const std::vector<StepSize>& steps)
-    {
-        BatchReport r;
-        r.globalBatch = globalBatch;
-        r.batchesPerEpoch = batchesPerEpoch;
-        r.epoch = globalBatch / batchesPerEpoch;
-        r.batchInEpoch = globalBatch % batchesPerEpoch;
-        r.loss = 10.0 / (1.0 + 0.001 * globalBatch) + 0.1 * std::sin(globalBatch * 0.37);
-        r.x = r.y = r.w = r.h = 0.1 * r.loss;
-        r.confObj = r.cls = 0.2 * r.loss;
-        r.confNoobj = 0.001 * r.loss;
-        r.learningRate = 1e-3;
-        r.stepSizes = steps;
-        for (StepSize& s : r.stepSizes)
-            s.value = 0.1 + 1e-7 * globalBatch;
-        return r;
-    }
-
     // What the 250 ms timer does: a flush, then every plot redrawn.
     static void flushAndReplot(PlotsPanel& panel)
     {
@@ -52,18 +35,12 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&panel));
 
         // An LSQ run: 19 step-size curves besides the 9 loss and learning-rate ones.
-        RunStart start;
-        start.batchesPerEpoch = 1000;
-        std::vector<StepSize> steps;
-        for (int i = 0; i < 19; ++i) {
-            start.quantizers.push_back("module_list." + std::to_string(i) + ".conv.quan_a_fn");
-            steps.push_back({start.quantizers.back(), 0.1});
-        }
+        const RunStart start = test::syntheticLsqRunStart();
         panel.onRunStarted(start);
 
         const int64_t total = 300000;
         for (int64_t b = 0; b < total; ++b) {
-            panel.onBatch(report(b, start.batchesPerEpoch, steps));
+            panel.onBatch(test::syntheticBatchReport(b, start));
             if ((b + 1) % 25000 == 0) // what the timer would have done meanwhile
                 flushAndReplot(panel);
         }
