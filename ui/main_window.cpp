@@ -30,7 +30,6 @@
 #include <QScrollArea>
 #include <QStatusBar>
 #include <QThread>
-#include <QTimer>
 
 #include <algorithm>
 #include <atomic>
@@ -58,7 +57,6 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), controller_(new T
                                                               : QRect(0, 0, 1800, 1000);
         resize(std::min(1800, screen.width() * 95 / 100), std::min(1000, screen.height() * 95 / 100));
     }
-    firstLayout_ = settings::windowState.get().isEmpty();
     statusBar()->showMessage(tr("Ready"));
 }
 
@@ -381,21 +379,6 @@ bool MainWindow::maybeSave()
     if (answer == QMessageBox::Save)
         return saveExperiment();
     return answer == QMessageBox::Discard;
-}
-
-void MainWindow::showEvent(QShowEvent* event)
-{
-    QMainWindow::showEvent(event);
-    if (!firstLayout_)
-        return;
-    firstLayout_ = false;
-    // First-run proportions (a saved layout replaces them): the plots in the middle get the most.
-    // Applied once the window is on screen with its size, after the layout has settled.
-    QTimer::singleShot(50, this, [this] {
-        resizeDocks({findChild<QDockWidget*>("trainingDock"), findChild<QDockWidget*>("runsDock")}, {380, 500},
-                    Qt::Horizontal);
-        resizeDocks({findChild<QDockWidget*>("logDock")}, {170}, Qt::Vertical);
-    });
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

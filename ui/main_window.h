@@ -57,7 +57,6 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
-    void showEvent(QShowEvent* event) override;
 
 private:
     void createPanels();
@@ -82,7 +81,6 @@ private:
     QString experimentPath_;
     bool experimentModified_ = false;
     bool closeAfterStop_ = false;
-    bool firstLayout_ = false; ///< no saved layout: give the docks their first-run sizes when shown
     QThread* datasetThread_ = nullptr;
     std::shared_ptr<std::atomic<bool>> datasetCancel_;
 };
