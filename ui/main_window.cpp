@@ -101,8 +101,9 @@ void MainWindow::createPanels()
     QDockWidget* detectionDock = dock(tr("Detections"), "detectionDock", detectionScroll, Qt::RightDockWidgetArea);
     tabifyDockWidget(runsDock, detectionDock);
     layerQuantView_ = new LayerQuantView(this);
-    QDockWidget* layerQuantDock = dock(tr("Layer quantization"), "layerQuantDock", layerQuantView_, Qt::BottomDockWidgetArea);
-    tabifyDockWidget(logDock, layerQuantDock);
+    // With the other inspection panels: under the plots it would make the log as tall as its histogram.
+    QDockWidget* layerQuantDock = dock(tr("Layer quantization"), "layerQuantDock", layerQuantView_, Qt::RightDockWidgetArea);
+    tabifyDockWidget(runsDock, layerQuantDock);
     runsDock->raise();
     logDock->raise();
     (void)trainingDock;
