@@ -21,16 +21,7 @@ using test::TempDir;
 using test::writeText;
 namespace fs = std::filesystem;
 
-// The message of the tyq::Error `f` throws, or "" when it does not throw.
-template <class F> std::string errorOf(F f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return {};
-}
+using test::errorOf;
 
 #define EXPECT_CONTAINS(haystack, needle) EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << haystack
 

@@ -23,7 +23,6 @@
 
 #include <cmath>
 #include <fstream>
-#include <functional>
 #include <random>
 
 namespace tyq {
@@ -31,18 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no tyq::Error";
-    return {};
-}
-
-fs::path shippedQuantYaml() { return fs::path(TYQ_SOURCE_DIR) / "config" / "lsq-3bit.yaml"; }
+using test::errorOf;
+using test::shippedQuantYaml;
 fs::path goldenDir() { return test::referenceDir() / "golden" / "seed_outputs"; }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include "common/compute_threads.h"
+#include "common/error.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -24,6 +25,22 @@ bool haveReference()
 std::filesystem::path testDataDir()
 {
     return std::filesystem::path(TYQ_SOURCE_DIR) / "tests" / "data";
+}
+
+std::string errorOf(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "no tyq::Error";
+    return {};
+}
+
+std::filesystem::path shippedQuantYaml()
+{
+    return std::filesystem::path(TYQ_SOURCE_DIR) / "config" / "lsq-3bit.yaml";
 }
 
 TempDir::TempDir()

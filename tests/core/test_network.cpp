@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 
 namespace tyq {
 namespace {
@@ -40,18 +39,8 @@ at::Tensor& tensorNamed(StateDict& state, const std::string& name)
     throw std::runtime_error("no tensor " + name);
 }
 
-std::string errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no tyq::Error";
-    return {};
-}
-
-fs::path shippedQuantYaml() { return fs::path(TYQ_SOURCE_DIR) / "config" / "lsq-3bit.yaml"; }
+using test::errorOf;
+using test::shippedQuantYaml;
 
 const std::vector<int> kConvLayers = {0, 2, 4, 6, 8, 10, 13, 18, 21, 22};
 

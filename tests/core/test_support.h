@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <sys/resource.h>
 
@@ -32,6 +33,12 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+/// The message of the tyq::Error that `f` throws; when it throws none, a test failure and "".
+std::string errorOf(const std::function<void()>& f);
+
+/// The shipped default bit-widths (config/lsq-3bit.yaml of the source tree).
+std::filesystem::path shippedQuantYaml();
 
 /// Writes text to a file (creating folders); for building malformed inputs in tests.
 void writeText(const std::filesystem::path& file, const std::string& content);
