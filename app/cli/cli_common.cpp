@@ -51,6 +51,9 @@ void addModelFlags(CLI::App& command, ModelFlags& flags, bool weightsRequired)
                         ->check(CLI::ExistingFile);
     if (weightsRequired)
         weights->required();
+    command.add_flag("--allow-invalid-weights", flags.allowInvalidWeights,
+                     "Load weights with NaN/Inf, negative variances or step sizes <= 0 anyway, with a warning "
+                     "per tensor (to look at a diverged checkpoint; its outputs are not meaningful)");
 }
 
 void registerAllCommands(CLI::App& app, const GlobalOptions& global)

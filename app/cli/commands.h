@@ -2,6 +2,8 @@
 // them: unknown flags and bad values are errors) and a callback that runs the engine.
 #pragma once
 
+#include "model/model_loader.h"
+
 #include <CLI/App.hpp>
 
 #include <filesystem>
@@ -37,6 +39,11 @@ struct ModelFlags {
     std::string cfg;
     std::string quant;
     std::string weights;
+    bool allowInvalidWeights = false;
+    ModelSource source() const
+    {
+        return {cfg, quant, weights, allowInvalidWeights ? InvalidWeights::allow : InvalidWeights::refuse};
+    }
 };
 void addModelFlags(CLI::App& command, ModelFlags& flags, bool weightsRequired);
 

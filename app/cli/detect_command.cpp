@@ -101,7 +101,7 @@ void run(const DetectCommandOptions& o, const GlobalOptions& global)
             network = networkFromIntegerModel(model);
         engine.emplace(std::move(model));
     } else {
-        LoadedModel loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
+        LoadedModel loaded = loadModel(o.model.source());
         for (const std::string& w : loaded.warnings)
             spdlog::warn("{}", w);
         network = loaded.network;

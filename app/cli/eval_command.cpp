@@ -67,7 +67,7 @@ void run(const EvalCommandOptions& o, const GlobalOptions& global)
         engine.emplace(readIntegerModel(o.intModel));
         loaded.weightsDescription = "integer export";
     } else {
-        loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
+        loaded = loadModel(o.model.source());
         for (const std::string& w : loaded.warnings)
             spdlog::warn("{}", w);
         if (integer) {

@@ -25,7 +25,7 @@ struct ExportOptions {
 void run(const ExportOptions& o, const GlobalOptions& global)
 {
     applyGlobalOptions(global);
-    LoadedModel loaded = loadModel({o.model.cfg, o.model.quant, o.model.weights});
+    LoadedModel loaded = loadModel(o.model.source());
     for (const std::string& w : loaded.warnings)
         spdlog::warn("{}", w);
     if (o.format == "pth") {

@@ -34,7 +34,7 @@ std::vector<double> CsvTable::values(const std::string& name) const
 
 CsvTable readCsv(const std::filesystem::path& path)
 {
-    const std::string data = text::readFile(path.string());
+    const std::string data = text::readTextFile(path.string());
     CsvTable table;
     size_t start = 0;
     bool header = true;
@@ -92,7 +92,7 @@ void truncateCsv(const std::filesystem::path& path, size_t column, double limit)
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
         return;
-    const std::string data = text::readFile(path.string());
+    const std::string data = text::readTextFile(path.string());
     std::string kept;
     size_t pos = 0;
     bool header = true;

@@ -2,10 +2,12 @@
 
 #include "common/error.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -112,6 +114,33 @@ std::string readFile(const std::string& path, size_t maxBytes)
     std::string data(static_cast<size_t>(size), '\0');
     if (size > 0 && !in.read(data.data(), size))
         fail(path, "read error");
+    return data;
+}
+
+std::string_view withoutByteOrderMark(std::string_view s)
+{
+    constexpr std::string_view utf8Bom = "\xEF\xBB\xBF";
+    if (s.substr(0, utf8Bom.size()) == utf8Bom)
+        s.remove_prefix(utf8Bom.size());
+    return s;
+}
+
+std::string readTextFile(const std::string& path, size_t maxBytes)
+{
+    std::string data = readFile(path, maxBytes);
+    auto startsWith = [&](std::string_view prefix) { return std::string_view(data).substr(0, prefix.size()) == prefix; };
+    // UTF-32 first: its little-endian mark begins with UTF-16's.
+    using namespace std::string_view_literals;
+    if (startsWith("\xFF\xFE\0\0"sv) || startsWith("\0\0\xFE\xFF"sv))
+        fail(path, "is UTF-32 text (it starts with a UTF-32 byte-order mark); save it as UTF-8");
+    if (startsWith("\xFF\xFE"sv) || startsWith("\xFE\xFF"sv))
+        fail(path, "is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8");
+    if (const size_t nul = data.find('\0'); nul != std::string::npos) {
+        const int line = 1 + static_cast<int>(std::count(data.begin(), data.begin() + static_cast<ptrdiff_t>(nul), '\n'));
+        fail(path, line, "holds a NUL byte: not a text file (or UTF-16 without a byte-order mark; save it as UTF-8)");
+    }
+    const size_t bom = data.size() - withoutByteOrderMark(data).size();
+    data.erase(0, bom);
     return data;
 }
 

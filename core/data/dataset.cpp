@@ -42,7 +42,7 @@ bool pathExists(const fs::path& p)
 
 // The reference's convention: relative to `base` (the folder of the file that names the path),
 // else relative to the current folder; when neither exists, the `base` form (for messages).
-fs::path resolveRelative(const fs::path& p, const fs::path& base)
+fs::path resolveRelativeAsWritten(const fs::path& p, const fs::path& base)
 {
     if (p.is_absolute())
         return p;
@@ -50,6 +50,19 @@ fs::path resolveRelative(const fs::path& p, const fs::path& base)
     if (pathExists(beside) || !pathExists(p))
         return beside;
     return p.lexically_normal();
+}
+
+// As above; a list written on Windows separates folders with '\' ("images\v1.jpg"), which on
+// Linux is one odd file name, so when the path as written does not exist its '/' form is tried.
+fs::path resolveRelative(const std::string& written, const fs::path& base)
+{
+    const fs::path asWritten = resolveRelativeAsWritten(written, base);
+    if (written.find('\\') == std::string::npos || pathExists(asWritten))
+        return asWritten;
+    std::string slashed = written;
+    std::replace(slashed.begin(), slashed.end(), '\\', '/');
+    const fs::path converted = resolveRelativeAsWritten(slashed, base);
+    return pathExists(converted) ? converted : asWritten;
 }
 
 std::string joinNames(const std::vector<std::string>& names)
@@ -148,7 +161,7 @@ const std::vector<std::string>& dacClassNames()
 
 std::vector<std::string> loadClassNames(const fs::path& namesFile)
 {
-    const std::string content = text::readFile(namesFile.string(), size_t(16) << 20);
+    const std::string content = text::readTextFile(namesFile.string(), size_t(16) << 20);
     std::vector<std::string> names;
     std::map<std::string, int> seen;
     int lineNo = 0;
@@ -170,7 +183,7 @@ std::vector<std::string> loadClassNames(const fs::path& namesFile)
 
 DataConfig loadDataConfig(const fs::path& dataFile)
 {
-    const std::string content = text::readFile(dataFile.string(), size_t(1) << 20);
+    const std::string content = text::readTextFile(dataFile.string(), size_t(1) << 20);
     std::map<std::string, std::pair<std::string, int>> values; // key -> (value, line)
     int lineNo = 0;
     for (const std::string& raw : text::lines(content)) {
@@ -229,7 +242,7 @@ fs::path yoloLabelPathFor(const fs::path& image)
 
 std::vector<BoxLabel> readYoloLabels(const fs::path& file, int numClasses)
 {
-    return parseYoloLabels(text::readFile(file.string(), kMaxLabelBytes), file, numClasses);
+    return parseYoloLabels(text::readTextFile(file.string(), kMaxLabelBytes), file, numClasses);
 }
 
 std::vector<BoxLabel> parseYoloLabels(std::string_view content, const fs::path& file, int numClasses)
@@ -275,7 +288,7 @@ std::vector<BoxLabel> parseYoloLabels(std::string_view content, const fs::path& 
 
 std::vector<BoxLabel> readVocAnnotation(const fs::path& file, const std::vector<std::string>& classNames)
 {
-    return parseVocAnnotation(text::readFile(file.string(), kMaxLabelBytes), file, classNames);
+    return parseVocAnnotation(text::readTextFile(file.string(), kMaxLabelBytes), file, classNames);
 }
 
 std::vector<BoxLabel> parseVocAnnotation(std::string_view content, const fs::path& file,
@@ -382,7 +395,7 @@ LoadedDataset loadDatasetList(const fs::path& listFile, const DatasetLoadOptions
         fail(listFile, std::to_string(options.classNames.size()) + " class names given for " +
                            std::to_string(options.numClasses) + " classes");
 
-    const std::string content = text::readFile(listFile.string());
+    const std::string content = text::readTextFile(listFile.string());
     size_t lineCount = static_cast<size_t>(std::count(content.begin(), content.end(), '\n'));
     if (!content.empty() && content.back() != '\n')
         ++lineCount;
@@ -406,7 +419,7 @@ LoadedDataset loadDatasetList(const fs::path& listFile, const DatasetLoadOptions
         if (line.empty() || line.front() == '#')
             continue;
         Sample sample;
-        sample.image = resolveRelative(fs::path(std::string(line)), base);
+        sample.image = resolveRelative(std::string(line), base);
         if (options.checkImagesExist && !isFile(sample.image)) {
             problem(located(listFile, lineNo, "image not found: " + sample.image.string()));
             continue;

@@ -5,6 +5,7 @@
 #include "common/text.h"
 #include "hw/bit_packing.h"
 #include "io/npy.h"
+#include "model/weight_check.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -254,6 +255,8 @@ public:
         if (t.sizes() != at::IntArrayRef(shape))
             throw Error((dir_ / file).string() + ": shape " + c10::str(t.sizes()) + ", the manifest says " +
                         c10::str(at::IntArrayRef(shape)));
+        if (const std::string summary = nonFiniteSummary(t); !summary.empty())
+            throw Error((dir_ / file).string() + ": " + summary + ", refused");
         return t;
     }
 
@@ -406,7 +409,7 @@ bool isIntegerModelDir(const fs::path& dir)
     if (!fs::is_directory(dir, ec) || !fs::is_regular_file(dir / kManifestName, ec))
         return false;
     try {
-        const json j = json::parse(text::readFile((dir / kManifestName).string(), 64 << 20));
+        const json j = json::parse(text::readTextFile((dir / kManifestName).string(), 64 << 20));
         return j.is_object() && j.value("format", "") == kFormatName;
     } catch (const std::exception&) {
         return false;
@@ -555,7 +558,7 @@ IntegerModel readIntegerModel(const fs::path& dir)
     const ManifestReader r(dir);
     json manifest;
     try {
-        manifest = json::parse(text::readFile(r.path().string(), 64 << 20));
+        manifest = json::parse(text::readTextFile(r.path().string(), 64 << 20));
     } catch (const json::exception& e) {
         throw Error(r.path().string() + ": not valid JSON: " + e.what());
     }
@@ -697,6 +700,9 @@ IntegerModel readIntegerModel(const fs::path& dir)
             const json& bn = node.at("batch_norm");
             c.batchNorm = r.npy(bn, "file", key + ".batch_norm", {at::kFloat}, {4, c.outChannels});
             c.batchNormEps = r.get<double>(bn, "eps", key + ".batch_norm");
+            if (!(c.batchNorm[3] + c.batchNormEps > 0).all().item<bool>())
+                r.fail(key + ".batch_norm", "a running variance (row 3 of " + bn.value("file", "") +
+                                                ") plus eps is not positive");
         }
         if (c.batchNormalize != c.batchNorm.defined())
             r.fail(key + ".batch_norm", "present exactly when batch_normalize is true");

@@ -404,7 +404,7 @@ NetworkSpec parseDarknetCfgText(std::string_view text, const std::string& source
 
 NetworkSpec loadDarknetCfg(const std::filesystem::path& path)
 {
-    return parseDarknetCfgText(text::readFile(path.string(), 16 << 20), path.string());
+    return parseDarknetCfgText(text::readTextFile(path.string(), 16 << 20), path.string());
 }
 
 NetworkSpec defaultNetworkSpec()

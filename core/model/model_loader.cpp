@@ -61,6 +61,7 @@ LoadedModel loadModel(const ModelSource& source)
         if (!quant && fileQuantized)
             throw Error(weightsName + ": is an LSQ-quantized model; give its bit-width YAML with --quant");
         applyStateDict(*loaded.network, *state, weightsName, /*requireClean=*/true);
+        checkWeights(*loaded.network, weightsName, source.invalidWeights, &loaded.warnings);
     }
     loaded.network->eval();
     return loaded;

@@ -3,6 +3,7 @@
 // weights from any supported file (the reference's .pth, a tyq export, a tyq checkpoint).
 #pragma once
 
+#include "model/weight_check.h"
 #include "model/yolo_network.h"
 
 #include <filesystem>
@@ -16,6 +17,8 @@ struct ModelSource {
     std::filesystem::path cfg;     ///< empty: the checkpoint's cfg, else the built-in one
     std::filesystem::path quant;   ///< empty: the checkpoint's bit-widths, else full precision
     std::filesystem::path weights; ///< empty: freshly initialized weights
+    /// refuse: NaN/Inf, negative variances or step sizes <= 0 are an error naming the tensor.
+    InvalidWeights invalidWeights = InvalidWeights::refuse;
 };
 
 struct LoadedModel {
@@ -25,7 +28,8 @@ struct LoadedModel {
 };
 
 /// Builds the network in eval mode and loads the weights. Throws tyq::Error naming the file
-/// and what does not fit (missing or unexpected parameters, shapes, fp vs quantized).
+/// and what does not fit (missing or unexpected parameters, shapes, fp vs quantized) or what is
+/// invalid (see checkWeights).
 LoadedModel loadModel(const ModelSource& source);
 
 } // namespace tyq

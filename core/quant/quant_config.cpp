@@ -302,7 +302,7 @@ QuantConfig parseQuantConfigYaml(std::string_view yaml, const std::string& sourc
 
 QuantConfig loadQuantConfig(const std::filesystem::path& path)
 {
-    return parseQuantConfigYaml(text::readFile(path.string(), 4 << 20), path.string());
+    return parseQuantConfigYaml(text::readTextFile(path.string(), 4 << 20), path.string());
 }
 
 std::string quantConfigToYaml(const QuantConfig& config)

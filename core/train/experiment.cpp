@@ -112,7 +112,7 @@ Experiment parseExperimentYaml(const std::string& yaml, const std::filesystem::p
 
 Experiment loadExperiment(const std::filesystem::path& path)
 {
-    return parseExperimentYaml(text::readFile(path.string(), 1 << 20), path);
+    return parseExperimentYaml(text::readTextFile(path.string(), 1 << 20), path);
 }
 
 void saveExperiment(const Experiment& experiment, const std::filesystem::path& path)

@@ -173,7 +173,7 @@ RunStatus readRunStatus(const std::filesystem::path& runDir)
     const std::filesystem::path file = runDir / "run.json";
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(text::readFile(file.string(), 1 << 20));
+        j = nlohmann::json::parse(text::readTextFile(file.string(), 1 << 20));
     } catch (const nlohmann::json::exception& e) {
         fail(file, std::string("malformed: ") + e.what());
     }

@@ -201,7 +201,7 @@ TrainOptions parseTrainOptionsYaml(const std::string& yaml, const std::string& s
 
 TrainOptions loadTrainOptions(const std::filesystem::path& path, TrainingSources* sources)
 {
-    return parseTrainOptionsYaml(text::readFile(path.string(), 1 << 20), path.string(), sources);
+    return parseTrainOptionsYaml(text::readTextFile(path.string(), 1 << 20), path.string(), sources);
 }
 
 void validateTrainOptions(const TrainOptions& o)

@@ -10,6 +10,7 @@
 #include "io/pickle_reader.h"
 #include "io/state_dict.h"
 #include "model/yolo_head.h"
+#include "model/weight_check.h"
 #include "model/yolo_network.h"
 #include "train/run_folder.h"
 
@@ -203,6 +204,12 @@ void restoreOptimizerState(torch::optim::Adam& optimizer, const YoloNetworkImpl&
             continue; // never stepped (e.g. resumed before the first optimizer step)
         if (avg->second.sizes() != p.value().sizes() || sq->second.sizes() != p.value().sizes())
             throw Error(source + ": optimizer state of " + p.key() + " has the wrong shape");
+        // Adam divides by sqrt(exp_avg_sq): one bad moment turns its parameter into NaN at the first step.
+        for (const auto* entry : {&*avg, &*sq})
+            if (const std::string summary = nonFiniteSummary(entry->second); !summary.empty())
+                throw Error(source + ": optimizer state " + entry->first + ": " + summary + ", refused");
+        if (!(sq->second >= 0).all().item<bool>())
+            throw Error(source + ": optimizer state " + sq->first + ": a negative second moment, refused");
         auto s = std::make_unique<torch::optim::AdamParamState>();
         s->step(step->second.item<int64_t>());
         s->exp_avg(avg->second.clone());
@@ -316,6 +323,7 @@ RunSummary Trainer::run()
             if (quant)
                 warnings = network->quantize(*quant);
             applyStateDict(*network, resumeFrom->model, folder->lastCheckpoint().string(), true);
+            checkWeights(*network, folder->lastCheckpoint().string(), InvalidWeights::refuse);
         } else if (!sources.initWeights.empty()) {
             const std::shared_ptr<PickleValue> root = readTorchArchive(sources.initWeights);
             std::optional<StateDict> state = isTyqCheckpoint(*root)
@@ -329,8 +337,10 @@ RunSummary Trainer::run()
             if (quant && fileQuantized) {
                 warnings = network->quantize(*quant); // continue LSQ from LSQ weights
                 applyStateDict(*network, *state, sources.initWeights.string(), true);
+                checkWeights(*network, sources.initWeights.string(), InvalidWeights::refuse);
             } else {
                 applyStateDict(*network, *state, sources.initWeights.string(), true);
+                checkWeights(*network, sources.initWeights.string(), InvalidWeights::refuse);
                 if (quant)
                     warnings = network->quantize(*quant); // weight step sizes from the loaded weights
             }
@@ -389,8 +399,12 @@ RunSummary Trainer::run()
             std::map<std::string, at::Tensor> grads(resumeFrom->pendingGradients.begin(),
                                                     resumeFrom->pendingGradients.end());
             for (auto& p : network->named_parameters())
-                if (auto it = grads.find(p.key()); it != grads.end() && it->second.sizes() == p.value().sizes())
+                if (auto it = grads.find(p.key()); it != grads.end() && it->second.sizes() == p.value().sizes()) {
+                    if (const std::string summary = nonFiniteSummary(it->second); !summary.empty())
+                        throw Error(folder->lastCheckpoint().string() + ": accumulated gradient of " + p.key() + ": " +
+                                    summary + ", refused");
                     p.value().mutable_grad() = it->second.clone();
+                }
             if (resumeFrom->rngState.defined() && resumeFrom->rngState.numel() > 0) {
                 try {
                     at::Generator generator = at::detail::getDefaultCPUGenerator();
