@@ -23,7 +23,6 @@ namespace fs = std::filesystem;
 
 using test::errorOf;
 
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << haystack
 
 std::string names12()
 {

@@ -27,7 +27,6 @@ using test::errorOf;
 using test::TempDir;
 using test::writeText;
 
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
 const std::string kBom = "\xEF\xBB\xBF";
 

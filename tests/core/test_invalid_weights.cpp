@@ -26,7 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using test::errorOf;
 
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
 YoloNetwork soundNetwork(bool quantized)
 {

@@ -79,3 +79,7 @@ private:
             GTEST_SKIP() << "reference files not found at " << ::tyq::test::referenceDir()           \
                          << " (set TYQ_REFERENCE_DIR to the folder holding seed/ and golden/)";     \
     } while (0)
+
+/// Expects `haystack` (a message) to contain `needle`, printing the whole message when not.
+#define EXPECT_CONTAINS(haystack, needle) \
+    EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)

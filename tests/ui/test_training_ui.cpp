@@ -31,6 +31,25 @@
 using namespace tyq;
 using namespace tyq::ui;
 
+// The controller emits batchDone, runFinished and runFailed on the training thread, and
+// QSignalSpy records a signal in the thread that emits it: spying on the controller directly
+// appended to the spy there while the test read it here (a data race scripts/tsan.sh found).
+// The relay re-emits them on the GUI thread, where the studio's own slots receive them too.
+class GuiThreadRelay : public QObject {
+    Q_OBJECT
+public:
+    explicit GuiThreadRelay(TrainingController* controller)
+    {
+        connect(controller, &TrainingController::batchDone, this, &GuiThreadRelay::batchDone, Qt::QueuedConnection);
+        connect(controller, &TrainingController::runFinished, this, &GuiThreadRelay::runFinished, Qt::QueuedConnection);
+        connect(controller, &TrainingController::runFailed, this, &GuiThreadRelay::runFailed, Qt::QueuedConnection);
+    }
+Q_SIGNALS:
+    void batchDone(const tyq::BatchReport& report);
+    void runFinished(const tyq::RunSummary& summary);
+    void runFailed(const tyq::RunSummary& summary);
+};
+
 class TrainingUiTest : public QObject {
     Q_OBJECT
 
@@ -68,9 +87,10 @@ private Q_SLOTS:
         window.setExperiment(tinyExperiment(2));
         TrainingController* controller = window.trainingController();
 
-        QSignalSpy batches(controller, &TrainingController::batchDone);
+        GuiThreadRelay relay(controller);
+        QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
         QSignalSpy running(controller, &TrainingController::runningChanged);
-        QSignalSpy finished(controller, &TrainingController::runFinished);
+        QSignalSpy finished(&relay, &GuiThreadRelay::runFinished);
 
         // Start with the real button; the first batch arrives as a queued signal.
         QTest::mouseClick(panel->startButton(), Qt::LeftButton);
@@ -173,7 +193,8 @@ private Q_SLOTS:
         e.dataFile = (bad + "/bad.data").toStdString();
         e.options.set_strictData(true);
         window.setExperiment(e);
-        QSignalSpy failed(controller, &TrainingController::runFailed);
+        GuiThreadRelay relay(controller);
+        QSignalSpy failed(&relay, &GuiThreadRelay::runFailed);
         QTest::mouseClick(panel->startButton(), Qt::LeftButton);
         QVERIFY(failed.wait(60000));
         const RunSummary summary = failed.takeFirst().at(0).value<RunSummary>();
@@ -195,8 +216,8 @@ private Q_SLOTS:
         // The studio is ready for the next run: a good dataset trains.
         QVERIFY(panel->startButton()->isEnabled());
         window.setExperiment(tinyExperiment(1));
-        QSignalSpy batches(controller, &TrainingController::batchDone);
-        QSignalSpy finished(controller, &TrainingController::runFinished);
+        QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
+        QSignalSpy finished(&relay, &GuiThreadRelay::runFinished);
         QTest::mouseClick(panel->startButton(), Qt::LeftButton);
         QVERIFY(controller->isRunning());
         QVERIFY(batches.wait(60000));
