@@ -194,6 +194,27 @@ private Q_SLOTS:
         QVERIFY(panel.isModelLoaded(1));
     }
 
+    void weightsWithANanAreRefusedNamingTheTensorAndTheLoadedModelStays()
+    {
+        DetectionPanel panel;
+        QVERIFY(loadInto(panel, 0, randomModel_));
+        StateDict state = readStateDict(randomModel_.toStdString());
+        for (auto& [name, tensor] : state)
+            if (name == "module_list.4.conv_4.weight")
+                tensor.view({-1})[3].fill_(std::nanf(""));
+        const QString nan = dir_.path() + "/nan.pth";
+        writeStateDictPth(state, nan.toStdString());
+
+        QSignalSpy loaded(&panel, &DetectionPanel::modelLoaded);
+        panel.setModel(1, nan);
+        QVERIFY(waitFor(loaded));
+        QCOMPARE(loaded.last().at(1).toBool(), false);
+        const QString error = loaded.last().at(2).toString();
+        QVERIFY2(error.contains("module_list.4.conv_4.weight: 1 non-finite value"), qPrintable(error));
+        QVERIFY(!panel.isModelLoaded(1));
+        QVERIFY(panel.isModelLoaded(0)); // the other slot's model is untouched
+    }
+
     void keyboardNavigationMovesThroughTheList()
     {
         DetectionPanel panel;
