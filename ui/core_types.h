@@ -1,6 +1,7 @@
 // Engine structs that travel through queued signals between the training thread and the GUI.
 #pragma once
 
+#include "log_level_metatype.h"
 #include "train/training_observer.h"
 
 #include <QMetaType>
@@ -9,7 +10,6 @@ Q_DECLARE_METATYPE(tyq::RunStart)
 Q_DECLARE_METATYPE(tyq::BatchReport)
 Q_DECLARE_METATYPE(tyq::EvalReport)
 Q_DECLARE_METATYPE(tyq::RunSummary)
-Q_DECLARE_METATYPE(tyq::LogLevel)
 
 namespace tyq::ui {
 

@@ -1,7 +1,7 @@
 // Engine (LibTorch) headers come before any Qt header: Qt's `slots` macro breaks LibTorch's.
 #include "common/compute_threads.h"
 #include "data/dataset.h"
-#include "eval/dataset_evaluation.h"
+#include "infer/dataset_evaluation.h"
 #include "eval/detection_metrics.h"
 #include "infer/annotate.h"
 #include "infer/detector.h"

@@ -5,7 +5,7 @@
 // all" fills per-image top-box IoU columns (worst first) on a cancellable worker.
 #pragma once
 
-#include "core_types.h"
+#include "log_level_metatype.h"
 #include "eval/detection.h"
 
 #include <QString>

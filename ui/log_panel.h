@@ -1,7 +1,7 @@
 // The run's log as it happens: engine messages with their level, newest at the bottom.
 #pragma once
 
-#include "core_types.h"
+#include "log_level_metatype.h"
 
 #include <QPlainTextEdit>
 

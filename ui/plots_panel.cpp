@@ -1,8 +1,8 @@
 #include "plots_panel.h"
 
-#include "common/csv_table.h"
 #include "common/error.h"
 #include "studio_settings.h"
+#include "train/run_folder.h"
 
 #include <qcustomplot.h>
 
@@ -370,53 +370,14 @@ int PlotsPanel::stepSizeCurveCount() const
 
 void PlotsPanel::loadRun(const std::filesystem::path& runDir)
 {
-    const CsvTable batches = readCsv(runDir / "batches.csv");
-    CsvTable epochs;
-    if (std::filesystem::exists(runDir / "epochs.csv"))
-        epochs = readCsv(runDir / "epochs.csv");
+    // A recorded run replays through the calls a live run makes, so both draw alike.
+    const RunHistory history = readRunHistory(runDir);
     clear();
-    const int epochCol = batches.column("epoch");
-    const int inEpochCol = batches.column("batch_in_epoch");
-    int64_t perEpoch = 1;
-    for (const auto& row : batches.rows)
-        if (inEpochCol >= 0)
-            perEpoch = std::max<int64_t>(perEpoch, static_cast<int64_t>(row[static_cast<size_t>(inEpochCol)]) + 1);
-    batchesPerEpoch_ = perEpoch;
-    RunStart start;
-    start.batchesPerEpoch = perEpoch;
-    for (const std::string& column : batches.columns)
-        if (column.rfind("s:", 0) == 0)
-            start.quantizers.push_back(column.substr(2));
-    onRunStarted(start);
-    const std::map<std::string, const char*> csvNames = {{"loss", "loss"},     {"x", "x"},   {"y", "y"},
-                                                         {"w", "w"},           {"h", "h"},   {"conf_obj", "conf_obj"},
-                                                         {"conf_noobj x100", "conf_noobj"}, {"cls", "cls"}, {"lr", "lr"}};
-    for (const auto& row : batches.rows) {
-        if (epochCol < 0 || inEpochCol < 0)
-            break;
-        const double x = row[static_cast<size_t>(epochCol)] + (row[static_cast<size_t>(inEpochCol)] + 1) / perEpoch;
-        for (const auto& [series, column] : csvNames) {
-            const int c = batches.column(column);
-            if (c >= 0 && static_cast<size_t>(c) < row.size())
-                append(QString::fromStdString(series), x,
-                       series == "conf_noobj x100" ? 100.0 * row[static_cast<size_t>(c)] : row[static_cast<size_t>(c)]);
-        }
-        for (const std::string& q : start.quantizers) {
-            const int c = batches.column("s:" + q);
-            if (c >= 0 && static_cast<size_t>(c) < row.size())
-                append(QString::fromStdString("s:" + q), x, row[static_cast<size_t>(c)]);
-        }
-    }
-    const int e = epochs.column("epoch");
-    for (const auto& row : epochs.rows) {
-        if (e < 0)
-            break;
-        for (const char* metric : {"map", "iou", "contest_iou"}) {
-            const int c = epochs.column(metric);
-            if (c >= 0 && static_cast<size_t>(c) < row.size())
-                append(metric, row[static_cast<size_t>(e)], row[static_cast<size_t>(c)]);
-        }
-    }
+    onRunStarted(history.start);
+    for (const BatchReport& batch : history.batches)
+        onBatch(batch);
+    for (const EvalReport& evaluation : history.evaluations)
+        onEvaluation(evaluation);
     flush();
 }
 
@@ -427,17 +388,12 @@ void PlotsPanel::setComparison(const std::filesystem::path& runDir)
     comparison_.clear();
     if (!runDir.empty()) {
         const std::string label = runDir.filename().string();
-        const CsvTable batches = readCsv(runDir / "batches.csv");
-        const int epochCol = batches.column("epoch"), inEpochCol = batches.column("batch_in_epoch"),
-                  lossCol = batches.column("loss");
-        if (epochCol >= 0 && inEpochCol >= 0 && lossCol >= 0) {
-            double perEpoch = 1;
-            for (const auto& row : batches.rows)
-                perEpoch = std::max(perEpoch, row[static_cast<size_t>(inEpochCol)] + 1);
+        const RunHistory history = readRunHistory(runDir);
+        if (!history.batches.empty()) {
             QVector<double> xs, ys;
-            for (const auto& row : batches.rows) {
-                xs.push_back(row[static_cast<size_t>(epochCol)] + (row[static_cast<size_t>(inEpochCol)] + 1) / perEpoch);
-                ys.push_back(row[static_cast<size_t>(lossCol)]);
+            for (const BatchReport& b : history.batches) {
+                xs.push_back(static_cast<double>(b.epoch) + static_cast<double>(b.batchInEpoch + 1) / b.batchesPerEpoch);
+                ys.push_back(b.loss);
             }
             QCPGraph* g = lossPlot_->addGraph();
             g->setName(QString::fromStdString(label + ": loss"));
@@ -445,22 +401,18 @@ void PlotsPanel::setComparison(const std::filesystem::path& runDir)
             g->setData(xs, ys, true);
             comparison_.push_back(g);
         }
-        if (std::filesystem::exists(runDir / "epochs.csv")) {
-            const CsvTable epochs = readCsv(runDir / "epochs.csv");
-            const int e = epochs.column("epoch"), m = epochs.column("map");
-            if (e >= 0 && m >= 0) {
-                QCPGraph* g = metricPlot_->addGraph();
-                g->setName(QString::fromStdString(label + ": mAP"));
-                g->setPen(QPen(Qt::black, 1.2, Qt::DashLine));
-                g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, 5));
-                QVector<double> xs, ys;
-                for (const auto& row : epochs.rows) {
-                    xs.push_back(row[static_cast<size_t>(e)]);
-                    ys.push_back(row[static_cast<size_t>(m)]);
-                }
-                g->setData(xs, ys, true);
-                comparison_.push_back(g);
+        if (!history.evaluations.empty()) {
+            QCPGraph* g = metricPlot_->addGraph();
+            g->setName(QString::fromStdString(label + ": mAP"));
+            g->setPen(QPen(Qt::black, 1.2, Qt::DashLine));
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, 5));
+            QVector<double> xs, ys;
+            for (const EvalReport& e : history.evaluations) {
+                xs.push_back(static_cast<double>(e.epoch));
+                ys.push_back(e.metrics.mAP);
             }
+            g->setData(xs, ys, true);
+            comparison_.push_back(g);
         }
     }
     for (QCustomPlot* plot : {lossPlot_, metricPlot_}) {

@@ -4,7 +4,7 @@
 // lsq-3bit.yaml is where it starts; saving that asks for a new file.
 #pragma once
 
-#include "core_types.h"
+#include "log_level_metatype.h"
 #include "model/darknet_cfg.h"
 #include "model/network_summary.h"
 #include "quant/quant_config.h"

@@ -6,7 +6,7 @@
 #include "common/error.h"
 #include "data/batch_loader.h"
 #include "data/dataset.h"
-#include "eval/dataset_evaluation.h"
+#include "infer/dataset_evaluation.h"
 #include "hw/integer_engine.h"
 #include "hw/integer_model.h"
 #include "model/model_loader.h"

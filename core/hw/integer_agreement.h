@@ -5,7 +5,7 @@
 #pragma once
 
 #include "data/dataset.h"
-#include "eval/dataset_evaluation.h"
+#include "infer/dataset_evaluation.h"
 #include "eval/detection.h"
 #include "hw/integer_engine.h"
 #include "infer/detector.h"

@@ -1,43 +1,20 @@
 #include "model/model_loader.h"
 
 #include "common/error.h"
-#include "io/checkpoint.h"
-#include "io/pickle_reader.h"
-#include "io/state_dict.h"
-
-#include <algorithm>
+#include "io/weights_file.h"
 
 namespace tyq {
-namespace {
-
-bool hasStepSizes(const StateDict& state)
-{
-    return std::any_of(state.begin(), state.end(),
-                       [](const auto& entry) { return entry.first.find(".quan_") != std::string::npos; });
-}
-
-} // namespace
 
 LoadedModel loadModel(const ModelSource& source)
 {
     LoadedModel loaded;
-    std::optional<StateDict> state;
-    std::optional<TrainingCheckpoint> checkpoint;
+    std::optional<WeightsFile> file;
     const std::string weightsName = source.weights.string();
     if (!source.weights.empty()) {
-        const std::shared_ptr<PickleValue> root = readTorchArchive(source.weights);
-        if (isTyqCheckpoint(*root)) {
-            checkpoint = checkpointFromPickle(*root, weightsName);
-            state = checkpoint->model;
-            loaded.weightsDescription = "tyq checkpoint (" + checkpoint->phase + ", epoch " +
-                                        std::to_string(checkpoint->epoch) + ")";
-        } else {
-            state = stateDictFromPickle(*root);
-            if (!state)
-                throw Error(weightsName + ": holds a " + root->kindName() + ", not a state dict or tyq checkpoint");
-            loaded.weightsDescription = "state dict";
-        }
+        file = readWeightsFile(source.weights);
+        loaded.weightsDescription = file->description;
     }
+    const TrainingCheckpoint* checkpoint = file && file->checkpoint ? &*file->checkpoint : nullptr;
 
     NetworkSpec spec = !source.cfg.empty() ? loadDarknetCfg(source.cfg)
                        : checkpoint        ? parseDarknetCfgText(checkpoint->cfgText, weightsName + " (recorded cfg)")
@@ -52,15 +29,15 @@ LoadedModel loadModel(const ModelSource& source)
     if (quant)
         loaded.warnings = loaded.network->quantize(*quant);
 
-    if (state) {
-        const bool fileQuantized = hasStepSizes(*state);
+    if (file) {
+        const bool fileQuantized = file->quantized();
         if (quant && !fileQuantized)
             throw Error(weightsName +
                         ": is a full-precision model (it has no LSQ step sizes); drop --quant to run it in full "
                         "precision, or train LSQ from it (tyq train --quant YAML --from " + weightsName + ")");
         if (!quant && fileQuantized)
             throw Error(weightsName + ": is an LSQ-quantized model; give its bit-width YAML with --quant");
-        applyStateDict(*loaded.network, *state, weightsName, /*requireClean=*/true);
+        applyStateDict(*loaded.network, file->state, weightsName, /*requireClean=*/true);
         checkWeights(*loaded.network, weightsName, source.invalidWeights, &loaded.warnings);
     }
     loaded.network->eval();

@@ -6,7 +6,7 @@
 #include "data/batch_loader.h"
 #include "data/dataset.h"
 #include "data/synthetic_dataset.h"
-#include "eval/dataset_evaluation.h"
+#include "infer/dataset_evaluation.h"
 #include "infer/inference_engine.h"
 #include "kernels/cpu_isa.h"
 #include "model/model_loader.h"

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -166,6 +167,88 @@ void RunFolder::writeStatus(const RunStatus& s)
 void RunFolder::appendLog(const std::string& line)
 {
     appendLines(dir_ / "train.log", {"[" + nowIso8601() + "] " + line});
+}
+
+RunHistory readRunHistory(const std::filesystem::path& runDir)
+{
+    RunHistory h;
+    h.start.runDir = runDir;
+    const CsvTable batches = readCsv(runDir / "batches.csv");
+    struct Field {
+        const char* column;
+        double BatchReport::*member;
+    };
+    static const Field fields[] = {
+        {"loss", &BatchReport::loss},         {"x", &BatchReport::x},
+        {"y", &BatchReport::y},               {"w", &BatchReport::w},
+        {"h", &BatchReport::h},               {"conf_obj", &BatchReport::confObj},
+        {"conf_noobj", &BatchReport::confNoobj}, {"cls", &BatchReport::cls},
+        {"cls_acc", &BatchReport::classAccuracy}, {"recall50", &BatchReport::recall50},
+        {"recall75", &BatchReport::recall75}, {"precision", &BatchReport::precision},
+        {"conf_obj_mean", &BatchReport::meanConfObj}, {"conf_noobj_mean", &BatchReport::meanConfNoobj},
+        {"lr", &BatchReport::learningRate},   {"seconds", &BatchReport::seconds},
+    };
+    const int epochCol = batches.column("epoch"), batchCol = batches.column("batch"),
+              inEpochCol = batches.column("batch_in_epoch"), imagesCol = batches.column("images");
+    std::vector<std::pair<std::string, size_t>> stepColumns;
+    for (size_t c = 0; c < batches.columns.size(); ++c)
+        if (batches.columns[c].rfind("s:", 0) == 0) {
+            h.start.quantizers.push_back(batches.columns[c].substr(2));
+            stepColumns.emplace_back(batches.columns[c].substr(2), c);
+        }
+    auto cell = [](const std::vector<double>& row, int c) {
+        return c >= 0 && static_cast<size_t>(c) < row.size() ? row[static_cast<size_t>(c)] : 0.0;
+    };
+    int64_t perEpoch = 1;
+    if (epochCol >= 0 && inEpochCol >= 0) {
+        for (const auto& row : batches.rows) {
+            BatchReport b;
+            b.epoch = static_cast<int64_t>(cell(row, epochCol));
+            b.globalBatch = static_cast<int64_t>(cell(row, batchCol));
+            b.batchInEpoch = static_cast<int64_t>(cell(row, inEpochCol));
+            b.images = static_cast<int>(cell(row, imagesCol));
+            for (const Field& f : fields)
+                b.*(f.member) = cell(row, batches.column(f.column));
+            for (const auto& [name, c] : stepColumns)
+                b.stepSizes.push_back({name, cell(row, static_cast<int>(c))});
+            perEpoch = std::max(perEpoch, b.batchInEpoch + 1);
+            h.batches.push_back(std::move(b));
+        }
+    }
+    h.start.batchesPerEpoch = perEpoch;
+    for (BatchReport& b : h.batches)
+        b.batchesPerEpoch = perEpoch;
+
+    if (!std::filesystem::exists(runDir / "epochs.csv"))
+        return h;
+    const CsvTable epochs = readCsv(runDir / "epochs.csv");
+    const int e = epochs.column("epoch");
+    if (e < 0)
+        return h;
+    for (const auto& row : epochs.rows) {
+        EvalReport r;
+        r.epoch = static_cast<int64_t>(cell(row, e));
+        r.metrics.mAP = cell(row, epochs.column("map"));
+        r.metrics.referenceIoU = cell(row, epochs.column("iou"));
+        r.metrics.contestIoU = cell(row, epochs.column("contest_iou"));
+        r.metrics.precision = cell(row, epochs.column("precision"));
+        r.metrics.recall = cell(row, epochs.column("recall"));
+        r.metrics.f1 = cell(row, epochs.column("f1"));
+        r.seconds = cell(row, epochs.column("seconds"));
+        int classId = 0;
+        for (size_t c = 0; c < epochs.columns.size(); ++c)
+            if (epochs.columns[c].rfind("ap:", 0) == 0) {
+                if (c < row.size() && !std::isnan(row[c])) {
+                    ClassMetrics m;
+                    m.classId = classId;
+                    m.ap = row[c];
+                    r.metrics.perClass.push_back(m);
+                }
+                ++classId;
+            }
+        h.evaluations.push_back(std::move(r));
+    }
+    return h;
 }
 
 RunStatus readRunStatus(const std::filesystem::path& runDir)

@@ -67,6 +67,18 @@ private:
     std::vector<std::string> pendingBatchRows_;
 };
 
+/// What a run folder recorded in batches.csv and epochs.csv, as the observer calls of the live
+/// run: replaying `start`, then every batch and evaluation, redraws the run as it was seen.
+struct RunHistory {
+    RunStart start; ///< runDir, batchesPerEpoch (the largest batch_in_epoch + 1) and quantizers
+    std::vector<BatchReport> batches;   ///< loss, components, lr, step sizes; no ETA or speed
+    std::vector<EvalReport> evaluations; ///< mAP, IoUs, precision, recall, F1, per-class AP
+};
+
+/// Reads a run's history (the CSVs RunFolder writes; a missing epochs.csv means no evaluation
+/// yet). Throws tyq::Error naming the file if batches.csv cannot be read.
+RunHistory readRunHistory(const std::filesystem::path& runDir);
+
 /// Reads run.json. Throws tyq::Error naming the file if it is missing or malformed.
 RunStatus readRunStatus(const std::filesystem::path& runDir);
 

@@ -5,10 +5,10 @@
 #include "common/text.h"
 #include "data/batch_loader.h"
 #include "data/dataset.h"
-#include "eval/dataset_evaluation.h"
+#include "infer/dataset_evaluation.h"
 #include "io/checkpoint.h"
-#include "io/pickle_reader.h"
 #include "io/state_dict.h"
+#include "io/weights_file.h"
 #include "model/yolo_head.h"
 #include "model/weight_check.h"
 #include "model/yolo_network.h"
@@ -96,14 +96,6 @@ struct BestSoFar {
         return b;
     }
 };
-
-bool stateHasStepSizes(const StateDict& state)
-{
-    for (const auto& [name, t] : state)
-        if (name.find(".quan_") != std::string::npos)
-            return true;
-    return false;
-}
 
 // Name of the first parameter holding NaN/Inf, or empty.
 std::string firstNonFiniteParameter(const torch::nn::Module& module)
@@ -325,21 +317,16 @@ RunSummary Trainer::run()
             applyStateDict(*network, resumeFrom->model, folder->lastCheckpoint().string(), true);
             checkWeights(*network, folder->lastCheckpoint().string(), InvalidWeights::refuse);
         } else if (!sources.initWeights.empty()) {
-            const std::shared_ptr<PickleValue> root = readTorchArchive(sources.initWeights);
-            std::optional<StateDict> state = isTyqCheckpoint(*root)
-                                                 ? std::optional<StateDict>(checkpointFromPickle(*root, sources.initWeights.string()).model)
-                                                 : stateDictFromPickle(*root);
-            if (!state)
-                fail(sources.initWeights, "holds no state dict");
-            const bool fileQuantized = stateHasStepSizes(*state);
+            const WeightsFile file = readWeightsFile(sources.initWeights);
+            const bool fileQuantized = file.quantized();
             if (fileQuantized && !quant)
                 fail(sources.initWeights, "is an LSQ-quantized model; full-precision training needs fp weights");
             if (quant && fileQuantized) {
                 warnings = network->quantize(*quant); // continue LSQ from LSQ weights
-                applyStateDict(*network, *state, sources.initWeights.string(), true);
+                applyStateDict(*network, file.state, sources.initWeights.string(), true);
                 checkWeights(*network, sources.initWeights.string(), InvalidWeights::refuse);
             } else {
-                applyStateDict(*network, *state, sources.initWeights.string(), true);
+                applyStateDict(*network, file.state, sources.initWeights.string(), true);
                 checkWeights(*network, sources.initWeights.string(), InvalidWeights::refuse);
                 if (quant)
                     warnings = network->quantize(*quant); // weight step sizes from the loaded weights

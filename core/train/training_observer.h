@@ -3,6 +3,7 @@
 // into queued signals. Nothing here may block for long: training waits for it.
 #pragma once
 
+#include "common/log_level.h"
 #include "eval/detection_metrics.h"
 
 #include <cstdint>
@@ -64,8 +65,6 @@ struct RunSummary {
     int64_t bestEpoch = 0;
     std::string message;  ///< why it stopped or failed
 };
-
-enum class LogLevel { info, warning, error };
 
 class TrainingObserver {
 public:

@@ -1,4 +1,4 @@
-#include "eval/dataset_evaluation.h"
+#include "infer/dataset_evaluation.h"
 
 #include "eval/nms.h"
 #include "infer/inference_engine.h"
