@@ -1,6 +1,7 @@
 #include "model/weight_check.h"
 
 #include "common/error.h"
+#include "io/state_dict.h"
 #include "model/yolo_network.h"
 
 #include <ATen/ATen.h>
@@ -21,18 +22,6 @@ std::string indexOf(const at::Tensor& t, int64_t flat)
         flat /= t.size(d);
     }
     return c10::str(at::IntArrayRef(index));
-}
-
-// Every parameter and buffer of the module tree, by its state-dict name.
-void collectTensors(const torch::nn::Module& module, const std::string& prefix,
-                    std::vector<std::pair<std::string, at::Tensor>>& out)
-{
-    for (const auto& p : module.named_parameters(/*recurse=*/false))
-        out.emplace_back(prefix + p.key(), p.value());
-    for (const auto& b : module.named_buffers(/*recurse=*/false))
-        out.emplace_back(prefix + b.key(), b.value());
-    for (const auto& child : module.named_children())
-        collectTensors(*child.value(), prefix + child.key() + ".", out);
 }
 
 } // namespace
@@ -61,8 +50,7 @@ std::string nonFiniteSummary(const at::Tensor& t)
 std::vector<std::string> invalidWeights(const YoloNetworkImpl& network)
 {
     std::vector<std::string> problems;
-    std::vector<std::pair<std::string, at::Tensor>> tensors;
-    collectTensors(network, "", tensors);
+    const StateDict tensors = collectStateDict(network);
     // A disabled quantizer (bit 0) keeps its step-size slot for the state dict but never reads it.
     std::set<std::string> unused;
     for (const auto& [name, quantizer] : network.quantizers())

@@ -2,6 +2,8 @@
 // independently of tyq's code, for the tests that check tyq's names against it.
 #pragma once
 
+#include "io/state_dict.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -25,6 +27,15 @@ inline std::ostream& operator<<(std::ostream& os, const NamedShape& n)
     for (size_t i = 0; i < n.shape.size(); ++i)
         os << (i ? ", " : "") << n.shape[i];
     return os << "]";
+}
+
+/// Names and shapes of a state dict, in its order, to compare with the reference's list.
+inline std::vector<NamedShape> namesAndShapes(const StateDict& state)
+{
+    std::vector<NamedShape> out;
+    for (const auto& [name, tensor] : state)
+        out.push_back({name, tensor.sizes().vec()});
+    return out;
 }
 
 struct ReferenceParams {

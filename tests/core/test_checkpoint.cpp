@@ -20,12 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string readBytes(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 std::vector<std::string> filesIn(const fs::path& dir)
 {
     std::vector<std::string> names;
@@ -132,7 +126,7 @@ TEST(Checkpoint, FailedSaveKeepsThePreviousFileAndLeavesNoTemporary)
     test::TempDir dir;
     TrainingCheckpoint c = sampleCheckpoint();
     saveCheckpoint(c, dir / "ckpt.pth");
-    const std::string before = readBytes(dir / "ckpt.pth");
+    const std::string before = test::readBytes(dir / "ckpt.pth");
     c.epoch = 13;
     c.model.emplace_back("big", torch::zeros({100000}));
     {
@@ -145,7 +139,7 @@ TEST(Checkpoint, FailedSaveKeepsThePreviousFileAndLeavesNoTemporary)
             EXPECT_NE(std::string(e.what()).find("ckpt.pth"), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(readBytes(dir / "ckpt.pth"), before);
+    EXPECT_EQ(test::readBytes(dir / "ckpt.pth"), before);
     EXPECT_EQ(loadCheckpoint(dir / "ckpt.pth").epoch, 12);
     EXPECT_EQ(filesIn(dir.path()), std::vector<std::string>{"ckpt.pth"});
 }
@@ -156,7 +150,7 @@ TEST(Checkpoint, SaveIntoAReadOnlyFolderFailsAndKeepsThePreviousFile)
     const fs::path folder = dir / "ro";
     TrainingCheckpoint c = sampleCheckpoint();
     saveCheckpoint(c, folder / "ckpt.pth");
-    const std::string before = readBytes(folder / "ckpt.pth");
+    const std::string before = test::readBytes(folder / "ckpt.pth");
     fs::permissions(folder, fs::perms::owner_read | fs::perms::owner_exec);
     struct Restore {
         fs::path p;
@@ -166,7 +160,7 @@ TEST(Checkpoint, SaveIntoAReadOnlyFolderFailsAndKeepsThePreviousFile)
         GTEST_SKIP() << "running as root: a read-only folder is still writable (the file-size-limit test covers this)";
     c.epoch = 13;
     EXPECT_THROW(saveCheckpoint(c, folder / "ckpt.pth"), Error);
-    EXPECT_EQ(readBytes(folder / "ckpt.pth"), before);
+    EXPECT_EQ(test::readBytes(folder / "ckpt.pth"), before);
     EXPECT_EQ(filesIn(folder), std::vector<std::string>{"ckpt.pth"});
 }
 
@@ -194,7 +188,7 @@ TEST(Checkpoint, DamagedCheckpointsAreRefused)
     saveCheckpoint(c, dir / "nocfg.pth");
     EXPECT_THROW(loadCheckpoint(dir / "nocfg.pth"), Error);
     saveCheckpoint(sampleCheckpoint(), dir / "ok.pth");
-    const std::string bytes = readBytes(dir / "ok.pth");
+    const std::string bytes = test::readBytes(dir / "ok.pth");
     std::ofstream(dir / "cut.pth", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
     EXPECT_THROW(loadCheckpoint(dir / "cut.pth"), Error);
 }

@@ -24,14 +24,6 @@ namespace fs = std::filesystem;
 using test::errorOf;
 
 
-std::string names12()
-{
-    std::string s;
-    for (const auto& n : dacClassNames())
-        s += n + "\n";
-    return s;
-}
-
 // Runs a block with the current folder changed, restoring it afterwards.
 class ChangeDir {
 public:
@@ -45,7 +37,7 @@ private:
 TEST(DataConfig, ReadsKeysAndResolvesBesideTheFile)
 {
     TempDir dir;
-    writeText(dir / "d/dac.names", names12());
+    writeText(dir / "d/dac.names", test::dacNamesText());
     writeText(dir / "d/dac.data", "# comment\nclasses = 12\ntrain=train.txt\n valid =  lists/val.txt \n"
                                   "names=dac.names\nbackup=backup/\neval=dac\n");
     const DataConfig c = loadDataConfig(dir / "d/dac.data");
@@ -61,7 +53,7 @@ TEST(DataConfig, ReadsKeysAndResolvesBesideTheFile)
 TEST(DataConfig, FallsBackToTheCurrentFolder)
 {
     TempDir dir;
-    writeText(dir / "work/data/dac.names", names12());
+    writeText(dir / "work/data/dac.names", test::dacNamesText());
     writeText(dir / "work/cfg/dac.data",
               "classes=12\ntrain=data/train.txt\nvalid=data/val.txt\nnames=data/dac.names\n");
     writeText(dir / "work/data/train.txt", "");
@@ -76,7 +68,7 @@ TEST(DataConfig, FallsBackToTheCurrentFolder)
 TEST(DataConfig, MissingKeysAreNamed)
 {
     TempDir dir;
-    writeText(dir / "dac.names", names12());
+    writeText(dir / "dac.names", test::dacNamesText());
     for (const std::string key : {"classes", "train", "valid", "names"}) {
         std::string content;
         for (const std::string line : {"classes=12", "train=t.txt", "valid=v.txt", "names=dac.names"})
@@ -92,7 +84,7 @@ TEST(DataConfig, MissingKeysAreNamed)
 TEST(DataConfig, BadLinesAndCountsAreErrors)
 {
     TempDir dir;
-    writeText(dir / "dac.names", names12());
+    writeText(dir / "dac.names", test::dacNamesText());
     writeText(dir / "a.data", "classes=12\ntrain t.txt\n");
     EXPECT_CONTAINS(errorOf([&] { loadDataConfig(dir / "a.data"); }), (dir / "a.data").string() + ":2:");
 

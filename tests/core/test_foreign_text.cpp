@@ -53,14 +53,6 @@ std::string utf16Text(const std::string& ascii)
     return out;
 }
 
-std::string names12()
-{
-    std::string s;
-    for (const auto& n : dacClassNames())
-        s += n + "\n";
-    return s;
-}
-
 // A small dataset: two images with YOLO labels and one with VOC XML, all files as `encode` writes them.
 struct SmallDataset {
     explicit SmallDataset(const fs::path& root, const std::function<std::string(const std::string&)>& encode)
@@ -72,7 +64,7 @@ struct SmallDataset {
         writeText(root / "labels/v2.txt", encode("0 0.25 0.75 0.1 0.1\n"));
         writeText(root / "images/v3.xml", encode(vocAnnotationXml("v3.jpg", 640, 360, {{11, 0.5f, 0.5f, 0.2f, 0.2f}},
                                                                     dacClassNames())));
-        writeText(root / "dac.names", encode(names12()));
+        writeText(root / "dac.names", encode(test::dacNamesText()));
         writeText(root / "train.txt", encode("images/v1.jpg\nimages/v2.jpg\nimages/v3.jpg\n"));
         writeText(root / "dac.data", encode("classes = 12\ntrain = train.txt\nvalid = train.txt\nnames = dac.names\n"));
         dataFile = root / "dac.data";

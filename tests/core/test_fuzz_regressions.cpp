@@ -29,12 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string readBytes(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // What each fuzz target does with its input (see fuzz/fuzz_<target>.cpp), from a file.
 const std::map<std::string, std::function<void(const fs::path&, const std::string&)>>& readers()
 {
@@ -105,7 +99,7 @@ TEST(FuzzRegressions, EveryRecordedInputIsReadOrRefusedWithAMessage)
             SCOPED_TRACE(file.path().string());
             const auto start = std::chrono::steady_clock::now();
             try {
-                reader->second(file.path(), readBytes(file.path()));
+                reader->second(file.path(), test::readBytes(file.path()));
             } catch (const Error& e) {
                 // A refusal names what was read.
                 const std::string what = e.what();

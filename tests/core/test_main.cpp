@@ -2,6 +2,7 @@
 
 #include "common/compute_threads.h"
 #include "common/error.h"
+#include "data/dataset.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -36,6 +37,20 @@ std::string errorOf(const std::function<void()>& f)
     }
     ADD_FAILURE() << "no tyq::Error";
     return {};
+}
+
+std::string readBytes(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string dacNamesText()
+{
+    std::string s;
+    for (const std::string& name : dacClassNames())
+        s += name + "\n";
+    return s;
 }
 
 std::filesystem::path shippedQuantYaml()

@@ -23,14 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using test::NamedShape;
 
-std::vector<NamedShape> namesAndShapes(const StateDict& state)
-{
-    std::vector<NamedShape> out;
-    for (const auto& [name, tensor] : state)
-        out.push_back({name, tensor.sizes().vec()});
-    return out;
-}
-
 at::Tensor& tensorNamed(StateDict& state, const std::string& name)
 {
     for (auto& [n, t] : state)
@@ -50,10 +42,10 @@ TEST(Network, HasTheReferenceParameterNamesAndShapes)
     const test::ReferenceParams params = test::readReferenceParams(test::referenceDir() / "seed" / "lsq_model_params.txt");
     ASSERT_FALSE(params.fp.empty());
     YoloNetwork net(defaultNetworkSpec());
-    EXPECT_EQ(namesAndShapes(collectStateDict(*net)), test::withBatchNormBuffers(params.fp));
+    EXPECT_EQ(test::namesAndShapes(collectStateDict(*net)), test::withBatchNormBuffers(params.fp));
 
     net->quantize(defaultQuantConfig());
-    EXPECT_EQ(namesAndShapes(collectStateDict(*net)), test::withBatchNormBuffers(params.lsq));
+    EXPECT_EQ(test::namesAndShapes(collectStateDict(*net)), test::withBatchNormBuffers(params.lsq));
 }
 
 TEST(Network, QuantizedConvsHaveBothStepSizesWithTheReferenceShapes)

@@ -16,12 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string readBytes(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 void writeBytes(const fs::path& path, const std::string& bytes)
 {
     std::ofstream(path, std::ios::binary) << bytes;
@@ -71,7 +65,7 @@ TEST(Npy, WritesTheNumpyHeaderWithAlignedData)
                                      {torch::zeros({2}, at::kInt), "'<i4'", "(2,)"}};
     for (const Case& c : cases) {
         writeNpy(c.tensor, dir / "h.npy");
-        const std::string file = readBytes(dir / "h.npy");
+        const std::string file = test::readBytes(dir / "h.npy");
         ASSERT_GE(file.size(), 10u);
         EXPECT_EQ(file.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
         const size_t dataStart = 10 + headerLength(file);
@@ -90,7 +84,7 @@ TEST(Npy, WritesNonContiguousTensorsInCOrder)
     test::TempDir dir;
     const at::Tensor t = torch::arange(12, at::kFloat).view({3, 4}).t();
     writeNpy(t, dir / "t.npy");
-    const std::string file = readBytes(dir / "t.npy");
+    const std::string file = test::readBytes(dir / "t.npy");
     const float* data = reinterpret_cast<const float*>(file.data() + 10 + headerLength(file));
     EXPECT_EQ(data[0], 0.f);
     EXPECT_EQ(data[1], 4.f); // row 0 of the transpose: 0, 4, 8
@@ -130,7 +124,7 @@ TEST(Npy, RefusesMalformedFiles)
 {
     test::TempDir dir;
     writeNpy(torch::arange(6, at::kFloat).view({2, 3}), dir / "good.npy");
-    const std::string good = readBytes(dir / "good.npy");
+    const std::string good = test::readBytes(dir / "good.npy");
     const size_t dataStart = 10 + headerLength(good);
     auto variant = [&](const std::string& name, const std::string& bytes) {
         writeBytes(dir / name, bytes);

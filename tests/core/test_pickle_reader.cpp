@@ -23,26 +23,12 @@ namespace {
 namespace fs = std::filesystem;
 using test::NamedShape;
 
-std::vector<NamedShape> namesAndShapes(const StateDict& state)
-{
-    std::vector<NamedShape> out;
-    for (const auto& [name, tensor] : state)
-        out.push_back({name, tensor.sizes().vec()});
-    return out;
-}
-
 const at::Tensor& tensorNamed(const StateDict& state, const std::string& name)
 {
     for (const auto& [n, t] : state)
         if (n == name)
             return t;
     throw std::runtime_error("no tensor " + name);
-}
-
-std::string readBytes(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void writeBytes(const fs::path& path, const std::string& bytes)
@@ -169,11 +155,11 @@ TEST(PickleReader, ReferenceCheckpointsHoldExactlyTheDocumentedNamesAndShapes)
     ASSERT_EQ(params.lsq.size(), 49u) << "plus quan_w_fn.s and quan_a_fn.s of each of the 10 convs";
 
     const StateDict fp = readStateDict(seed / "fp_ckpt_94.pth");
-    EXPECT_EQ(namesAndShapes(fp), test::withBatchNormBuffers(params.fp));
+    EXPECT_EQ(test::namesAndShapes(fp), test::withBatchNormBuffers(params.fp));
     EXPECT_EQ(fp.size(), 29u + 9 * 3);
 
     const StateDict lsq = readStateDict(seed / "lsq_ckpt_92.pth");
-    EXPECT_EQ(namesAndShapes(lsq), test::withBatchNormBuffers(params.lsq));
+    EXPECT_EQ(test::namesAndShapes(lsq), test::withBatchNormBuffers(params.lsq));
     EXPECT_EQ(lsq.size(), 49u + 9 * 3);
 }
 
@@ -268,7 +254,7 @@ TEST(PickleReader, RefusesEmptyAndRandomFiles)
 TEST(PickleReader, RefusesTruncatedCopiesOfTheReferenceCheckpoint)
 {
     TYQ_REQUIRE_REFERENCE();
-    const std::string full = readBytes(test::referenceDir() / "seed" / "fp_ckpt_94.pth");
+    const std::string full = test::readBytes(test::referenceDir() / "seed" / "fp_ckpt_94.pth");
     ASSERT_GT(full.size(), 100000u);
     test::TempDir dir;
     for (size_t length : {size_t(1), size_t(4), size_t(30), size_t(200), size_t(5000), full.size() / 3,
@@ -445,7 +431,7 @@ TEST(PickleReader, ReferenceCheckpointSurvivesAWriteAndRead)
     const StateDict original = readStateDict(test::referenceDir() / "seed" / "lsq_ckpt_92.pth");
     writeStateDictPth(original, dir / "copy.pth");
     const StateDict copy = readStateDict(dir / "copy.pth");
-    ASSERT_EQ(namesAndShapes(copy), namesAndShapes(original));
+    ASSERT_EQ(test::namesAndShapes(copy), test::namesAndShapes(original));
     for (size_t i = 0; i < copy.size(); ++i)
         EXPECT_TRUE(torch::equal(copy[i].second, original[i].second)) << copy[i].first;
 }

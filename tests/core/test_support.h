@@ -40,6 +40,12 @@ std::string errorOf(const std::function<void()>& f);
 /// The shipped default bit-widths (config/lsq-3bit.yaml of the source tree).
 std::filesystem::path shippedQuantYaml();
 
+/// A file's bytes ("" when it cannot be read).
+std::string readBytes(const std::filesystem::path& path);
+
+/// The contest's twelve class names, one per line (a dac.names file).
+std::string dacNamesText();
+
 /// Writes text to a file (creating folders); for building malformed inputs in tests.
 void writeText(const std::filesystem::path& file, const std::string& content);
 

@@ -3,16 +3,9 @@
 # baseline (speeds are not asserted here: a loaded CI machine says nothing about them), the
 # memory check, and bad flags are refused. Usage: cli_bench.sh TYQ
 set -uo pipefail
+source "$(dirname "$0")/e2e_lib.sh"
 tyq=$1
-python=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 
 mkdir tmp
 TMPDIR=$work/tmp "$tyq" --threads 2 bench --quick --json bench.json >table.txt 2>log.txt || fail "bench failed: $(tail -5 log.txt)"

@@ -4,21 +4,11 @@
 # output compared with the reference system's golden tensors.
 # Usage: cli_detect.sh TYQ REFERENCE_DIR SOURCE_DIR   (exit 77 = the reference parts skipped)
 set -uo pipefail
+source "$(dirname "$0")/e2e_lib.sh"
 
 tyq=$1
 reference=${TYQ_REFERENCE_DIR:-$2}
 source_dir=$3
-python=/usr/bin/python3 # Debian's, with numpy; the first python3 on PATH may lack it
-
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-pass() { echo "ok: $*"; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # --- info -------------------------------------------------------------------------------------
 if "$tyq" info >"$work/info.txt" 2>&1; then

@@ -6,11 +6,11 @@
 # tyq eval --engine int against the float engine.
 # Usage: cli_export_int.sh TYQ REFERENCE_DIR SOURCE_DIR   (exit 77 = skipped: no reference files)
 set -uo pipefail
+source "$(dirname "$0")/e2e_lib.sh"
 
 tyq=$1
 reference=${TYQ_REFERENCE_DIR:-$2}
 source_dir=$3
-python=/usr/bin/python3 # Debian's, with numpy
 
 seed=$reference/seed
 golden=$reference/golden/seed_outputs
@@ -19,15 +19,6 @@ if [[ ! -f $seed/lsq_ckpt_92.pth || ! -f $golden/fruits.jpg ]]; then
     exit 77
 fi
 
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-pass() { echo "ok: $*"; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 quant=$source_dir/config/lsq-3bit.yaml
 cp "$golden/fruits.jpg" "$golden/baboon.jpg" "$work/"
 

@@ -6,22 +6,14 @@
 # loads with --allow-invalid-weights and a warning.
 # Usage: cli_foreign_inputs.sh TYQ   (exit 77 = skipped: no /usr/bin/python3 with torch)
 set -uo pipefail
+source "$(dirname "$0")/e2e_lib.sh"
 
 tyq=$1
-python=/usr/bin/python3
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-pass() { echo "ok: $*"; }
 if ! "$python" -c 'import torch' 2>/dev/null; then
     echo "skip: $python cannot import torch (apt-get install python3-torch)"
     exit 77
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 toy=(--width 128 --height 96)
 

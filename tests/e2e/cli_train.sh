@@ -4,19 +4,11 @@
 # (with more epochs), Ctrl-C (a resumable stop), bad data reported with its path.
 # Usage: cli_train.sh TYQ
 set -uo pipefail
+source "$(dirname "$0")/e2e_lib.sh"
 
 tyq=$1
-python=/usr/bin/python3
 config=$(cd "$(dirname "$0")/../../config" && pwd)
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-pass() { echo "ok: $*"; }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 toy=(--batch-size 2 --accumulate 1 --width 128 --height 96 --loader-threads 1)
 

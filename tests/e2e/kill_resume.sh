@@ -4,16 +4,9 @@
 # (run.json, the CSVs, every checkpoint loads) and the batch log has each batch exactly once.
 # Usage: kill_resume.sh TYQ
 set -uo pipefail
+source "$(dirname "$0")/e2e_lib.sh"
 tyq=$1
-python=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 
 "$tyq" -q gen-data --out data --train 8 --val 4 --seed 9 || exit 1
 toy=(--batch-size 2 --accumulate 2 --width 128 --height 96 --loader-threads 1 --eval-interval 1 --checkpoint-interval 1)
