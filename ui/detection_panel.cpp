@@ -1,9 +1,10 @@
 // Engine (LibTorch) headers come before any Qt header: Qt's `slots` macro breaks LibTorch's.
 #include "common/compute_threads.h"
+#include "common/error.h"
 #include "data/dataset.h"
-#include "infer/dataset_evaluation.h"
 #include "eval/detection_metrics.h"
 #include "infer/annotate.h"
+#include "infer/dataset_evaluation.h"
 #include "infer/detector.h"
 #include "model/model_loader.h"
 
@@ -909,6 +910,7 @@ void DetectionPanel::setModel(int slot, const QString& weights, const QString& q
         configureComputeThreads(0);
         auto model = std::make_shared<SlotModel>();
         QString error;
+        bool needsBitWidths = false;
         try {
             ModelSource source;
             source.weights = toPath(weights);
@@ -933,17 +935,21 @@ void DetectionPanel::setModel(int slot, const QString& weights, const QString& q
                                           QString::fromStdString(model->loaded.weightsDescription), bits)
                                      .arg(model->inputWidth)
                                      .arg(model->inputHeight);
+        } catch (const Error& e) {
+            needsBitWidths = e.kind() == ErrorKind::needsBitWidths;
+            error = needsBitWidths ? QObject::tr("%1 is an LSQ-quantized model: choose its bit-width YAML (for the "
+                                                 "reference checkpoints config/lsq-3bit.yaml) in the YAML field, "
+                                                 "then Load.")
+                                         .arg(weights)
+                                   : QString::fromUtf8(e.what());
+            model.reset();
         } catch (const std::exception& e) {
             error = QString::fromUtf8(e.what());
-            if (error.contains("give its bit-width YAML"))
-                error = QObject::tr("%1 is an LSQ-quantized model: choose its bit-width YAML (for the reference "
-                                    "checkpoints config/lsq-3bit.yaml) in the YAML field, then Load.")
-                            .arg(weights);
             model.reset();
         }
         if (!self)
             return;
-        QMetaObject::invokeMethod(self, [self, slot, generation, model, error] {
+        QMetaObject::invokeMethod(self, [self, slot, generation, model, error, needsBitWidths] {
             if (!self)
                 return;
             Impl& d = *self->d_;
@@ -957,7 +963,7 @@ void DetectionPanel::setModel(int slot, const QString& weights, const QString& q
                 s.status->setText(error);
                 s.status->setStyleSheet("color: #c0392b");
                 s.status->setToolTip(error);
-                if (error.contains("bit-width YAML"))
+                if (needsBitWidths)
                     s.yamlEdit->setFocus();
                 self->setStatus(QObject::tr("Model %1: %2").arg(slotName(slot), error), true);
                 showError(self, QObject::tr("Cannot load model %1").arg(slotName(slot)), error);

@@ -1,5 +1,6 @@
 // Engine (LibTorch) headers come before any Qt header: Qt's `slots` macro breaks LibTorch's.
 #include "common/compute_threads.h"
+#include "common/error.h"
 #include "model/model_loader.h"
 
 #include <ATen/ATen.h>
@@ -223,12 +224,14 @@ void LayerQuantView::setModel(const QString& weights, const QString& quantYaml)
             source.weights = toPath(weights);
             source.quant = toPath(quantYaml);
             model = std::make_shared<LoadedModel>(loadModel(source));
+        } catch (const Error& e) {
+            error = e.kind() == ErrorKind::needsBitWidths
+                        ? QObject::tr("%1 is an LSQ-quantized model: choose its bit-width YAML (for the reference "
+                                      "checkpoints config/lsq-3bit.yaml), then Load.")
+                              .arg(weights)
+                        : QString::fromUtf8(e.what());
         } catch (const std::exception& e) {
             error = QString::fromUtf8(e.what());
-            if (error.contains("give its bit-width YAML"))
-                error = QObject::tr("%1 is an LSQ-quantized model: choose its bit-width YAML (for the reference "
-                                    "checkpoints config/lsq-3bit.yaml), then Load.")
-                            .arg(weights);
         }
         QMetaObject::invokeMethod(self, [self, generation, model, error, weights] {
             if (!self || generation != self->generation_)

@@ -8,10 +8,26 @@
 
 namespace tyq {
 
+/// What a caller can do about an error, for the UIs that react to some kinds (they never parse
+/// the message, which is for people).
+enum class ErrorKind {
+    generic,         ///< fix the named file, flag or value
+    needsBitWidths,  ///< an LSQ-quantized model was loaded without its bit-width YAML
+    invalidWeights,  ///< NaN/Inf, a negative variance or a step size <= 0 (see checkWeights)
+};
+
 /// An error caused by input or environment (a file, a flag, a full disk), not by a bug.
 class Error : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit Error(const std::string& message, ErrorKind kind = ErrorKind::generic)
+        : std::runtime_error(message), kind_(kind)
+    {
+    }
+    explicit Error(const char* message) : std::runtime_error(message) {}
+    ErrorKind kind() const { return kind_; }
+
+private:
+    ErrorKind kind_ = ErrorKind::generic;
 };
 
 /// "path:line: problem" (line omitted when 0), the form compilers use, so editors can jump to it.

@@ -36,7 +36,8 @@ LoadedModel loadModel(const ModelSource& source)
                         ": is a full-precision model (it has no LSQ step sizes); drop --quant to run it in full "
                         "precision, or train LSQ from it (tyq train --quant YAML --from " + weightsName + ")");
         if (!quant && fileQuantized)
-            throw Error(weightsName + ": is an LSQ-quantized model; give its bit-width YAML with --quant");
+            throw Error(weightsName + ": is an LSQ-quantized model; give its bit-width YAML with --quant",
+                        ErrorKind::needsBitWidths);
         applyStateDict(*loaded.network, file->state, weightsName, /*requireClean=*/true);
         checkWeights(*loaded.network, weightsName, source.invalidWeights, &loaded.warnings);
     }

@@ -104,7 +104,7 @@ void checkWeights(const YoloNetworkImpl& network, const std::string& source, Inv
     std::string message = source + ": invalid weights, refused (the network would compute no usable output):";
     for (const std::string& p : problems)
         message += "\n  " + p;
-    throw Error(message);
+    throw Error(message, ErrorKind::invalidWeights);
 }
 
 } // namespace tyq

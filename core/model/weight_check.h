@@ -25,7 +25,7 @@ std::vector<std::string> invalidWeights(const YoloNetworkImpl& network);
 /// checkpoint): the problems become warnings.
 enum class InvalidWeights { refuse, allow };
 
-/// Throws tyq::Error naming `source` and every invalid tensor, unless `policy` is allow: then
+/// Throws tyq::Error (kind invalidWeights) naming `source` and every invalid tensor, unless `policy` is allow: then
 /// each problem is appended to `warnings` (when given).
 void checkWeights(const YoloNetworkImpl& network, const std::string& source, InvalidWeights policy,
                   std::vector<std::string>* warnings = nullptr);
