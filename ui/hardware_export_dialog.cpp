@@ -3,6 +3,8 @@
 #include "hw/integer_agreement.h"
 #include "hw/integer_engine.h"
 #include "hw/integer_model.h"
+#include "hw/integer_model_files.h"
+#include "hw/integer_model_sizes.h"
 #include "model/model_loader.h"
 
 #include "hardware_export_dialog.h"

@@ -9,6 +9,7 @@
 #include "hw/integer_agreement.h"
 #include "hw/integer_engine.h"
 #include "hw/integer_model.h"
+#include "hw/integer_model_files.h"
 #include "infer/annotate.h"
 #include "infer/detector.h"
 #include "io/npy.h"

@@ -9,6 +9,7 @@
 #include "infer/dataset_evaluation.h"
 #include "hw/integer_engine.h"
 #include "hw/integer_model.h"
+#include "hw/integer_model_files.h"
 #include "model/model_loader.h"
 
 #include <CLI/CLI.hpp>

@@ -4,6 +4,8 @@
 
 #include "common/error.h"
 #include "hw/integer_model.h"
+#include "hw/integer_model_files.h"
+#include "hw/integer_model_sizes.h"
 #include "io/state_dict.h"
 #include "model/model_loader.h"
 

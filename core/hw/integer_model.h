@@ -2,8 +2,8 @@
 // per-channel fixed-point requantization to every consumer's input codes; the graph with the
 // layers that only move codes (max-pool, route, upsample); float only where the model itself is
 // float (the last conv's bias, the yolo decode). Built from a quantized network, written to and
-// read back from a folder (manifest.json, .npy files, a bit-packed weight file); the README's
-// "Hardware export" section documents the arithmetic and the formats.
+// read back from a folder (hw/integer_model_files.h: manifest.json, .npy files, a bit-packed
+// weight file); the README's "Hardware export" section documents the arithmetic and the formats.
 #pragma once
 
 #include "hw/requantization.h"
@@ -73,44 +73,9 @@ struct IntegerModel {
 /// input, shortcut layers, leaky activations before a quantizer, accumulators beyond int32.
 IntegerModel exportIntegerModel(const YoloNetworkImpl& network, const std::string& source = "");
 
-/// Writes manifest.json, the .npy files and weights.packed into `dir` (created if missing;
-/// files of an older export are replaced). The manifest is written last.
-void writeIntegerModel(const IntegerModel& model, const std::filesystem::path& dir);
-
-/// Reads an export folder back, checking every file against the manifest (shapes, dtypes, code
-/// ranges, the packed file against the .npy codes). Throws tyq::Error naming the file and key.
-IntegerModel readIntegerModel(const std::filesystem::path& dir);
-
-/// True if `dir` holds a manifest.json of an integer export.
-bool isIntegerModelDir(const std::filesystem::path& dir);
-
 /// The fake-quantized network the integer model was exported from (weights = codes x step,
 /// the same step sizes, batch norm and biases), in eval mode.
 YoloNetwork networkFromIntegerModel(const IntegerModel& model);
-
-/// Storage of one conv's weights in fp32 and at the true bit-width.
-struct LayerSize {
-    int index = 0;
-    int64_t weights = 0;
-    int bits = 0;
-    int64_t fp32Bytes = 0;   ///< weights x 4
-    int64_t packedBytes = 0; ///< ceil(weights x bits / 8)
-    int paddingBits = 0;     ///< zero bits ending the layer's section of the packed file
-    int64_t requantBytes = 0; ///< int32 multiplier, bias, shift per channel per consumer (+ float scale, bias)
-};
-
-struct SizeReport {
-    std::vector<LayerSize> layers;
-    int64_t fp32WeightBytes = 0;   ///< conv weights in fp32
-    int64_t packedWeightBytes = 0; ///< the packed file
-    int64_t fp32ModelBytes = 0;    ///< every parameter of the fp32 model (weights, biases, BN)
-    int64_t requantBytes = 0;      ///< all requantization tables
-    int64_t integerModelBytes() const { return packedWeightBytes + requantBytes; }
-};
-
-SizeReport integerModelSizes(const IntegerModel& model);
-/// A terminal table: per conv, weights fp32 vs packed, then the totals.
-std::string formatSizeReport(const SizeReport& report);
 
 /// Smallest .npy integer dtype holding [qmin, qmax]: int8, uint8, int16, else int32.
 at::ScalarType codeDtype(int qmin, int qmax);

@@ -11,6 +11,8 @@
 #include "hw/integer_agreement.h"
 #include "hw/integer_engine.h"
 #include "hw/integer_model.h"
+#include "hw/integer_model_files.h"
+#include "hw/integer_model_sizes.h"
 #include "hw/requantization.h"
 #include "io/checkpoint.h"
 #include "io/npy.h"

@@ -7,6 +7,7 @@
 #include "common/embedded_config.h"
 #include "data/synthetic_dataset.h"
 #include "hw/integer_model.h"
+#include "hw/integer_model_files.h"
 #include "io/checkpoint.h"
 #include "io/npy.h"
 #include "io/state_dict.h"

@@ -5,6 +5,7 @@
 // Engine (LibTorch) headers first: Qt's `slots` macro breaks LibTorch's.
 #include "data/synthetic_dataset.h"
 #include "hw/integer_model.h"
+#include "hw/integer_model_files.h"
 
 #include "hardware_export_dialog.h"
 #include "main_window.h"
