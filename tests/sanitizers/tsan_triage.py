@@ -6,7 +6,7 @@ Qt hands between its own threads (thread-pool queues, signal connection lists) i
 race even though only Qt code touches it, in functions Debian ships without symbols (so no
 suppression can name them). A report is Qt's own when *both* accesses are made by Qt: the top
 frame is in a libQt6 module, or is an interceptor (malloc, free, memmove, operator new/delete,
-...) called directly from one. Any report where tyq's code (or anything else) makes an access
+pthread_*) called directly from one. Any report where tyq's code (or anything else) makes an access
 is printed in full and fails the run.
 
 Usage: tsan_triage.py LOG...   (exit 1 if any report is not Qt's own)
@@ -15,7 +15,7 @@ import re
 import sys
 
 INTERCEPTORS = re.compile(r"^(malloc|calloc|realloc|free|memmove|memcpy|memset|operator new|operator delete|"
-                          r"pthread_mutex_destroy|pthread_cond_destroy)")
+                          r"pthread_\w+)")
 FRAME = re.compile(r"^\s+#\d+ (.*)$")
 MODULE = re.compile(r"\(([^()\s]+)\+0x[0-9a-f]+\)")
 
