@@ -32,9 +32,23 @@ std::vector<double> CsvTable::values(const std::string& name) const
     return out;
 }
 
+namespace {
+
+// The run's CSVs are tyq's own append-only files: a byte-order mark (the file opened and saved in
+// a spreadsheet) is dropped, but NUL bytes are not refused as readTextFile does, since a crash can
+// leave a zero-filled tail, which the row parsing below drops like any torn line.
+std::string readCsvText(const std::filesystem::path& path)
+{
+    std::string data = text::readFile(path.string());
+    data.erase(0, data.size() - text::withoutByteOrderMark(data).size());
+    return data;
+}
+
+} // namespace
+
 CsvTable readCsv(const std::filesystem::path& path)
 {
-    const std::string data = text::readTextFile(path.string());
+    const std::string data = readCsvText(path);
     CsvTable table;
     size_t start = 0;
     bool header = true;
@@ -92,7 +106,7 @@ void truncateCsv(const std::filesystem::path& path, size_t column, double limit)
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
         return;
-    const std::string data = text::readTextFile(path.string());
+    const std::string data = readCsvText(path);
     std::string kept;
     size_t pos = 0;
     bool header = true;

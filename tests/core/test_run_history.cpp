@@ -2,6 +2,7 @@
 // back as the reports a live run sent, so the studio redraws a recorded run as it was seen.
 #include "test_support.h"
 
+#include "common/csv_table.h"
 #include "train/run_folder.h"
 
 #include <gtest/gtest.h>
@@ -85,6 +86,18 @@ TEST(RunHistory, ARunWithoutEvaluationsOrBatchesYetIsEmpty)
     EXPECT_TRUE(h.evaluations.empty());
     EXPECT_EQ(h.start.batchesPerEpoch, 1);
     EXPECT_CONTAINS(test::errorOf([&] { readRunHistory(dir / "missing"); }), "batches.csv");
+}
+
+TEST(RunHistory, AZeroFilledTailAfterACrashIsDroppedLikeATornLine)
+{
+    // What a power cut can leave at the end of an appended file; resume must still read it.
+    test::TempDir dir;
+    test::writeText(dir / "batches.csv", "\xEF\xBB\xBF" "epoch,batch\n0,0\n0,1\n" + std::string(64, '\0'));
+    const CsvTable table = readCsv(dir / "batches.csv");
+    EXPECT_EQ(table.columns, (std::vector<std::string>{"epoch", "batch"}));
+    EXPECT_EQ(table.rows.size(), 2u);
+    truncateCsv(dir / "batches.csv", 1, 5);
+    EXPECT_EQ(test::readBytes(dir / "batches.csv"), "epoch,batch\n0,0\n0,1\n");
 }
 
 } // namespace
