@@ -9,8 +9,8 @@
 #include "io/checkpoint.h"
 #include "io/state_dict.h"
 #include "io/weights_file.h"
-#include "model/yolo_head.h"
 #include "model/weight_check.h"
+#include "model/yolo_head.h"
 #include "model/yolo_network.h"
 #include "train/run_folder.h"
 
