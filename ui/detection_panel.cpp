@@ -960,12 +960,20 @@ void DetectionPanel::setModel(int slot, const QString& weights, const QString& q
             s.busy->setVisible(false);
             if (!model) {
                 s.weights.clear();
-                s.status->setText(error);
+                // Multi-line messages (one line per invalid tensor) would grow the model rows and
+                // the status line: those show the headline; the tooltip, dialog and log the whole.
+                QString headline = error.section('\n', 0, 0);
+                if (headline.size() < error.size()) {
+                    if (headline.endsWith(':'))
+                        headline.chop(1);
+                    headline += QStringLiteral(" …");
+                }
+                s.status->setText(headline);
                 s.status->setStyleSheet("color: #c0392b");
                 s.status->setToolTip(error);
                 if (needsBitWidths)
                     s.yamlEdit->setFocus();
-                self->setStatus(QObject::tr("Model %1: %2").arg(slotName(slot), error), true);
+                self->setStatus(QObject::tr("Model %1: %2").arg(slotName(slot), headline), true);
                 showError(self, QObject::tr("Cannot load model %1").arg(slotName(slot)), error);
                 Q_EMIT self->message(LogLevel::error, QObject::tr("Detections, model %1: %2").arg(slotName(slot), error));
                 self->updateViews();
