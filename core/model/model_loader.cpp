@@ -5,6 +5,13 @@
 
 namespace tyq {
 
+void applyWeights(YoloNetworkImpl& network, const StateDict& state, const std::string& source, InvalidWeights policy,
+                  std::vector<std::string>* warnings)
+{
+    applyStateDict(network, state, source, /*requireClean=*/true);
+    checkWeights(network, source, policy, warnings);
+}
+
 LoadedModel loadModel(const ModelSource& source)
 {
     LoadedModel loaded;
@@ -38,8 +45,7 @@ LoadedModel loadModel(const ModelSource& source)
         if (!quant && fileQuantized)
             throw Error(weightsName + ": is an LSQ-quantized model; give its bit-width YAML with --quant",
                         ErrorKind::needsBitWidths);
-        applyStateDict(*loaded.network, file->state, weightsName, /*requireClean=*/true);
-        checkWeights(*loaded.network, weightsName, source.invalidWeights, &loaded.warnings);
+        applyWeights(*loaded.network, file->state, weightsName, source.invalidWeights, &loaded.warnings);
     }
     loaded.network->eval();
     return loaded;

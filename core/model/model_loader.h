@@ -3,6 +3,7 @@
 // weights from any supported file (the reference's .pth, a tyq export, a tyq checkpoint).
 #pragma once
 
+#include "io/state_dict.h"
 #include "model/weight_check.h"
 #include "model/yolo_network.h"
 
@@ -26,6 +27,11 @@ struct LoadedModel {
     std::vector<std::string> warnings;
     std::string weightsDescription; ///< "reference state dict", "tyq checkpoint (lsq, epoch 12)", ...
 };
+
+/// Copies `state` into the network (names and shapes must match exactly) and checks the values
+/// (checkWeights): how every caller puts weights into a network. Throws tyq::Error naming `source`.
+void applyWeights(YoloNetworkImpl& network, const StateDict& state, const std::string& source,
+                  InvalidWeights policy = InvalidWeights::refuse, std::vector<std::string>* warnings = nullptr);
 
 /// Builds the network in eval mode and loads the weights. Throws tyq::Error naming the file
 /// and what does not fit (missing or unexpected parameters, shapes, fp vs quantized) or what is

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -199,6 +200,9 @@ RunHistory readRunHistory(const std::filesystem::path& runDir)
     auto cell = [](const std::vector<double>& row, int c) {
         return c >= 0 && static_cast<size_t>(c) < row.size() ? row[static_cast<size_t>(c)] : 0.0;
     };
+    std::vector<int> fieldCols;
+    for (const Field& f : fields)
+        fieldCols.push_back(batches.column(f.column));
     int64_t perEpoch = 1;
     if (epochCol >= 0 && inEpochCol >= 0) {
         for (const auto& row : batches.rows) {
@@ -207,8 +211,8 @@ RunHistory readRunHistory(const std::filesystem::path& runDir)
             b.globalBatch = static_cast<int64_t>(cell(row, batchCol));
             b.batchInEpoch = static_cast<int64_t>(cell(row, inEpochCol));
             b.images = static_cast<int>(cell(row, imagesCol));
-            for (const Field& f : fields)
-                b.*(f.member) = cell(row, batches.column(f.column));
+            for (size_t k = 0; k < std::size(fields); ++k)
+                b.*(fields[k].member) = cell(row, fieldCols[k]);
             for (const auto& [name, c] : stepColumns)
                 b.stepSizes.push_back({name, cell(row, static_cast<int>(c))});
             perEpoch = std::max(perEpoch, b.batchInEpoch + 1);
@@ -225,27 +229,32 @@ RunHistory readRunHistory(const std::filesystem::path& runDir)
     const int e = epochs.column("epoch");
     if (e < 0)
         return h;
+    const int mapCol = epochs.column("map"), iouCol = epochs.column("iou"), contestCol = epochs.column("contest_iou"),
+              precisionCol = epochs.column("precision"), recallCol = epochs.column("recall"),
+              f1Col = epochs.column("f1"), secondsCol = epochs.column("seconds");
+    std::vector<size_t> apCols; // "ap:<name>" per class, in class order
+    for (size_t c = 0; c < epochs.columns.size(); ++c)
+        if (epochs.columns[c].rfind("ap:", 0) == 0)
+            apCols.push_back(c);
     for (const auto& row : epochs.rows) {
         EvalReport r;
         r.epoch = static_cast<int64_t>(cell(row, e));
-        r.metrics.mAP = cell(row, epochs.column("map"));
-        r.metrics.referenceIoU = cell(row, epochs.column("iou"));
-        r.metrics.contestIoU = cell(row, epochs.column("contest_iou"));
-        r.metrics.precision = cell(row, epochs.column("precision"));
-        r.metrics.recall = cell(row, epochs.column("recall"));
-        r.metrics.f1 = cell(row, epochs.column("f1"));
-        r.seconds = cell(row, epochs.column("seconds"));
-        int classId = 0;
-        for (size_t c = 0; c < epochs.columns.size(); ++c)
-            if (epochs.columns[c].rfind("ap:", 0) == 0) {
-                if (c < row.size() && !std::isnan(row[c])) {
-                    ClassMetrics m;
-                    m.classId = classId;
-                    m.ap = row[c];
-                    r.metrics.perClass.push_back(m);
-                }
-                ++classId;
+        r.metrics.mAP = cell(row, mapCol);
+        r.metrics.referenceIoU = cell(row, iouCol);
+        r.metrics.contestIoU = cell(row, contestCol);
+        r.metrics.precision = cell(row, precisionCol);
+        r.metrics.recall = cell(row, recallCol);
+        r.metrics.f1 = cell(row, f1Col);
+        r.seconds = cell(row, secondsCol);
+        for (size_t classId = 0; classId < apCols.size(); ++classId) {
+            const size_t c = apCols[classId];
+            if (c < row.size() && !std::isnan(row[c])) {
+                ClassMetrics m;
+                m.classId = static_cast<int>(classId);
+                m.ap = row[c];
+                r.metrics.perClass.push_back(m);
             }
+        }
         h.evaluations.push_back(std::move(r));
     }
     return h;

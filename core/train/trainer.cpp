@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "io/state_dict.h"
 #include "io/weights_file.h"
+#include "model/model_loader.h"
 #include "model/weight_check.h"
 #include "model/yolo_head.h"
 #include "model/yolo_network.h"
@@ -314,23 +315,17 @@ RunSummary Trainer::run()
         if (resumeFrom) {
             if (quant)
                 warnings = network->quantize(*quant);
-            applyStateDict(*network, resumeFrom->model, folder->lastCheckpoint().string(), true);
-            checkWeights(*network, folder->lastCheckpoint().string(), InvalidWeights::refuse);
+            applyWeights(*network, resumeFrom->model, folder->lastCheckpoint().string());
         } else if (!sources.initWeights.empty()) {
             const WeightsFile file = readWeightsFile(sources.initWeights);
             const bool fileQuantized = file.quantized();
             if (fileQuantized && !quant)
                 fail(sources.initWeights, "is an LSQ-quantized model; full-precision training needs fp weights");
-            if (quant && fileQuantized) {
+            if (quant && fileQuantized)
                 warnings = network->quantize(*quant); // continue LSQ from LSQ weights
-                applyStateDict(*network, file.state, sources.initWeights.string(), true);
-                checkWeights(*network, sources.initWeights.string(), InvalidWeights::refuse);
-            } else {
-                applyStateDict(*network, file.state, sources.initWeights.string(), true);
-                checkWeights(*network, sources.initWeights.string(), InvalidWeights::refuse);
-                if (quant)
-                    warnings = network->quantize(*quant); // weight step sizes from the loaded weights
-            }
+            applyWeights(*network, file.state, sources.initWeights.string());
+            if (quant && !fileQuantized)
+                warnings = network->quantize(*quant); // weight step sizes from the loaded weights
         } else {
             network->initializeLikeReference();
         }
