@@ -1,14 +1,15 @@
 // "Detections": browse a dataset split or a folder of images with two models side by side
 // (typically A = the fp checkpoint, B = its LSQ version), ground truth dashed, predictions solid
-// with their IoU, differences summarized. Models load and run on worker threads; each model's
-// decoded rows are cached per image so the conf/NMS sliders re-run only NMS, at once. "Evaluate
-// all" fills per-image top-box IoU columns (worst first) on a cancellable worker.
+// with their IoU, differences summarized. The parts live in their own units: the image list
+// (image_list.h), each model and its cache (model_slot.h), "Evaluate all" (detection_evaluation.h).
+// Every file is read in a background job; the GUI thread only draws.
 #pragma once
 
-#include "log_level_metatype.h"
 #include "eval/detection.h"
+#include "log_level_metatype.h"
 
 #include <QString>
+#include <QStringList>
 #include <QWidget>
 
 #include <memory>
@@ -26,11 +27,11 @@ public:
     explicit DetectionPanel(QWidget* parent = nullptr);
     ~DetectionPanel() override;
 
-    /// Lists a split ("val" or "train") of a .data file, with its labels as ground truth.
-    /// Problems are shown in the panel and sent as `message`; returns false if nothing is listed.
-    bool setDataset(const QString& dataFile, const QString& split = "val");
-    /// Lists the images of a folder (no ground truth).
-    bool setImageFolder(const QString& dir);
+    /// Lists a split ("val" or "train") of a .data file in the background, with its labels as
+    /// ground truth; `imagesListed` follows. Problems are shown in the panel and sent as `message`.
+    void setDataset(const QString& dataFile, const QString& split = "val");
+    /// Lists the images of a folder (no ground truth) in the background; `imagesListed` follows.
+    void setImageFolder(const QString& dir);
     /// Loads a model into slot 0 (A) or 1 (B) on a worker thread; `modelLoaded` tells the outcome.
     /// `quantYaml` gives the bit-widths of a reference LSQ .pth (tyq checkpoints record theirs).
     void setModel(int slot, const QString& weights, const QString& quantYaml = {});
@@ -48,7 +49,7 @@ public:
     double confThreshold() const { return conf_; }
     double nmsThreshold() const { return nms_; }
 
-    /// Runs both models over the listed images on a worker (progress bar, cancellable).
+    /// Runs both models over the listed images in the background (progress bar, cancellable).
     void evaluateAll();
     void cancelEvaluation();
     bool isEvaluating() const;
@@ -68,6 +69,8 @@ public:
     DetectionView* view(int slot) const;
 
 Q_SIGNALS:
+    /// A listing finished; `ok` if it lists at least one image.
+    void imagesListed(bool ok);
     void modelLoaded(int slot, bool ok, const QString& message);
     void imageShown(int row);
     void evaluationProgress(int done, int total);
@@ -81,9 +84,9 @@ protected:
 private:
     struct Impl;
     void buildUi();
-    void setEntries(const QString& description, bool hasTruth);
-    void requestDetections(int slot);
-    void startInference(int slot, const QString& path);
+    void onListed(const QString& problem);
+    void onEvaluationFinished(bool cancelled, const QStringList& problems);
+    /// Marks the boxes only one model found and redraws (the rows of a model, or the image, came in).
     void refreshDetections();
     void updateViews();
     void updateSummary();

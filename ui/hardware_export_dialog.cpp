@@ -7,34 +7,42 @@
 #include "hw/integer_model_sizes.h"
 #include "model/model_loader.h"
 
+#include "background_job.h"
 #include "hardware_export_dialog.h"
 #include "ui_utils.h"
 
-#include <QApplication>
 #include <QDialogButtonBox>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
-#include <QThread>
 #include <QVBoxLayout>
 
 #include <algorithm>
 
 namespace tyq::ui {
 
-/// The model as loaded: the fake-quantized network and its integer engine.
+/// The model as loaded: the fake-quantized network, its integer engine and their sizes.
 struct HardwareExportDialog::Loaded {
     QString weights, quant;
     YoloNetwork network{nullptr};
     std::shared_ptr<IntegerEngine> engine;
+    SizeReport sizes;
+};
+
+/// What a job hands back: the model it used (loaded now or before) and the task's result.
+struct HardwareExportDialog::Outcome {
+    std::shared_ptr<Loaded> loaded;
+    DatasetAgreement agreement;
+    EvalOptions options; // the training-time evaluation: conf .5, NMS .5, IoU .5
+    QString exportedTo;
 };
 
 namespace {
@@ -74,7 +82,8 @@ QString percent(double fraction)
 
 } // namespace
 
-HardwareExportDialog::HardwareExportDialog(QWidget* parent) : QDialog(parent)
+HardwareExportDialog::HardwareExportDialog(QWidget* parent)
+    : QDialog(parent), job_(std::make_unique<BackgroundJob<std::shared_ptr<Outcome>>>(this))
 {
     setWindowTitle(tr("Export for hardware"));
     setObjectName("hardwareExportDialog");
@@ -99,7 +108,7 @@ HardwareExportDialog::HardwareExportDialog(QWidget* parent) : QDialog(parent)
     load_ = new QPushButton(tr("Load"), this);
     export_ = new QPushButton(tr("Export"), this);
     check_ = new QPushButton(tr("Check against fake-quant"), this);
-    cancel_ = new QPushButton(tr("Cancel check"), this);
+    cancel_ = new QPushButton(tr("Cancel"), this);
     auto* buttons = new QHBoxLayout;
     for (QPushButton* b : {load_, export_, check_, cancel_})
         buttons->addWidget(b);
@@ -145,21 +154,14 @@ HardwareExportDialog::HardwareExportDialog(QWidget* parent) : QDialog(parent)
     connect(load_, &QPushButton::clicked, this, [this] { loadModel(); });
     connect(export_, &QPushButton::clicked, this, [this] { exportModel(); });
     connect(check_, &QPushButton::clicked, this, &HardwareExportDialog::startCheck);
-    connect(cancel_, &QPushButton::clicked, this, &HardwareExportDialog::cancelCheck);
+    connect(cancel_, &QPushButton::clicked, this, &HardwareExportDialog::cancelJob);
     connect(close, &QDialogButtonBox::rejected, this, &QDialog::reject);
     for (QLineEdit* e : {weights_, quant_, dataFile_, outputDir_})
         connect(e, &QLineEdit::textChanged, this, &HardwareExportDialog::updateButtons);
     updateButtons();
 }
 
-HardwareExportDialog::~HardwareExportDialog()
-{
-    if (thread_) {
-        cancelFlag_->store(true);
-        thread_->wait();
-        delete thread_;
-    }
-}
+HardwareExportDialog::~HardwareExportDialog() = default; // job_ cancels and waits
 
 void HardwareExportDialog::setModel(const QString& weights, const QString& quantYaml)
 {
@@ -183,9 +185,14 @@ void HardwareExportDialog::setStatus(const QString& text)
     Q_EMIT message(text);
 }
 
+bool HardwareExportDialog::isBusy() const
+{
+    return job_->isRunning();
+}
+
 void HardwareExportDialog::updateButtons()
 {
-    const bool busy = isChecking();
+    const bool busy = isBusy();
     const bool haveModel = !weights_->text().trimmed().isEmpty();
     load_->setEnabled(!busy && haveModel);
     export_->setEnabled(!busy && haveModel && !outputDir_->text().trimmed().isEmpty());
@@ -195,32 +202,149 @@ void HardwareExportDialog::updateButtons()
         e->setEnabled(!busy);
 }
 
-bool HardwareExportDialog::loadModel()
+void HardwareExportDialog::loadModel()
 {
-    if (isChecking())
-        return false;
-    const QString weights = weights_->text().trimmed(), quant = quant_->text().trimmed();
-    if (loaded_ && loaded_->weights == weights && loaded_->quant == quant)
-        return true;
-    loaded_.reset();
-    sizeTable_->setRowCount(0);
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    try {
-        auto loaded = std::make_shared<Loaded>();
-        loaded->weights = weights;
-        loaded->quant = quant;
-        LoadedModel model = tyq::loadModel({"", toPath(quant), toPath(weights)});
-        loaded->network = model.network;
-        loaded->engine = std::make_shared<IntegerEngine>(exportIntegerModel(*model.network, weights.toStdString()));
-        loaded_ = loaded;
-    } catch (const std::exception& e) {
-        QApplication::restoreOverrideCursor();
-        setStatus(tr("Cannot export %1: %2").arg(weights, QString::fromUtf8(e.what())));
-        return false;
-    }
-    QApplication::restoreOverrideCursor();
+    run(Task::load);
+}
 
-    const SizeReport report = integerModelSizes(loaded_->engine->model());
+void HardwareExportDialog::exportModel()
+{
+    run(Task::exportFolder);
+}
+
+void HardwareExportDialog::startCheck()
+{
+    run(Task::check);
+}
+
+void HardwareExportDialog::cancelJob()
+{
+    if (isBusy()) {
+        job_->cancel();
+        setStatus(tr("Cancelling…"));
+    }
+}
+
+void HardwareExportDialog::run(Task task)
+{
+    if (isBusy())
+        return;
+    const QString weights = weights_->text().trimmed(), quant = quant_->text().trimmed();
+    const QString dataFile = dataFile_->text().trimmed(), outputDir = outputDir_->text().trimmed();
+    const int imageLimit = imageLimit_->value();
+    std::shared_ptr<Loaded> loaded = loaded_ && loaded_->weights == weights && loaded_->quant == quant ? loaded_ : nullptr;
+    if (!loaded) {
+        loaded_.reset();
+        sizeTable_->setRowCount(0);
+    }
+    if (task == Task::check) {
+        agreementTable_->setRowCount(0);
+        summary_->clear();
+        progress_->setRange(0, imageLimit);
+        progress_->setValue(0);
+    }
+
+    // Every step that reads or writes files runs here, off the GUI thread.
+    auto work = [task, weights, quant, dataFile, outputDir, imageLimit,
+                 reuse = loaded](QPromise<std::shared_ptr<Outcome>>& promise) {
+        auto outcome = std::make_shared<Outcome>();
+        std::shared_ptr<Loaded> loaded = reuse;
+        if (!loaded) {
+            loaded = std::make_shared<Loaded>();
+            loaded->weights = weights;
+            loaded->quant = quant;
+            LoadedModel model = tyq::loadModel({"", toPath(quant), toPath(weights)});
+            loaded->network = model.network;
+            loaded->engine = std::make_shared<IntegerEngine>(exportIntegerModel(*model.network, weights.toStdString()));
+            loaded->sizes = integerModelSizes(loaded->engine->model());
+        }
+        outcome->loaded = loaded;
+        if (task == Task::exportFolder) {
+            writeIntegerModel(loaded->engine->model(), toPath(outputDir));
+            outcome->exportedTo = outputDir;
+        } else if (task == Task::check) {
+            const DataConfig data = loadDataConfig(toPath(dataFile));
+            DatasetLoadOptions options;
+            options.numClasses = data.classes;
+            options.classNames = data.classNames;
+            std::vector<Sample> samples = loadDatasetList(data.validList, options).samples;
+            if (samples.empty())
+                throw Error(fromPath(data.validList).toStdString() + ": the validation split lists no usable images");
+            samples.resize(std::min(samples.size(), static_cast<size_t>(imageLimit)));
+            promise.setProgressRange(0, static_cast<int>(samples.size()));
+            outcome->agreement = checkAgreementOnSamples(*loaded->network, *loaded->engine, samples, outcome->options,
+                                                         [&](int done, int) {
+                                                             promise.setProgressValue(done);
+                                                             return !promise.isCanceled();
+                                                         });
+        }
+        promise.addResult(outcome);
+    };
+
+    JobHandlers<std::shared_ptr<Outcome>> handlers;
+    handlers.progress = [this](int done, int total) {
+        progress_->setMaximum(total);
+        progress_->setValue(done);
+    };
+    handlers.result = [this, task](const std::shared_ptr<Outcome>& outcome) {
+        const bool fresh = loaded_ != outcome->loaded;
+        loaded_ = outcome->loaded;
+        if (fresh)
+            showSizes();
+        if (task == Task::load)
+            Q_EMIT modelLoaded(true);
+        if (task == Task::exportFolder) {
+            setStatus(tr("Wrote the integer model to %1 (manifest.json, layer_*.npy, weights.packed)").arg(outcome->exportedTo));
+            Q_EMIT exportFinished(true);
+        }
+        if (task == Task::check)
+            showAgreement(*outcome);
+    };
+    handlers.finished = [this] { updateButtons(); };
+    handlers.cancelled = [this, task] {
+        updateButtons();
+        if (task == Task::check) {
+            const QString text = tr("Check cancelled after %1 of %2 image(s).").arg(progress_->value()).arg(progress_->maximum());
+            summary_->setText(text);
+            setStatus(text);
+            Q_EMIT checkFinished(true, false);
+        } else {
+            setStatus(tr("Cancelled."));
+            if (task == Task::load)
+                Q_EMIT modelLoaded(false);
+            else
+                Q_EMIT exportFinished(false);
+        }
+    };
+    handlers.failed = [this, task, weights](const JobFailure& failure) {
+        updateButtons();
+        switch (task) {
+        case Task::load:
+            setStatus(tr("Cannot export %1: %2").arg(weights, failure.message));
+            Q_EMIT modelLoaded(false);
+            break;
+        case Task::exportFolder:
+            setStatus(tr("Export failed: %1").arg(failure.message));
+            Q_EMIT exportFinished(false);
+            break;
+        case Task::check:
+            setStatus(tr("The check failed: %1").arg(failure.message));
+            Q_EMIT checkFinished(false, false);
+            break;
+        }
+    };
+    job_->start(std::move(work), std::move(handlers));
+    updateButtons();
+    const QString what = QFileInfo(weights).fileName();
+    setStatus(task == Task::check          ? tr("Checking up to %1 validation image(s)…").arg(imageLimit)
+              : task == Task::exportFolder ? tr("Exporting %1…").arg(what)
+                                           : tr("Loading %1…").arg(what));
+}
+
+void HardwareExportDialog::showSizes()
+{
+    sizeTable_->setRowCount(0);
+    const SizeReport& report = loaded_->sizes;
     const auto ratio = [](int64_t a, int64_t b) { return b > 0 ? QString::number(double(a) / double(b), 'f', 2) + "x" : QString(); };
     for (const LayerSize& s : report.layers)
         addRow(sizeTable_, {QString::number(s.index), QString::number(s.weights), QString::number(s.bits),
@@ -229,117 +353,35 @@ bool HardwareExportDialog::loadModel()
                         QString::number(report.packedWeightBytes), ratio(report.fp32WeightBytes, report.packedWeightBytes)});
     addRow(sizeTable_, {tr("model (+ requantization tables)"), QString(), QString(), QString::number(report.fp32ModelBytes),
                         QString::number(report.integerModelBytes()), ratio(report.fp32ModelBytes, report.integerModelBytes())});
-    setStatus(tr("Loaded %1: %2 convs, %3 bytes packed").arg(weights).arg(report.layers.size()).arg(report.packedWeightBytes));
-    return true;
+    setStatus(tr("Loaded %1: %2 convs, %3 bytes packed")
+                  .arg(loaded_->weights)
+                  .arg(report.layers.size())
+                  .arg(report.packedWeightBytes));
 }
 
-bool HardwareExportDialog::exportModel()
+void HardwareExportDialog::showAgreement(const Outcome& outcome)
 {
-    if (!loadModel())
-        return false;
-    const QString dir = outputDir_->text().trimmed();
-    try {
-        writeIntegerModel(loaded_->engine->model(), toPath(dir));
-    } catch (const std::exception& e) {
-        setStatus(tr("Export failed: %1").arg(QString::fromUtf8(e.what())));
-        return false;
-    }
-    setStatus(tr("Wrote the integer model to %1 (manifest.json, layer_*.npy, weights.packed)").arg(dir));
-    return true;
-}
-
-void HardwareExportDialog::startCheck()
-{
-    if (isChecking() || !loadModel())
-        return;
-    std::vector<Sample> samples;
-    try {
-        const DataConfig data = loadDataConfig(toPath(dataFile_->text()));
-        DatasetLoadOptions options;
-        options.numClasses = data.classes;
-        options.classNames = data.classNames;
-        samples = loadDatasetList(data.validList, options).samples;
-    } catch (const std::exception& e) {
-        setStatus(tr("Cannot read the dataset: %1").arg(QString::fromUtf8(e.what())));
-        return;
-    }
-    if (samples.empty()) {
-        setStatus(tr("The validation split lists no usable images."));
-        return;
-    }
-    samples.resize(std::min(samples.size(), static_cast<size_t>(imageLimit_->value())));
-
-    agreementTable_->setRowCount(0);
-    summary_->clear();
-    progress_->setRange(0, static_cast<int>(samples.size()));
-    progress_->setValue(0);
-    auto cancel = std::make_shared<std::atomic<bool>>(false);
-    cancelFlag_ = cancel;
-    const std::shared_ptr<Loaded> loaded = loaded_;
-    const EvalOptions options; // the training-time evaluation: conf .5, NMS .5, IoU .5
-    QPointer<HardwareExportDialog> self(this);
-    thread_ = QThread::create([self, loaded, samples, cancel, options] {
-        DatasetAgreement result;
-        QString error;
-        try {
-            result = checkAgreementOnSamples(*loaded->network, *loaded->engine, samples, options, [&](int done, int total) {
-                QMetaObject::invokeMethod(self, [self, done, total] {
-                    if (self) {
-                        self->progress_->setMaximum(total);
-                        self->progress_->setValue(done);
-                    }
-                });
-                return !cancel->load();
-            });
-        } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
-        }
-        QMetaObject::invokeMethod(self, [self, result = std::move(result), error, options] {
-            if (!self)
-                return;
-            if (!error.isEmpty()) {
-                self->setStatus(tr("The check failed: %1").arg(error));
-                Q_EMIT self->checkFinished(false, false);
-                return;
-            }
-            for (const LayerAgreement& l : result.report.layers)
-                addRow(self->agreementTable_,
-                       {QString::number(l.layer), QString::number(l.positions), percent(l.identicalFraction()),
-                        percent(l.isolatedFraction()), QString::number(l.maxDifference), QString::number(l.ties),
-                        QString::number(l.fixedPointVsExact)});
-            const int images = result.imagesChecked;
-            const int identical = result.report.imagesWithIdenticalDetections;
-            QString text = tr("%1 image(s)%2: detections identical on %3; mAP %4 fake-quant, %5 integer (conf %6, NMS %7); "
-                              "largest box difference %8 px.")
-                               .arg(images)
-                               .arg(result.cancelled ? tr(" (cancelled)") : QString())
-                               .arg(identical)
-                               .arg(result.fakeQuant.mAP, 0, 'f', 4)
-                               .arg(result.integer.mAP, 0, 'f', 4)
-                               .arg(options.confThreshold)
-                               .arg(options.nmsThreshold)
-                               .arg(result.report.maxBoxDifference, 0, 'g', 3);
-            if (!result.problems.empty())
-                text += tr(" %1 image(s) could not be read.").arg(result.problems.size());
-            self->summary_->setText(text);
-            self->setStatus(result.cancelled ? tr("Check cancelled.") : tr("Check done."));
-            Q_EMIT self->checkFinished(result.cancelled, images > 0 && identical == images);
-        });
-    });
-    connect(thread_, &QThread::finished, this, [this] {
-        thread_->deleteLater();
-        thread_ = nullptr;
-        updateButtons();
-    });
-    thread_->start();
-    setStatus(tr("Checking %1 validation image(s)…").arg(samples.size()));
-    updateButtons();
-}
-
-void HardwareExportDialog::cancelCheck()
-{
-    if (cancelFlag_)
-        cancelFlag_->store(true);
+    const DatasetAgreement& result = outcome.agreement;
+    for (const LayerAgreement& l : result.report.layers)
+        addRow(agreementTable_, {QString::number(l.layer), QString::number(l.positions), percent(l.identicalFraction()),
+                                 percent(l.isolatedFraction()), QString::number(l.maxDifference), QString::number(l.ties),
+                                 QString::number(l.fixedPointVsExact)});
+    const int images = result.imagesChecked;
+    const int identical = result.report.imagesWithIdenticalDetections;
+    QString text = tr("%1 image(s): detections identical on %2; mAP %3 fake-quant, %4 integer (conf %5, NMS %6); "
+                      "largest box difference %7 px.")
+                       .arg(images)
+                       .arg(identical)
+                       .arg(result.fakeQuant.mAP, 0, 'f', 4)
+                       .arg(result.integer.mAP, 0, 'f', 4)
+                       .arg(outcome.options.confThreshold)
+                       .arg(outcome.options.nmsThreshold)
+                       .arg(result.report.maxBoxDifference, 0, 'g', 3);
+    if (!result.problems.empty())
+        text += tr(" %1 image(s) could not be read.").arg(result.problems.size());
+    summary_->setText(text);
+    setStatus(tr("Check done."));
+    Q_EMIT checkFinished(false, images > 0 && identical == images);
 }
 
 } // namespace tyq::ui

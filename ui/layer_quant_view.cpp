@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include "background_job.h"
 #include "layer_quant_view.h"
 #include "ui_utils.h"
 
@@ -16,7 +17,6 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QStandardItemModel>
@@ -50,8 +50,11 @@ QString quantizerText(const QuantizerSpec& spec)
 } // namespace
 
 struct LayerQuantView::Impl {
+    explicit Impl(QObject* owner) : loadJob(owner, &pool) { pool.setMaxThreadCount(1); }
+
     std::shared_ptr<LoadedModel> model;
-    QThreadPool pool;
+    QThreadPool pool; ///< one thread: the latest load runs after the one before has returned
+    BackgroundJob<std::shared_ptr<LoadedModel>> loadJob;
     QString slotWeights[2];
     QString slotYaml[2];
 
@@ -66,10 +69,9 @@ struct LayerQuantView::Impl {
     QLabel* status = nullptr;
 };
 
-LayerQuantView::LayerQuantView(QWidget* parent) : QWidget(parent), d_(std::make_unique<Impl>())
+LayerQuantView::LayerQuantView(QWidget* parent) : QWidget(parent), d_(std::make_unique<Impl>(this))
 {
     Impl& d = *d_;
-    d.pool.setMaxThreadCount(1);
 
     d.source = new QComboBox;
     d.source->addItem(tr("File"), -1);
@@ -151,10 +153,7 @@ LayerQuantView::LayerQuantView(QWidget* parent) : QWidget(parent), d_(std::make_
     clearPlot(tr("No model"));
 }
 
-LayerQuantView::~LayerQuantView()
-{
-    d_->pool.waitForDone();
-}
+LayerQuantView::~LayerQuantView() = default; // the load job cancels and waits
 
 bool LayerQuantView::isModelLoaded() const
 {
@@ -197,7 +196,6 @@ void LayerQuantView::setSlotModel(int slot, const QString& weights, const QStrin
 void LayerQuantView::setModel(const QString& weights, const QString& quantYaml)
 {
     Impl& d = *d_;
-    const int generation = ++generation_;
     weights_ = weights;
     quantYaml_ = quantYaml;
     d.weightsEdit->setText(weights);
@@ -214,61 +212,51 @@ void LayerQuantView::setModel(const QString& weights, const QString& quantYaml)
     d.status->setText(tr("Loading %1…").arg(QFileInfo(weights).fileName()));
     d.status->setStyleSheet({});
 
-    QPointer<LayerQuantView> self(this);
-    d.pool.start([self, generation, weights, quantYaml] {
-        configureComputeThreads(0);
-        std::shared_ptr<LoadedModel> model;
-        QString error;
-        try {
+    JobHandlers<std::shared_ptr<LoadedModel>> handlers;
+    handlers.result = [this, weights](const std::shared_ptr<LoadedModel>& model) {
+        Impl& d = *d_;
+        d.busy->setVisible(false);
+        const QString previous = currentLayer();
+        d.model = model;
+        const YoloNetworkImpl& net = *model->network;
+        {
+            const QSignalBlocker block(d.layer);
+            d.layer->clear();
+            for (const auto& layer : net.convLayers()) {
+                QString text = QString::fromStdString(layer.moduleName);
+                if (layer.conv->quantized() && layer.conv->quanW->spec().enabled())
+                    text += tr("  (w %1-bit)").arg(layer.conv->quanW->spec().bit);
+                d.layer->addItem(text, QString::fromStdString(layer.moduleName));
+            }
+        }
+        const QString description = tr("%1: %2, %3")
+                                        .arg(QFileInfo(weights).fileName(),
+                                             QString::fromStdString(model->weightsDescription),
+                                             net.quantized() ? tr("LSQ-quantized") : tr("full precision"));
+        d.status->setText(description);
+        const int keep = d.layer->findData(previous);
+        d.layer->setCurrentIndex(keep >= 0 ? keep : 0);
+        showLayer(d.layer->currentIndex());
+        Q_EMIT modelLoaded(true, description);
+    };
+    handlers.failed = [this, weights](const JobFailure& failure) {
+        Impl& d = *d_;
+        const QString error = modelLoadFailureText(failure, weights);
+        d.busy->setVisible(false);
+        d.status->setText(error);
+        d.status->setStyleSheet("color: #c0392b");
+        showError(this, tr("Cannot load the model"), error);
+        Q_EMIT modelLoaded(false, error);
+    };
+    d.loadJob.start(
+        [weights, quantYaml](QPromise<std::shared_ptr<LoadedModel>>& promise) {
+            configureComputeThreads(0);
             ModelSource source;
             source.weights = toPath(weights);
             source.quant = toPath(quantYaml);
-            model = std::make_shared<LoadedModel>(loadModel(source));
-        } catch (const Error& e) {
-            error = e.kind() == ErrorKind::needsBitWidths
-                        ? QObject::tr("%1 is an LSQ-quantized model: choose its bit-width YAML (for the reference "
-                                      "checkpoints config/lsq-3bit.yaml), then Load.")
-                              .arg(weights)
-                        : QString::fromUtf8(e.what());
-        } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
-        }
-        QMetaObject::invokeMethod(self, [self, generation, model, error, weights] {
-            if (!self || generation != self->generation_)
-                return;
-            Impl& d = *self->d_;
-            d.busy->setVisible(false);
-            if (!model) {
-                d.status->setText(error);
-                d.status->setStyleSheet("color: #c0392b");
-                showError(self, QObject::tr("Cannot load the model"), error);
-                Q_EMIT self->modelLoaded(false, error);
-                return;
-            }
-            const QString previous = self->currentLayer();
-            d.model = model;
-            const YoloNetworkImpl& net = *model->network;
-            {
-                const QSignalBlocker block(d.layer);
-                d.layer->clear();
-                for (const auto& layer : net.convLayers()) {
-                    QString text = QString::fromStdString(layer.moduleName);
-                    if (layer.conv->quantized() && layer.conv->quanW->spec().enabled())
-                        text += QObject::tr("  (w %1-bit)").arg(layer.conv->quanW->spec().bit);
-                    d.layer->addItem(text, QString::fromStdString(layer.moduleName));
-                }
-            }
-            const QString description =
-                QObject::tr("%1: %2, %3")
-                    .arg(QFileInfo(weights).fileName(), QString::fromStdString(model->weightsDescription),
-                         net.quantized() ? QObject::tr("LSQ-quantized") : QObject::tr("full precision"));
-            d.status->setText(description);
-            const int keep = d.layer->findData(previous);
-            d.layer->setCurrentIndex(keep >= 0 ? keep : 0);
-            self->showLayer(d.layer->currentIndex());
-            Q_EMIT self->modelLoaded(true, description);
-        });
-    });
+            promise.addResult(std::make_shared<LoadedModel>(loadModel(source)));
+        },
+        std::move(handlers));
 }
 
 bool LayerQuantView::setLayer(const QString& moduleName)

@@ -1,7 +1,7 @@
 // "Layer quantization": one conv layer of a model as LSQ sees it — the weight histogram with
 // the quantization levels q*s (q in [Qn, Qp]) and the clip range drawn over it, the share of
 // weights clipped, the levels actually used, the step size and bits. Full-precision models
-// show the histogram only. Models load on a worker thread.
+// show the histogram only. Models load in a background job.
 #pragma once
 
 #include <QString>
@@ -20,7 +20,7 @@ public:
     explicit LayerQuantView(QWidget* parent = nullptr);
     ~LayerQuantView() override;
 
-    /// Loads a model on a worker thread; `modelLoaded` tells the outcome. `quantYaml` gives the
+    /// Loads a model in the background; `modelLoaded` tells the outcome. `quantYaml` gives the
     /// bit-widths of a reference LSQ .pth (tyq checkpoints record theirs).
     void setModel(const QString& weights, const QString& quantYaml = {});
     /// Offers a detection-panel slot's model (0 = A, 1 = B) in the source list.
@@ -56,7 +56,6 @@ private:
     QCustomPlot* plot_ = nullptr;
     QString weights_;
     QString quantYaml_;
-    int generation_ = 0;
     double clippedShare_ = 0;
     int levelsUsed_ = 0;
     int levelCount_ = 0;

@@ -14,6 +14,7 @@
 #include "training_controller.h"
 #include "training_panel.h"
 #include "ui_utils.h"
+#include "background_job.h"
 
 #include <QAction>
 #include <QApplication>
@@ -29,15 +30,14 @@
 #include <QScreen>
 #include <QScrollArea>
 #include <QStatusBar>
-#include <QThread>
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
 
 namespace tyq::ui {
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), controller_(new TrainingController(this))
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), controller_(new TrainingController(this)),
+      datasetJob_(std::make_unique<BackgroundJob<bool>>(this))
 {
     setObjectName("tyqMainWindow");
     setDockNestingEnabled(true);
@@ -60,13 +60,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), controller_(new T
     statusBar()->showMessage(tr("Ready"));
 }
 
-MainWindow::~MainWindow()
-{
-    if (datasetThread_) {
-        datasetCancel_->store(true);
-        datasetThread_->wait();
-    }
-}
+MainWindow::~MainWindow() = default; // datasetJob_ cancels and waits
 
 void MainWindow::createPanels()
 {
@@ -413,7 +407,7 @@ void MainWindow::closeEvent(QCloseEvent* event)
 
 void MainWindow::generateSampleDataset(const QString& dir)
 {
-    if (datasetThread_) {
+    if (datasetJob_->isRunning()) {
         showError(this, tr("Busy"), tr("A dataset is already being generated."));
         return;
     }
@@ -421,48 +415,50 @@ void MainWindow::generateSampleDataset(const QString& dir)
     dialog->setWindowModality(Qt::WindowModal);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setMinimumDuration(0);
-    auto cancelled = std::make_shared<std::atomic<bool>>(false);
-    datasetCancel_ = cancelled;
-    connect(dialog, &QProgressDialog::canceled, this, [cancelled] { cancelled->store(true); });
+    connect(dialog, &QProgressDialog::canceled, this, [this] { datasetJob_->cancel(); });
     SyntheticDatasetOptions options;
     options.outDir = toPath(dir);
     QPointer<QProgressDialog> progress(dialog);
-    QThread* thread = QThread::create([this, options, cancelled, progress] {
-        QString error;
-        try {
-            generateSyntheticDataset(options, [&](int done, int total) {
-                QMetaObject::invokeMethod(this, [progress, done, total] {
-                    if (progress) {
-                        progress->setMaximum(total);
-                        progress->setValue(done);
-                    }
-                });
-                return !cancelled->load();
-            });
-        } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
+
+    JobHandlers<bool> handlers;
+    handlers.progress = [progress](int done, int total) {
+        if (progress) {
+            progress->setMaximum(total);
+            progress->setValue(done);
         }
-        QMetaObject::invokeMethod(this, [this, error, options, cancelled, progress] {
-            if (progress)
-                progress->close();
-            if (!error.isEmpty())
-                showError(this, tr("Dataset generation failed"), error);
-            else if (!cancelled->load()) {
-                Experiment e = trainingPanel_->experiment();
-                e.dataFile = options.outDir / "dac.data";
-                trainingPanel_->setExperiment(e);
-                detectionPanel_->setDataset(fromPath(e.dataFile));
-                setExperimentModified(true);
-                statusBar()->showMessage(tr("Sample dataset ready: %1").arg(fromPath(e.dataFile)), 8000);
-            }
-        });
-    });
-    datasetThread_ = thread;
-    connect(thread, &QThread::finished, this, [this, thread] {
-        datasetThread_ = nullptr;
-        thread->deleteLater();
-    });
-    thread->start();
+    };
+    handlers.finished = [this, progress, options] {
+        if (progress)
+            progress->close();
+        Experiment e = trainingPanel_->experiment();
+        e.dataFile = options.outDir / "dac.data";
+        trainingPanel_->setExperiment(e);
+        detectionPanel_->setDataset(fromPath(e.dataFile));
+        setExperimentModified(true);
+        statusBar()->showMessage(tr("Sample dataset ready: %1").arg(fromPath(e.dataFile)), 8000);
+    };
+    handlers.cancelled = [this, progress] {
+        if (progress)
+            progress->close();
+        statusBar()->showMessage(tr("Sample dataset generation cancelled"), 8000);
+    };
+    handlers.failed = [this, progress](const JobFailure& failure) {
+        if (progress)
+            progress->close();
+        showError(this, tr("Dataset generation failed"), failure.message);
+    };
+    datasetJob_->start(
+        [options](QPromise<bool>& promise) {
+            int range = -1;
+            generateSyntheticDataset(options, [&](int done, int total) {
+                if (total != range)
+                    promise.setProgressRange(0, range = total);
+                promise.setProgressValue(done);
+                return !promise.isCanceled();
+            });
+            promise.addResult(true);
+        },
+        std::move(handlers));
     dialog->show();
 }
 

@@ -7,15 +7,15 @@
 
 #include <QMainWindow>
 
-#include <atomic>
 #include <memory>
 
 class QAction;
 class QMenu;
-class QThread;
 
 namespace tyq::ui {
 
+template <typename T>
+class BackgroundJob;
 class DetectionPanel;
 class LayerQuantView;
 class LogPanel;
@@ -81,8 +81,7 @@ private:
     QString experimentPath_;
     bool experimentModified_ = false;
     bool closeAfterStop_ = false;
-    QThread* datasetThread_ = nullptr;
-    std::shared_ptr<std::atomic<bool>> datasetCancel_;
+    std::unique_ptr<BackgroundJob<bool>> datasetJob_;
 };
 
 } // namespace tyq::ui

@@ -1,5 +1,6 @@
 #include "ui_utils.h"
 
+#include "background_job.h"
 #include "studio_settings.h"
 
 #include <QFileDialog>
@@ -10,6 +11,15 @@
 #include <QToolButton>
 
 namespace tyq::ui {
+
+QString modelLoadFailureText(const JobFailure& failure, const QString& weights)
+{
+    if (failure.kind == ErrorKind::needsBitWidths)
+        return QObject::tr("%1 is an LSQ-quantized model: choose its bit-width YAML (for the reference checkpoints "
+                           "config/lsq-3bit.yaml) in the YAML field, then Load.")
+            .arg(weights);
+    return failure.message;
+}
 
 void showError(QWidget* parent, const QString& title, const QString& text)
 {

@@ -11,6 +11,12 @@ class QWidget;
 
 namespace tyq::ui {
 
+struct JobFailure;
+
+/// A failed model load as a user should read it: an LSQ model loaded without its bit-widths
+/// says which field to fill in; any other failure keeps its own message.
+QString modelLoadFailureText(const JobFailure& failure, const QString& weights);
+
 /// A non-modal warning box (the event loop keeps running; tests are not blocked by it).
 void showError(QWidget* parent, const QString& title, const QString& text);
 

@@ -27,7 +27,7 @@ std::vector<GroundTruth> truthBoxes(const std::vector<BoxLabel>& labels, int wid
 
 EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, const EvalOptions& options,
                                  const std::function<bool(int64_t, int64_t)>& progress,
-                                 std::vector<ImageEvaluation>* perImage, std::vector<std::string>* problems)
+                                 const ImageEvaluationSink& perImage, std::vector<std::string>* problems)
 {
     const bool wasTraining = network.is_training();
     network.eval();
@@ -44,7 +44,7 @@ EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, 
 
 EvaluationResult evaluateDataset(const BatchDetector& detect, int numClasses, BatchLoader& loader,
                                  const EvalOptions& options, const std::function<bool(int64_t, int64_t)>& progress,
-                                 std::vector<ImageEvaluation>* perImage, std::vector<std::string>* problems)
+                                 const ImageEvaluationSink& perImage, std::vector<std::string>* problems)
 {
     at::NoGradGuard noGrad;
     DetectionEvaluator evaluator(numClasses, options.iouThreshold);
@@ -79,7 +79,7 @@ EvaluationResult evaluateDataset(const BatchDetector& detect, int numClasses, Ba
                 }
                 e.detections = std::move(detections);
                 e.truths = truths;
-                perImage->push_back(std::move(e));
+                perImage(std::move(e));
             }
         }
         if (progress && !progress(done, total))

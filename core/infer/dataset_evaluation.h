@@ -22,7 +22,7 @@ struct EvalOptions {
     bool fastPath = true;
 };
 
-/// Per-image outcome, for browsing the worst images.
+/// Per-image outcome, for browsing the worst images (the studio fills its IoU columns from it).
 struct ImageEvaluation {
     int sampleIndex = 0;
     std::vector<Detection> detections; ///< network-input pixels, best first
@@ -33,12 +33,15 @@ struct ImageEvaluation {
 /// Truth boxes of normalized labels in pixels of a width x height input.
 std::vector<GroundTruth> truthBoxes(const std::vector<BoxLabel>& labels, int width, int height);
 
+/// Called with each image's outcome as soon as its batch is done.
+using ImageEvaluationSink = std::function<void(ImageEvaluation&&)>;
+
 /// Runs the network (in eval mode, restoring its mode afterwards) over every batch of `loader`
 /// (which should not shuffle or augment). `progress(done, total)` returning false cancels: the
 /// result then covers the images seen. Unreadable images are skipped and counted in `problems`.
 EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, const EvalOptions& options,
                                  const std::function<bool(int64_t, int64_t)>& progress = {},
-                                 std::vector<ImageEvaluation>* perImage = nullptr,
+                                 const ImageEvaluationSink& perImage = {},
                                  std::vector<std::string>* problems = nullptr);
 
 /// Decoded rows [N, rows, 5+C] (network-input pixels) of a batch of images [N, 3, H, W].
@@ -47,7 +50,7 @@ using BatchDetector = std::function<at::Tensor(const at::Tensor& images)>;
 /// The same evaluation for any engine (the integer engine, an inference engine, ...).
 EvaluationResult evaluateDataset(const BatchDetector& detect, int numClasses, BatchLoader& loader,
                                  const EvalOptions& options, const std::function<bool(int64_t, int64_t)>& progress = {},
-                                 std::vector<ImageEvaluation>* perImage = nullptr,
+                                 const ImageEvaluationSink& perImage = {},
                                  std::vector<std::string>* problems = nullptr);
 
 } // namespace tyq

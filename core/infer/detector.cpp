@@ -25,6 +25,12 @@ std::vector<Detection> Detector::detectionsFromDecoded(const at::Tensor& decoded
                              options.nmsThreshold);
 }
 
+at::Tensor Detector::detectBatch(const at::Tensor& images)
+{
+    at::NoGradGuard noGrad;
+    return engine_ ? engine_->detect(images) : network_->detect(images);
+}
+
 ImageDetections Detector::run(const std::filesystem::path& image, const DetectionOptions& options)
 {
     at::NoGradGuard noGrad;
@@ -47,7 +53,7 @@ ImageDetections Detector::run(const std::filesystem::path& image, const Detectio
         for (at::Tensor& layer : layers)
             result.layerOutputs.push_back(layer.defined() ? layer[0] : layer);
     } else {
-        decoded = (engine_ ? engine_->detect(input) : network_->detect(input))[0];
+        decoded = detectBatch(input)[0];
     }
     result.detections = detectionsFromDecoded(decoded, network_->spec().numClasses(), options);
     scaleDetections(result.detections, static_cast<float>(original.width) / inputWidth_,

@@ -40,6 +40,10 @@ public:
     /// Runs one image. Throws tyq::Error naming the image if it cannot be read.
     ImageDetections run(const std::filesystem::path& image, const DetectionOptions& options);
 
+    /// Decoded rows [N, rows, 5+C] (network-input pixels) of images already at the input size
+    /// ([N, 3, H, W], 0..255), through the same engine as run(): a BatchDetector for evaluateDataset.
+    at::Tensor detectBatch(const at::Tensor& images);
+
     /// Detections of one already-decoded image's rows ([rows, 5+C], network-input pixels).
     static std::vector<Detection> detectionsFromDecoded(const at::Tensor& decoded, int numClasses,
                                                         const DetectionOptions& options);

@@ -81,7 +81,11 @@ private Q_SLOTS:
         dialog.setModel(lsqCheckpoint(), quantYaml());
         dialog.setOutputDir(out.filePath("int"));
         dialog.show();
-        QVERIFY(dialog.loadModel());
+        QSignalSpy loaded(&dialog, &HardwareExportDialog::modelLoaded);
+        dialog.loadModel();
+        QVERIFY(dialog.isBusy());
+        QVERIFY(waitFor(loaded));
+        QCOMPARE(loaded.first().at(0).toBool(), true);
         QTableWidget* sizes = dialog.sizeTable();
         QCOMPARE(sizes->rowCount(), 12); // 10 convs, the weights total, the model total
         QCOMPARE(sizes->item(0, 0)->text(), QString("0"));
@@ -91,7 +95,11 @@ private Q_SLOTS:
         QCOMPARE(sizes->item(10, 5)->text(), QString("10.67x"));
 
         QSignalSpy messages(&dialog, &HardwareExportDialog::message);
+        QSignalSpy exported(&dialog, &HardwareExportDialog::exportFinished);
+        QTRY_VERIFY(!dialog.isBusy());
         QTest::mouseClick(button(&dialog, "Export"), Qt::LeftButton);
+        QVERIFY(waitFor(exported));
+        QCOMPARE(exported.first().at(0).toBool(), true);
         QVERIFY(QFileInfo::exists(out.filePath("int/manifest.json")));
         QCOMPARE(QFileInfo(out.filePath("int/weights.packed")).size(), qint64(374970));
         QVERIFY(isIntegerModelDir(out.filePath("int").toStdString()));
@@ -109,13 +117,13 @@ private Q_SLOTS:
         QPushButton* check = button(&dialog, "Check against fake-quant");
         QVERIFY(check && check->isEnabled());
         QTest::mouseClick(check, Qt::LeftButton);
-        QVERIFY(dialog.isChecking());
+        QVERIFY(dialog.isBusy());
         QVERIFY(!check->isEnabled());
-        QVERIFY(button(&dialog, "Cancel check")->isEnabled());
+        QVERIFY(button(&dialog, "Cancel")->isEnabled());
         QVERIFY(waitFor(finished));
         QCOMPARE(finished.first().at(0).toBool(), false); // not cancelled
         QCOMPARE(finished.first().at(1).toBool(), true);  // identical detections on every image
-        QTRY_VERIFY(!dialog.isChecking());
+        QTRY_VERIFY(!dialog.isBusy());
         QCOMPARE(dialog.progressBar()->value(), 3);
         QTableWidget* agreement = dialog.agreementTable();
         QCOMPARE(agreement->rowCount(), 10);
@@ -135,11 +143,11 @@ private Q_SLOTS:
         dialog.setDataFile(data_.filePath("data/dac.data"));
         QSignalSpy finished(&dialog, &HardwareExportDialog::checkFinished);
         dialog.startCheck();
-        QVERIFY(dialog.isChecking());
-        dialog.cancelCheck();
+        QVERIFY(dialog.isBusy());
+        dialog.cancelJob();
         QVERIFY(waitFor(finished));
         QCOMPARE(finished.first().at(0).toBool(), true);
-        QTRY_VERIFY(!dialog.isChecking());
+        QTRY_VERIFY(!dialog.isBusy());
         QVERIFY(dialog.summaryLabel()->text().contains("cancelled"));
     }
 
@@ -149,15 +157,18 @@ private Q_SLOTS:
         dialog->setModel(lsqCheckpoint(), quantYaml());
         dialog->setDataFile(data_.filePath("data/dac.data"));
         dialog->startCheck();
-        QVERIFY(dialog->isChecking());
-        delete dialog; // cancels and joins the worker
+        QVERIFY(dialog->isBusy());
+        delete dialog; // cancels and waits for the job
     }
 
     void fullPrecisionModelIsRefused()
     {
         HardwareExportDialog dialog;
         dialog.setModel(referenceFile("seed/fp_ckpt_94.pth"));
-        QVERIFY(!dialog.loadModel());
+        QSignalSpy loaded(&dialog, &HardwareExportDialog::modelLoaded);
+        dialog.loadModel();
+        QVERIFY(waitFor(loaded));
+        QCOMPARE(loaded.first().at(0).toBool(), false);
         QVERIFY2(dialog.statusLabel()->text().contains("full-precision"), qPrintable(dialog.statusLabel()->text()));
         QCOMPARE(dialog.sizeTable()->rowCount(), 0);
     }
