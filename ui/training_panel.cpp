@@ -1,15 +1,14 @@
 #include "training_panel.h"
 
 #include "common/error.h"
+#include "options_form.h"
 #include "training_controller.h"
 #include "train/run_folder.h"
 #include "ui_utils.h"
 
-#include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
-#include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -37,16 +36,6 @@ QString duration(double seconds)
                      : QString("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
 }
 
-QSpinBox* spin(int lo, int hi, int step = 1, const QString& special = {})
-{
-    auto* box = new QSpinBox;
-    box->setRange(lo, hi);
-    box->setSingleStep(step);
-    if (!special.isEmpty())
-        box->setSpecialValueText(special);
-    return box;
-}
-
 } // namespace
 
 TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : QWidget(parent), controller_(controller)
@@ -61,30 +50,7 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     runName_ = new QLineEdit;
     runName_->setPlaceholderText(tr("automatic (<phase>-<date>-<time>)"));
     runsRoot_ = new QLineEdit;
-    epochs_ = spin(1, 100000);
-    batchSize_ = spin(1, 4096);
-    accumulation_ = spin(1, 1024);
-    learningRate_ = new QDoubleSpinBox;
-    learningRate_->setDecimals(6);
-    learningRate_->setRange(1e-6, 1.0);
-    learningRate_->setSingleStep(1e-4);
-    schedule_ = new QComboBox;
-    schedule_->addItem(tr("constant"), int(LrSchedule::constant));
-    schedule_->addItem(tr("cosine"), int(LrSchedule::cosine));
-    schedule_->addItem(tr("step"), int(LrSchedule::step));
-    width_ = spin(0, 4096, 32, tr("cfg"));
-    height_ = spin(0, 4096, 32, tr("cfg"));
-    width_->setToolTip(tr("Input width, a multiple of 32 (cfg = the network's own)"));
-    height_->setToolTip(tr("Input height, a multiple of 32 (cfg = the network's own)"));
-    seed_ = spin(0, 1000000000);
-    evalInterval_ = spin(1, 1000);
-    flip_ = new QCheckBox(tr("Horizontal flip"));
-    colorJitter_ = new QCheckBox(tr("Colour jitter"));
-    multiScale_ = new QCheckBox(tr("Multi-scale"));
-    actStepInit_ = new QComboBox;
-    actStepInit_->addItem(tr("constant 0.126 (reference)"), int(ActivationStepInit::constant));
-    actStepInit_->addItem(tr("from the first batch (LSQ paper)"), int(ActivationStepInit::data));
-    threads_ = spin(0, 256, 1, tr("all cores"));
+    options_ = new OptionsForm;
 
     auto* sources = new QGroupBox(tr("What to train"));
     auto* sourceForm = new QFormLayout(sources);
@@ -95,26 +61,7 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     sourceForm->addRow(tr("Run name"), runName_);
 
     auto* optionsBox = new QGroupBox(tr("Options"));
-    auto* optionForm = new QFormLayout(optionsBox);
-    optionForm->addRow(tr("Epochs"), epochs_);
-    optionForm->addRow(tr("Batch size"), batchSize_);
-    optionForm->addRow(tr("Gradient accumulation"), accumulation_);
-    optionForm->addRow(tr("Learning rate (Adam)"), learningRate_);
-    optionForm->addRow(tr("Schedule"), schedule_);
-    auto* size = new QHBoxLayout;
-    size->addWidget(width_);
-    size->addWidget(new QLabel("x"));
-    size->addWidget(height_);
-    optionForm->addRow(tr("Input size"), size);
-    optionForm->addRow(tr("Seed"), seed_);
-    optionForm->addRow(tr("Evaluate every (epochs)"), evalInterval_);
-    auto* augment = new QHBoxLayout;
-    augment->addWidget(flip_);
-    augment->addWidget(colorJitter_);
-    augment->addWidget(multiScale_);
-    optionForm->addRow(tr("Augmentation"), augment);
-    optionForm->addRow(tr("LSQ activation steps"), actStepInit_);
-    optionForm->addRow(tr("Threads"), threads_);
+    (new QVBoxLayout(optionsBox))->addWidget(options_);
 
     start_ = new QPushButton(tr("&Start"));
     start_->setToolTip(tr("Start a new run with these settings (Ctrl+R)"));
@@ -159,16 +106,11 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
         connect(edit, &QLineEdit::textEdited, this, &TrainingPanel::experimentEdited);
     for (QLineEdit* edit : {data_, fpCheckpoint_, runsRoot_})
         connect(edit, &QLineEdit::editingFinished, this, &TrainingPanel::experimentEdited);
-    for (QSpinBox* box : {epochs_, batchSize_, accumulation_, width_, height_, seed_, evalInterval_, threads_})
-        connect(box, &QSpinBox::valueChanged, this, &TrainingPanel::experimentEdited);
-    connect(learningRate_, &QDoubleSpinBox::valueChanged, this, &TrainingPanel::experimentEdited);
-    for (QComboBox* box : {phase_, schedule_, actStepInit_})
-        connect(box, &QComboBox::currentIndexChanged, this, [this] {
-            updateEnabled();
-            Q_EMIT experimentEdited();
-        });
-    for (QCheckBox* box : {flip_, colorJitter_, multiScale_})
-        connect(box, &QCheckBox::toggled, this, &TrainingPanel::experimentEdited);
+    connect(options_, &OptionsForm::edited, this, &TrainingPanel::experimentEdited);
+    connect(phase_, &QComboBox::currentIndexChanged, this, [this] {
+        updateEnabled();
+        Q_EMIT experimentEdited();
+    });
 
     connect(start_, &QPushButton::clicked, this, [this] { startTraining(); });
     connect(stop_, &QPushButton::clicked, this, [this] {
@@ -203,35 +145,26 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     updateEnabled();
 }
 
+QWidget* TrainingPanel::optionField(const QString& yamlKey) const
+{
+    return options_->field(yamlKey);
+}
+
+QSpinBox* TrainingPanel::epochsBox() const
+{
+    return qobject_cast<QSpinBox*>(options_->field("epochs"));
+}
+
 void TrainingPanel::setExperiment(const Experiment& e)
 {
     const QSignalBlocker blockers[] = {QSignalBlocker(data_), QSignalBlocker(phase_), QSignalBlocker(fpCheckpoint_),
-                                       QSignalBlocker(runsRoot_), QSignalBlocker(epochs_), QSignalBlocker(batchSize_),
-                                       QSignalBlocker(accumulation_), QSignalBlocker(learningRate_),
-                                       QSignalBlocker(schedule_), QSignalBlocker(width_), QSignalBlocker(height_),
-                                       QSignalBlocker(seed_), QSignalBlocker(evalInterval_), QSignalBlocker(flip_),
-                                       QSignalBlocker(colorJitter_), QSignalBlocker(multiScale_),
-                                       QSignalBlocker(actStepInit_), QSignalBlocker(threads_)};
+                                       QSignalBlocker(runsRoot_)};
     base_ = e;
     data_->setText(fromPath(e.dataFile));
     phase_->setCurrentIndex(e.phase == "lsq" ? 1 : 0);
     fpCheckpoint_->setText(fromPath(e.fpCheckpoint));
     runsRoot_->setText(fromPath(e.runsRoot));
-    const TrainOptions& o = e.options;
-    epochs_->setValue(o.epochs);
-    batchSize_->setValue(o.batchSize);
-    accumulation_->setValue(o.gradientAccumulation);
-    learningRate_->setValue(o.learningRate);
-    schedule_->setCurrentIndex(schedule_->findData(int(o.schedule)));
-    width_->setValue(o.inputWidth);
-    height_->setValue(o.inputHeight);
-    seed_->setValue(static_cast<int>(o.seed));
-    evalInterval_->setValue(o.evalInterval);
-    flip_->setChecked(o.flip);
-    colorJitter_->setChecked(o.colorJitter);
-    multiScale_->setChecked(o.multiScale);
-    actStepInit_->setCurrentIndex(actStepInit_->findData(int(o.activationStepInit)));
-    threads_->setValue(o.threads);
+    options_->setOptions(e.options);
     updateEnabled();
 }
 
@@ -242,21 +175,7 @@ Experiment TrainingPanel::experiment() const
     e.phase = phase_->currentData().toString().toStdString();
     e.fpCheckpoint = toPath(fpCheckpoint_->text());
     e.runsRoot = runsRoot_->text().trimmed().isEmpty() ? std::filesystem::path("exps") : toPath(runsRoot_->text());
-    TrainOptions& o = e.options;
-    o.epochs = epochs_->value();
-    o.batchSize = batchSize_->value();
-    o.gradientAccumulation = accumulation_->value();
-    o.learningRate = learningRate_->value();
-    o.schedule = static_cast<LrSchedule>(schedule_->currentData().toInt());
-    o.inputWidth = width_->value();
-    o.inputHeight = height_->value();
-    o.seed = static_cast<uint64_t>(seed_->value());
-    o.evalInterval = evalInterval_->value();
-    o.flip = flip_->isChecked();
-    o.colorJitter = colorJitter_->isChecked();
-    o.multiScale = multiScale_->isChecked();
-    o.activationStepInit = static_cast<ActivationStepInit>(actStepInit_->currentData().toInt());
-    o.threads = threads_->value();
+    e.options = options_->options(base_.options);
     return e;
 }
 
@@ -329,8 +248,9 @@ bool TrainingPanel::resumeTraining(const QString& runDir)
     job.runDir = toPath(runDir);
     try {
         const RunStatus status = readRunStatus(job.runDir);
-        if (epochs_->value() > status.epochs)
-            job.resumeEpochs = epochs_->value();
+        const int epochs = options_->options(base_.options).epochs;
+        if (epochs > status.epochs)
+            job.resumeEpochs = epochs;
     } catch (const std::exception& ex) {
         showError(this, tr("Cannot resume"), QString::fromUtf8(ex.what()));
         return false;
@@ -370,7 +290,7 @@ void TrainingPanel::updateEnabled()
     resume_->setEnabled(!running);
     stop_->setEnabled(running && !controller_->isStopping());
     fpCheckpoint_->parentWidget()->setEnabled(phase_->currentData().toString() == "lsq");
-    actStepInit_->setEnabled(phase_->currentData().toString() == "lsq");
+    options_->setLsqPhase(phase_->currentData().toString() == "lsq");
 }
 
 } // namespace tyq::ui

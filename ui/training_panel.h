@@ -11,9 +11,7 @@
 
 #include <functional>
 
-class QCheckBox;
 class QComboBox;
-class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
@@ -21,6 +19,8 @@ class QPushButton;
 class QSpinBox;
 
 namespace tyq::ui {
+
+class OptionsForm;
 
 class TrainingController;
 
@@ -46,7 +46,9 @@ public:
     QPushButton* resumeButton() const { return resume_; }
     QProgressBar* progressBar() const { return progress_; }
     QLabel* statusLabel() const { return status_; }
-    QSpinBox* epochsBox() const { return epochs_; }
+    /// The form's editor of an option (by YAML key, e.g. "epochs"), for tests and the main window.
+    QWidget* optionField(const QString& yamlKey) const;
+    QSpinBox* epochsBox() const;
 
 Q_SIGNALS:
     /// The user changed a setting of the experiment.
@@ -66,20 +68,7 @@ private:
     QLineEdit* fpCheckpoint_;
     QLineEdit* runName_;
     QLineEdit* runsRoot_;
-    QSpinBox* epochs_;
-    QSpinBox* batchSize_;
-    QSpinBox* accumulation_;
-    QDoubleSpinBox* learningRate_;
-    QComboBox* schedule_;
-    QSpinBox* width_;
-    QSpinBox* height_;
-    QSpinBox* seed_;
-    QSpinBox* evalInterval_;
-    QCheckBox* flip_;
-    QCheckBox* colorJitter_;
-    QCheckBox* multiScale_;
-    QComboBox* actStepInit_;
-    QSpinBox* threads_;
+    OptionsForm* options_;
     QPushButton* start_;
     QPushButton* stop_;
     QPushButton* resume_;

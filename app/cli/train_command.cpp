@@ -3,6 +3,7 @@
 
 #include "cli/console_observer.h"
 #include "common/error.h"
+#include "train/option_table.h"
 #include "train/trainer.h"
 
 #include <CLI/CLI.hpp>
@@ -12,22 +13,44 @@
 #include <atomic>
 #include <csignal>
 #include <ctime>
+#include <map>
 #include <memory>
 
 namespace tyq::cli {
 namespace {
 
 struct TrainCommandOptions {
-    TrainOptions options;
     TrainingSources sources;
     std::string optionsFile;
     std::string out;
     std::string resume;
-    std::string schedule;
-    std::string actStepInit;
-    bool noFlip = false;
-    bool referenceKernels = false;
+    // The option table's flags, as given, by YAML key (std::map: the addresses CLI11 holds stay put).
+    std::map<std::string, std::string> values;
+    std::map<std::string, std::vector<std::string>> lists;
+    std::map<std::string, bool> switches;
+    std::map<std::string, const CLI::Option*> flags;
 };
+
+/// Applies the table's flags that were given to `options` (they override an options file).
+void applyGivenFlags(const TrainCommandOptions& o, TrainOptions& options)
+{
+    for (const OptionSpec& spec : trainOptionTable()) {
+        const auto flag = o.flags.find(spec.yamlKey);
+        if (flag == o.flags.end() || flag->second->count() == 0)
+            continue;
+        const std::string where = flag->second->get_name();
+        if (spec.flagKind == FlagKind::setsTrue || spec.flagKind == FlagKind::setsFalse) {
+            spec.set(options, spec.flagKind == FlagKind::setsTrue);
+        } else if (spec.type == OptionType::integerList) {
+            std::string joined;
+            for (const std::string& part : o.lists.at(spec.yamlKey))
+                joined += (joined.empty() ? "" : ",") + part;
+            setTrainOptionFromText(options, spec, joined, where);
+        } else {
+            setTrainOptionFromText(options, spec, o.values.at(spec.yamlKey), where);
+        }
+    }
+}
 
 Trainer* g_activeTrainer = nullptr;
 std::atomic<int> g_interrupts{0};
@@ -58,38 +81,14 @@ void run(TrainCommandOptions o, const CLI::App& cmd, const GlobalOptions& global
     if (!o.resume.empty()) {
         job.resume = true;
         job.runDir = o.resume;
-        job.resumeEpochs = cmd.count("--epochs") ? o.options.epochs : 0;
+        if (cmd.count("--epochs")) {
+            TrainOptions epochs;
+            setTrainOptionFromText(epochs, *findTrainOption("epochs"), o.values.at("epochs"), "--epochs");
+            job.resumeEpochs = epochs.epochs;
+        }
     } else {
         TrainOptions options = o.optionsFile.empty() ? TrainOptions{} : loadTrainOptions(o.optionsFile);
-        // Flags given on the command line override the options file.
-        auto given = [&](const char* name) { return cmd.count(name) > 0; };
-        if (given("--epochs")) options.epochs = o.options.epochs;
-        if (given("--batch-size")) options.batchSize = o.options.batchSize;
-        if (given("--accumulate")) options.gradientAccumulation = o.options.gradientAccumulation;
-        if (given("--lr")) options.learningRate = o.options.learningRate;
-        if (given("--beta1")) options.beta1 = o.options.beta1;
-        if (given("--beta2")) options.beta2 = o.options.beta2;
-        if (given("--weight-decay")) options.weightDecay = o.options.weightDecay;
-        if (given("--schedule"))
-            options.schedule = o.schedule == "cosine" ? LrSchedule::cosine : o.schedule == "step" ? LrSchedule::step : LrSchedule::constant;
-        if (given("--step-epochs")) options.stepEpochs = o.options.stepEpochs;
-        if (given("--step-gamma")) options.stepGamma = o.options.stepGamma;
-        if (given("--width")) options.inputWidth = o.options.inputWidth;
-        if (given("--height")) options.inputHeight = o.options.inputHeight;
-        if (given("--seed")) options.seed = o.options.seed;
-        if (given("--eval-interval")) options.evalInterval = o.options.evalInterval;
-        if (given("--checkpoint-interval")) options.checkpointInterval = o.options.checkpointInterval;
-        if (given("--conf")) options.evalConfThreshold = o.options.evalConfThreshold;
-        if (given("--nms")) options.evalNmsThreshold = o.options.evalNmsThreshold;
-        if (given("--iou")) options.evalIouThreshold = o.options.evalIouThreshold;
-        if (given("--no-flip")) options.flip = false;
-        if (given("--color-jitter")) options.colorJitter = true;
-        if (given("--multi-scale")) options.multiScale = true;
-        if (given("--loader-threads")) options.loaderThreads = o.options.loaderThreads;
-        if (given("--strict")) options.strictData = true;
-        if (given("--act-step-init"))
-            options.activationStepInit = o.actStepInit == "data" ? ActivationStepInit::data : ActivationStepInit::constant;
-        if (given("--reference-kernels")) options.fastKernels = false;
+        applyGivenFlags(o, options);
         options.threads = global.threads;
         job.options = options;
         job.sources = o.sources;
@@ -123,7 +122,6 @@ void registerTrainCommand(CLI::App& app, const GlobalOptions& global)
     auto o = std::make_shared<TrainCommandOptions>();
     o->sources.dataFile = "data/sample/dac.data";
     CLI::App* cmd = app.add_subcommand("train", "Train full precision, or LSQ from an fp checkpoint; or resume a run");
-    TrainOptions& t = o->options;
     cmd->add_option("--data", o->sources.dataFile, "Dataset .data file")->capture_default_str();
     cmd->add_option("--cfg", o->sources.cfgFile, "Network cfg (default: the built-in tiny-yolo-dac.cfg)")->check(CLI::ExistingFile);
     cmd->add_option("--quant", o->sources.quantFile, "Bit-width YAML: train LSQ (needs --from)")->check(CLI::ExistingFile);
@@ -135,36 +133,29 @@ void registerTrainCommand(CLI::App& app, const GlobalOptions& global)
         ->check(CLI::ExistingDirectory);
     cmd->add_option("--options", o->optionsFile, "Options YAML (e.g. a run's options.yaml); flags override it")
         ->check(CLI::ExistingFile);
-    cmd->add_option("--epochs", t.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
-    cmd->add_option("--batch-size,-b", t.batchSize, "Images per batch")->check(CLI::Range(1, 4096))->capture_default_str();
-    cmd->add_option("--accumulate", t.gradientAccumulation, "Batches per optimizer step")
-        ->check(CLI::Range(1, 1024))->capture_default_str();
-    cmd->add_option("--lr", t.learningRate, "Adam learning rate")->check(CLI::Range(1e-9, 10.0))->capture_default_str();
-    cmd->add_option("--beta1", t.beta1, "Adam beta1")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
-    cmd->add_option("--beta2", t.beta2, "Adam beta2")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
-    cmd->add_option("--weight-decay", t.weightDecay, "Adam weight decay")->check(CLI::NonNegativeNumber)->capture_default_str();
-    cmd->add_option("--schedule", o->schedule, "Learning-rate schedule")
-        ->check(CLI::IsMember({"constant", "cosine", "step"}))->default_str("constant");
-    cmd->add_option("--step-epochs", t.stepEpochs, "Step schedule: epochs where lr is multiplied by --step-gamma")
-        ->delimiter(',');
-    cmd->add_option("--step-gamma", t.stepGamma, "Step schedule factor")->check(CLI::Range(1e-6, 1.0))->capture_default_str();
-    cmd->add_option("--width", t.inputWidth, "Input width (multiple of 32; default: the cfg's)")->check(CLI::Range(32, 8192));
-    cmd->add_option("--height", t.inputHeight, "Input height (multiple of 32; default: the cfg's)")->check(CLI::Range(32, 8192));
-    cmd->add_option("--seed", t.seed, "Seed for init, shuffling, augmentation")->capture_default_str();
-    cmd->add_option("--eval-interval", t.evalInterval, "Evaluate every N epochs")->check(CLI::PositiveNumber)->capture_default_str();
-    cmd->add_option("--checkpoint-interval", t.checkpointInterval, "Keep a checkpoint every N epochs")
-        ->check(CLI::PositiveNumber)->capture_default_str();
-    cmd->add_option("--conf", t.evalConfThreshold, "Evaluation objectness threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
-    cmd->add_option("--nms", t.evalNmsThreshold, "Evaluation NMS threshold")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
-    cmd->add_option("--iou", t.evalIouThreshold, "Evaluation IoU for a true positive")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
-    cmd->add_flag("--no-flip", o->noFlip, "No horizontal-flip augmentation");
-    cmd->add_flag("--color-jitter", t.colorJitter, "Brightness/saturation/hue augmentation");
-    cmd->add_flag("--multi-scale", t.multiScale, "Random input size per batch");
-    cmd->add_option("--loader-threads", t.loaderThreads, "Image decoding threads")->check(CLI::Range(1, 64))->capture_default_str();
-    cmd->add_flag("--strict", t.strictData, "Stop at the first bad label or image instead of skipping it");
-    cmd->add_option("--act-step-init", o->actStepInit, "LSQ activation step init: constant (0.126) or data")
-        ->check(CLI::IsMember({"constant", "data"}))->default_str("constant");
-    cmd->add_flag("--reference-kernels", o->referenceKernels, "Use the straightforward reference path (NCHW, op by op, reference quantizer) for training and evaluation");
+    // Every training option with a flag, from the one table (ranges are checked when applied).
+    const TrainOptions defaults;
+    for (const OptionSpec& spec : trainOptionTable()) {
+        if (*spec.flag == '\0')
+            continue;
+        const char* help = *spec.flagHelp ? spec.flagHelp : spec.help;
+        CLI::Option* option = nullptr;
+        if (spec.flagKind != FlagKind::value) {
+            option = cmd->add_flag(spec.flag, o->switches[spec.yamlKey], help);
+        } else if (spec.type == OptionType::integerList) {
+            option = cmd->add_option(spec.flag, o->lists[spec.yamlKey], help)->delimiter(',')->type_name("INT");
+        } else {
+            option = cmd->add_option(spec.flag, o->values[spec.yamlKey], help)->default_str(spec.text(defaults));
+            option->type_name(spec.type == OptionType::integer ? "INT" : spec.type == OptionType::choice ? "TEXT" : "FLOAT");
+            if (spec.type == OptionType::choice) {
+                std::vector<std::string> words;
+                for (const OptionChoice& c : spec.choices)
+                    words.push_back(c.word);
+                option->check(CLI::IsMember(words));
+            }
+        }
+        o->flags[spec.yamlKey] = option;
+    }
     cmd->callback([o, cmd, &global] {
         if (!o->resume.empty()) {
             for (const CLI::Option* option : cmd->get_options()) {

@@ -1,5 +1,7 @@
 #include "train/train_options.h"
 
+#include "train/option_table.h"
+
 #include "common/error.h"
 #include "common/text.h"
 
@@ -7,18 +9,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
 
 namespace tyq {
 namespace {
-
-// One table drives writing, reading and validation, so a new option is one line here.
-struct Field {
-    const char* key;
-    std::function<void(YAML::Emitter&, const TrainOptions&)> write;
-    std::function<void(const YAML::Node&, TrainOptions&, const std::string& where)> read;
-};
 
 template <typename T>
 T scalar(const YAML::Node& node, const std::string& where)
@@ -31,107 +25,45 @@ T scalar(const YAML::Node& node, const std::string& where)
     }
 }
 
-#define TYQ_FIELD(key, member)                                                                     \
-    Field                                                                                          \
-    {                                                                                              \
-        key, [](YAML::Emitter& e, const TrainOptions& o) { e << YAML::Key << key << YAML::Value << o.member; }, \
-            [](const YAML::Node& n, TrainOptions& o, const std::string& w) {                       \
-                o.member = scalar<decltype(o.member)>(n, w);                                       \
-            }                                                                                      \
-    }
-
-const std::vector<Field>& fields()
+void writeOption(YAML::Emitter& e, const OptionSpec& spec, const TrainOptions& o)
 {
-    static const std::vector<Field> table = {
-        TYQ_FIELD("epochs", epochs),
-        TYQ_FIELD("batch_size", batchSize),
-        TYQ_FIELD("gradient_accumulation", gradientAccumulation),
-        TYQ_FIELD("learning_rate", learningRate),
-        TYQ_FIELD("beta1", beta1),
-        TYQ_FIELD("beta2", beta2),
-        TYQ_FIELD("weight_decay", weightDecay),
-        Field{"schedule",
-              [](YAML::Emitter& e, const TrainOptions& o) {
-                  e << YAML::Key << "schedule" << YAML::Value << lrScheduleName(o.schedule);
-              },
-              [](const YAML::Node& n, TrainOptions& o, const std::string& w) {
-                  const std::string v = scalar<std::string>(n, w);
-                  if (v == "constant")
-                      o.schedule = LrSchedule::constant;
-                  else if (v == "cosine")
-                      o.schedule = LrSchedule::cosine;
-                  else if (v == "step")
-                      o.schedule = LrSchedule::step;
-                  else
-                      throw Error(w + ": unknown schedule '" + v + "' (constant, cosine or step)");
-              }},
-        Field{"step_epochs",
-              [](YAML::Emitter& e, const TrainOptions& o) {
-                  e << YAML::Key << "step_epochs" << YAML::Value << YAML::Flow << o.stepEpochs;
-              },
-              [](const YAML::Node& n, TrainOptions& o, const std::string& w) {
-                  if (!n.IsSequence())
-                      throw Error(w + ": expected a list of epochs, e.g. [60, 80]");
-                  o.stepEpochs.clear();
-                  for (const auto& item : n)
-                      o.stepEpochs.push_back(scalar<int>(item, w));
-              }},
-        TYQ_FIELD("step_gamma", stepGamma),
-        TYQ_FIELD("min_learning_rate", minLearningRate),
-        TYQ_FIELD("input_width", inputWidth),
-        TYQ_FIELD("input_height", inputHeight),
-        TYQ_FIELD("threads", threads),
-        TYQ_FIELD("seed", seed),
-        TYQ_FIELD("eval_interval", evalInterval),
-        TYQ_FIELD("checkpoint_interval", checkpointInterval),
-        TYQ_FIELD("eval_conf_threshold", evalConfThreshold),
-        TYQ_FIELD("eval_nms_threshold", evalNmsThreshold),
-        TYQ_FIELD("eval_iou_threshold", evalIouThreshold),
-        TYQ_FIELD("flip", flip),
-        TYQ_FIELD("color_jitter", colorJitter),
-        TYQ_FIELD("multi_scale", multiScale),
-        TYQ_FIELD("loader_threads", loaderThreads),
-        TYQ_FIELD("prefetch_batches", prefetchBatches),
-        TYQ_FIELD("strict_data", strictData),
-        Field{"activation_step_init",
-              [](YAML::Emitter& e, const TrainOptions& o) {
-                  e << YAML::Key << "activation_step_init" << YAML::Value
-                    << activationStepInitName(o.activationStepInit);
-              },
-              [](const YAML::Node& n, TrainOptions& o, const std::string& w) {
-                  const std::string v = scalar<std::string>(n, w);
-                  if (v == "constant")
-                      o.activationStepInit = ActivationStepInit::constant;
-                  else if (v == "data")
-                      o.activationStepInit = ActivationStepInit::data;
-                  else
-                      throw Error(w + ": unknown activation_step_init '" + v + "' (constant or data)");
-              }},
-        TYQ_FIELD("fast_kernels", fastKernels),
-    };
-    return table;
+    e << YAML::Key << spec.yamlKey << YAML::Value;
+    const OptionValue v = spec.get(o);
+    switch (spec.type) {
+    case OptionType::integer: e << std::get<int64_t>(v); break;
+    case OptionType::real: e << std::get<double>(v); break;
+    case OptionType::real32: e << static_cast<float>(std::get<double>(v)); break;
+    case OptionType::boolean: e << std::get<bool>(v); break;
+    case OptionType::choice: e << spec.choiceWord(o); break;
+    case OptionType::integerList: e << YAML::Flow << std::get<std::vector<int>>(v); break;
+    }
 }
 
-#undef TYQ_FIELD
+void readOption(const YAML::Node& n, const OptionSpec& spec, TrainOptions& o, const std::string& where)
+{
+    switch (spec.type) {
+    case OptionType::integer: spec.set(o, scalar<int64_t>(n, where)); break;
+    case OptionType::real:
+    case OptionType::real32: spec.set(o, scalar<double>(n, where)); break;
+    case OptionType::boolean: spec.set(o, scalar<bool>(n, where)); break;
+    case OptionType::choice:
+        spec.set(o, static_cast<int64_t>(spec.choiceValue(scalar<std::string>(n, where), where)));
+        break;
+    case OptionType::integerList: {
+        if (!n.IsSequence())
+            throw Error(where + ": expected a list of epochs, e.g. [60, 80]");
+        std::vector<int> values;
+        for (const auto& item : n)
+            values.push_back(scalar<int>(item, where));
+        spec.set(o, values);
+        break;
+    }
+    }
+}
 
 const char* kSourceKeys[] = {"data", "cfg", "quant", "init_weights"};
 
 } // namespace
-
-const char* lrScheduleName(LrSchedule schedule)
-{
-    switch (schedule) {
-    case LrSchedule::constant: return "constant";
-    case LrSchedule::cosine: return "cosine";
-    case LrSchedule::step: return "step";
-    }
-    return "constant";
-}
-
-const char* activationStepInitName(ActivationStepInit init)
-{
-    return init == ActivationStepInit::data ? "data" : "constant";
-}
 
 std::string trainOptionsToYaml(const TrainOptions& options, const TrainingSources* sources)
 {
@@ -143,8 +75,8 @@ std::string trainOptionsToYaml(const TrainOptions& options, const TrainingSource
         out << YAML::Key << "quant" << YAML::Value << sources->quantFile.string();
         out << YAML::Key << "init_weights" << YAML::Value << sources->initWeights.string();
     }
-    for (const Field& f : fields())
-        f.write(out, options);
+    for (const OptionSpec& spec : trainOptionTable())
+        writeOption(out, spec, options);
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }
@@ -162,9 +94,6 @@ TrainOptions parseTrainOptionsYaml(const std::string& yaml, const std::string& s
         return options;
     if (!root.IsMap())
         throw Error(source + ": expected a mapping of option: value");
-    std::map<std::string, const Field*> byKey;
-    for (const Field& f : fields())
-        byKey[f.key] = &f;
     for (const auto& item : root) {
         if (!item.first.IsScalar())
             throw Error(source + ": line " + std::to_string(item.first.Mark().line + 1) +
@@ -186,10 +115,10 @@ TrainOptions parseTrainOptionsYaml(const std::string& yaml, const std::string& s
             }
             continue;
         }
-        auto it = byKey.find(key);
-        if (it == byKey.end())
+        const OptionSpec* spec = findTrainOption(key);
+        if (!spec)
             throw Error(where + ": unknown option");
-        it->second->read(item.second, options, where);
+        readOption(item.second, *spec, options, where);
     }
     try {
         validateTrainOptions(options);
@@ -206,32 +135,39 @@ TrainOptions loadTrainOptions(const std::filesystem::path& path, TrainingSources
 
 void validateTrainOptions(const TrainOptions& o)
 {
+    for (const OptionSpec& spec : trainOptionTable())
+        checkTrainOptionRange(o, spec);
+    // What one option's range cannot say.
     auto require = [](bool ok, const std::string& problem) {
         if (!ok)
             throw Error(problem);
     };
-    require(o.epochs >= 1 && o.epochs <= 100000, "epochs must be 1..100000");
-    require(o.batchSize >= 1 && o.batchSize <= 4096, "batch_size must be 1..4096");
-    require(o.gradientAccumulation >= 1 && o.gradientAccumulation <= 1024, "gradient_accumulation must be 1..1024");
-    require(o.learningRate > 0 && o.learningRate < 10, "learning_rate must be in (0, 10)");
-    require(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
-    require(o.weightDecay >= 0 && std::isfinite(o.weightDecay), "weight_decay must be a finite number >= 0");
-    require(o.stepGamma > 0 && o.stepGamma <= 1, "step_gamma must be in (0, 1]");
-    require(o.minLearningRate >= 0 && o.minLearningRate <= o.learningRate,
-            "min_learning_rate must be between 0 and learning_rate");
-    require(o.inputWidth == 0 || (o.inputWidth >= 32 && o.inputWidth <= 8192 && o.inputWidth % 32 == 0),
+    require(o.minLearningRate <= o.learningRate, "min_learning_rate must be between 0 and learning_rate");
+    require(o.inputWidth % 32 == 0 && (o.inputWidth == 0 || o.inputWidth >= 32),
             "input_width must be 0 (the cfg's) or a multiple of 32 up to 8192");
-    require(o.inputHeight == 0 || (o.inputHeight >= 32 && o.inputHeight <= 8192 && o.inputHeight % 32 == 0),
+    require(o.inputHeight % 32 == 0 && (o.inputHeight == 0 || o.inputHeight >= 32),
             "input_height must be 0 (the cfg's) or a multiple of 32 up to 8192");
-    require(o.threads >= 0 && o.threads <= 1024, "threads must be 0..1024");
-    require(o.evalInterval >= 1, "eval_interval must be >= 1");
-    require(o.checkpointInterval >= 1, "checkpoint_interval must be >= 1");
-    for (float t : {o.evalConfThreshold, o.evalNmsThreshold, o.evalIouThreshold})
-        require(t >= 0 && t <= 1, "eval thresholds must be in [0, 1]");
-    require(o.loaderThreads >= 1 && o.loaderThreads <= 64, "loader_threads must be 1..64");
-    require(o.prefetchBatches >= 1 && o.prefetchBatches <= 64, "prefetch_batches must be 1..64");
     for (int e : o.stepEpochs)
         require(e >= 1, "step_epochs must be positive epochs");
+}
+
+double learningRateAt(const TrainOptions& o, int64_t epoch, int64_t globalBatch, int64_t totalBatches)
+{
+    switch (o.schedule) {
+    case LrSchedule::constant: return o.learningRate;
+    case LrSchedule::cosine: {
+        const double t = totalBatches > 0 ? std::min(1.0, double(globalBatch) / double(totalBatches)) : 0.0;
+        return o.minLearningRate + 0.5 * (o.learningRate - o.minLearningRate) * (1 + std::cos(M_PI * t));
+    }
+    case LrSchedule::step: {
+        double lr = o.learningRate;
+        for (int e : o.stepEpochs)
+            if (epoch >= e)
+                lr *= o.stepGamma;
+        return lr;
+    }
+    }
+    return o.learningRate;
 }
 
 } // namespace tyq

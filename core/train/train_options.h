@@ -1,6 +1,7 @@
 // Everything that shapes a training run, as one options struct in the style of LibTorch's
 // (one documented field per setting, default beside it, chainable setters). Saved with every
-// run as options.yaml, loaded back to resume, overridable field by field from the CLI or GUI.
+// run as options.yaml, loaded back to resume, overridable field by field from the CLI or GUI;
+// train/option_table.h lists each field's key, flag, range and help for all three.
 #pragma once
 
 #include <cstdint>
@@ -73,10 +74,11 @@ std::string trainOptionsToYaml(const TrainOptions& options, const TrainingSource
 TrainOptions parseTrainOptionsYaml(const std::string& yaml, const std::string& source, TrainingSources* sources = nullptr);
 TrainOptions loadTrainOptions(const std::filesystem::path& path, TrainingSources* sources = nullptr);
 
-/// Throws tyq::Error if a value is out of range (batch size < 1, lr <= 0, ...).
+/// Throws tyq::Error if a value is out of range (batch size < 1, lr <= 0, ...): each option's
+/// range from the table, then the rules that tie options together.
 void validateTrainOptions(const TrainOptions& options);
 
-const char* lrScheduleName(LrSchedule schedule);
-const char* activationStepInitName(ActivationStepInit init);
+/// The learning rate of the schedule at a point of the run.
+double learningRateAt(const TrainOptions& options, int64_t epoch, int64_t globalBatch, int64_t totalBatches);
 
 } // namespace tyq

@@ -149,25 +149,6 @@ std::vector<StepSize> stepSizesOf(const YoloNetworkImpl& network)
     return out;
 }
 
-double learningRateAt(const TrainOptions& o, int64_t epoch, int64_t globalBatch, int64_t totalBatches)
-{
-    switch (o.schedule) {
-    case LrSchedule::constant: return o.learningRate;
-    case LrSchedule::cosine: {
-        const double t = totalBatches > 0 ? std::min(1.0, double(globalBatch) / double(totalBatches)) : 0.0;
-        return o.minLearningRate + 0.5 * (o.learningRate - o.minLearningRate) * (1 + std::cos(M_PI * t));
-    }
-    case LrSchedule::step: {
-        double lr = o.learningRate;
-        for (int e : o.stepEpochs)
-            if (epoch >= e)
-                lr *= o.stepGamma;
-        return lr;
-    }
-    }
-    return o.learningRate;
-}
-
 StateDict optimizerState(torch::optim::Adam& optimizer, const YoloNetworkImpl& network)
 {
     StateDict out;
