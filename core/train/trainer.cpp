@@ -13,6 +13,8 @@
 #include "model/weight_check.h"
 #include "model/yolo_head.h"
 #include "model/yolo_network.h"
+#include "train/divergence.h"
+#include "train/optimizer_state.h"
 #include "train/run_folder.h"
 
 #include <ATen/ATen.h>
@@ -98,106 +100,12 @@ struct BestSoFar {
     }
 };
 
-// Name of the first parameter holding NaN/Inf, or empty.
-std::string firstNonFiniteParameter(const torch::nn::Module& module)
-{
-    for (const auto& p : module.named_parameters())
-        if (!at::isfinite(p.value()).all().item<bool>())
-            return p.key();
-    return {};
-}
-
-// On the failure path only: reruns the batch's forward pass keeping every layer's output and
-// names the first layer whose output holds NaN/Inf ("layer 5 (convolutional)"), or empty.
-std::string firstNonFiniteLayer(YoloNetworkImpl& network, const at::Tensor& images)
-{
-    at::NoGradGuard noGrad;
-    std::vector<at::Tensor> outputs;
-    try {
-        network.forward(images, &outputs);
-    } catch (const c10::Error&) {
-        return {};
-    }
-    const NetworkSpec& spec = network.spec();
-    for (size_t i = 0; i < outputs.size() && i < spec.layers.size(); ++i) {
-        if (!outputs[i].defined() || !outputs[i].is_floating_point() || at::isfinite(outputs[i]).all().item<bool>())
-            continue;
-        const LayerSpec& layer = spec.layers[i];
-        return fmt::format("layer {} ({}{}, cfg line {})", i, layer.typeName(),
-                           layer.isConv() ? ", " + convModuleName(layer.index) : std::string(), layer.line);
-    }
-    return {};
-}
-
-// Names the culprit of a divergence: a parameter that is already bad, else the first layer
-// whose output overflowed on this batch, else the loss computation itself.
-std::string divergenceCulprit(YoloNetworkImpl& network, const at::Tensor& images)
-{
-    if (const std::string parameter = firstNonFiniteParameter(network); !parameter.empty())
-        return "first non-finite parameter: " + parameter;
-    const std::string layer = firstNonFiniteLayer(network, images);
-    return layer.empty() ? "every layer's output is finite; the loss computation overflowed"
-                         : "first non-finite output: " + layer;
-}
-
 std::vector<StepSize> stepSizesOf(const YoloNetworkImpl& network)
 {
     std::vector<StepSize> out;
     for (const auto& [name, q] : network.quantizers())
         if (q->spec().enabled())
             out.push_back({name, q->s.detach().mean().item<double>()});
-    return out;
-}
-
-StateDict optimizerState(torch::optim::Adam& optimizer, const YoloNetworkImpl& network)
-{
-    StateDict out;
-    auto& state = optimizer.state();
-    for (const auto& p : network.named_parameters()) {
-        auto it = state.find(c10::guts::to_string(p.value().unsafeGetTensorImpl()));
-        if (it == state.end())
-            continue;
-        const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
-        out.emplace_back(p.key() + ".exp_avg", s.exp_avg());
-        out.emplace_back(p.key() + ".exp_avg_sq", s.exp_avg_sq());
-        out.emplace_back(p.key() + ".step", at::full({}, s.step(), at::kLong));
-    }
-    return out;
-}
-
-void restoreOptimizerState(torch::optim::Adam& optimizer, const YoloNetworkImpl& network, const StateDict& saved,
-                           const std::string& source)
-{
-    std::map<std::string, at::Tensor> byName(saved.begin(), saved.end());
-    auto& state = optimizer.state();
-    for (const auto& p : network.named_parameters()) {
-        auto avg = byName.find(p.key() + ".exp_avg");
-        auto sq = byName.find(p.key() + ".exp_avg_sq");
-        auto step = byName.find(p.key() + ".step");
-        if (avg == byName.end() || sq == byName.end() || step == byName.end())
-            continue; // never stepped (e.g. resumed before the first optimizer step)
-        if (avg->second.sizes() != p.value().sizes() || sq->second.sizes() != p.value().sizes())
-            throw Error(source + ": optimizer state of " + p.key() + " has the wrong shape");
-        // Adam divides by sqrt(exp_avg_sq): one bad moment turns its parameter into NaN at the first step.
-        for (const auto* entry : {&*avg, &*sq})
-            if (const std::string summary = nonFiniteSummary(entry->second); !summary.empty())
-                throw Error(source + ": optimizer state " + entry->first + ": " + summary + ", refused");
-        if (!(sq->second >= 0).all().item<bool>())
-            throw Error(source + ": optimizer state " + sq->first + ": a negative second moment, refused");
-        auto s = std::make_unique<torch::optim::AdamParamState>();
-        s->step(step->second.item<int64_t>());
-        s->exp_avg(avg->second.clone());
-        s->exp_avg_sq(sq->second.clone());
-        state[c10::guts::to_string(p.value().unsafeGetTensorImpl())] = std::move(s);
-    }
-}
-
-StateDict pendingGradients(const YoloNetworkImpl& network)
-{
-    StateDict out;
-    for (const auto& p : network.named_parameters())
-        if (p.value().grad().defined())
-            out.emplace_back(p.key(), p.value().grad().detach().clone());
     return out;
 }
 
@@ -216,457 +124,546 @@ void initActivationStepsFromData(YoloNetworkImpl& network, const at::Tensor& ima
         network.train();
 }
 
+/// One run from start to end: Trainer::run's stages as named steps over the state they share.
+class TrainingSession {
+public:
+    TrainingSession(const TrainingJob& job, TrainingObserver* observer, const std::atomic<bool>& stop)
+        : job_(job), observer_(observer), stop_(stop), reporter_(observer)
+    {
+        summary_.runDir = job.runDir;
+    }
+
+    RunSummary run()
+    {
+        try {
+            openRunFolder();
+            decideWhatToTrain();
+            buildNetwork();
+            loadData();
+            buildOptimizer();
+            recordSetup();
+            initActivationSteps();
+            bool stopped = false;
+            while (pos_.epoch < options_.epochs && !stopped)
+                stopped = !trainEpoch() || !endEpoch();
+            return finish(stopped);
+        } catch (const Error& e) {
+            return failed(e.what());
+        } catch (const c10::Error& e) {
+            return failed(std::string("internal error: ") + e.what_without_backtrace());
+        } catch (const std::exception& e) {
+            return failed(e.what());
+        }
+    }
+
+private:
+    bool stopRequested() const { return stop_.load(); }
+    std::string checkpointName() const { return folder_->lastCheckpoint().string(); }
+
+    void openRunFolder()
+    {
+        folder_ = std::make_unique<RunFolder>(job_.runDir, job_.resume);
+        reporter_.setFolder(folder_.get());
+    }
+
+    /// Options, sources, the checkpoint to resume, the cfg, the bit-widths and the input size.
+    void decideWhatToTrain()
+    {
+        options_ = job_.options;
+        sources_ = job_.sources;
+        if (job_.resume) {
+            options_ = loadTrainOptions(folder_->dir() / "options.yaml", &sources_);
+            if (job_.resumeEpochs > 0)
+                options_.epochs = job_.resumeEpochs;
+            if (!std::filesystem::exists(folder_->lastCheckpoint()))
+                fail(folder_->dir(), "has no checkpoint to resume from (checkpoints/last.ckpt)");
+            resumeFrom_ = loadCheckpoint(folder_->lastCheckpoint());
+            status_ = readRunStatus(folder_->dir());
+        }
+        validateTrainOptions(options_);
+        threads_ = configureComputeThreads(options_.threads);
+        if (!resumeFrom_)
+            at::manual_seed(options_.seed);
+
+        spec_ = resumeFrom_             ? parseDarknetCfgText(resumeFrom_->cfgText, checkpointName() + " (cfg)")
+                : sources_.cfgFile.empty() ? defaultNetworkSpec()
+                                           : loadDarknetCfg(sources_.cfgFile);
+        if (resumeFrom_ && !resumeFrom_->quantYaml.empty())
+            quant_ = parseQuantConfigYaml(resumeFrom_->quantYaml, checkpointName() + " (bit-widths)");
+        else if (!resumeFrom_ && !sources_.quantFile.empty())
+            quant_ = loadQuantConfig(sources_.quantFile);
+        phase_ = quant_ ? "lsq" : "fp";
+        if (!resumeFrom_ && quant_ && sources_.initWeights.empty())
+            throw Error("LSQ training starts from a full-precision checkpoint: give it with --from (a tyq fp run's "
+                        "checkpoints/best.ckpt, or a reference .pth)");
+
+        width_ = options_.inputWidth > 0 ? options_.inputWidth : spec_.width;
+        height_ = options_.inputHeight > 0 ? options_.inputHeight : spec_.height;
+        const int multiple = spec_.requiredInputMultiple();
+        if (width_ % multiple != 0 || height_ % multiple != 0)
+            throw Error(fmt::format("input size {}x{} is not a multiple of {} (the network's downsampling)", width_,
+                                    height_, multiple));
+    }
+
+    /// The network with its first weights: the checkpoint resumed, --from, or the reference's init.
+    void buildNetwork()
+    {
+        network_ = YoloNetwork(spec_);
+        std::vector<std::string> warnings;
+        if (resumeFrom_) {
+            if (quant_)
+                warnings = network_->quantize(*quant_);
+            applyWeights(*network_, resumeFrom_->model, checkpointName());
+        } else if (!sources_.initWeights.empty()) {
+            const WeightsFile file = readWeightsFile(sources_.initWeights);
+            const bool fileQuantized = file.quantized();
+            if (fileQuantized && !quant_)
+                fail(sources_.initWeights, "is an LSQ-quantized model; full-precision training needs fp weights");
+            if (quant_ && fileQuantized)
+                warnings = network_->quantize(*quant_); // continue LSQ from LSQ weights
+            applyWeights(*network_, file.state, sources_.initWeights.string());
+            if (quant_ && !fileQuantized)
+                warnings = network_->quantize(*quant_); // weight step sizes from the loaded weights
+        } else {
+            network_->initializeLikeReference();
+        }
+        for (const std::string& w : warnings)
+            reporter_.log(LogLevel::warning, w);
+        network_->setExecution(options_.fastKernels ? NetworkExecution::forTraining(quant_.has_value())
+                                                    : NetworkExecution::reference());
+        network_->train();
+    }
+
+    /// The dataset's splits and their loaders.
+    void loadData()
+    {
+        data_ = loadDataConfig(sources_.dataFile);
+        if (data_.classes != spec_.numClasses())
+            throw Error(fmt::format("{} has {} classes but the network predicts {}", data_.source.string(),
+                                    data_.classes, spec_.numClasses()));
+        DatasetLoadOptions loadOptions;
+        loadOptions.numClasses = data_.classes;
+        loadOptions.classNames = data_.classNames;
+        loadOptions.strict = options_.strictData;
+        train_ = loadDatasetList(data_.trainList, loadOptions);
+        val_ = loadDatasetList(data_.validList, loadOptions);
+        for (const LoadedDataset* split : {&train_, &val_})
+            for (const std::string& p : split->problems)
+                reporter_.log(LogLevel::warning, "skipped: " + p);
+        if (train_.samples.empty())
+            fail(data_.trainList, "has no usable training samples");
+
+        BatchLoaderOptions training;
+        training.batchSize = options_.batchSize;
+        training.width = width_;
+        training.height = height_;
+        training.shuffle = true;
+        training.flip = options_.flip;
+        training.colorJitter = options_.colorJitter;
+        training.multiScale = options_.multiScale;
+        training.seed = options_.seed;
+        training.threads = options_.loaderThreads;
+        training.prefetch = options_.prefetchBatches;
+        trainLoader_ = std::make_unique<BatchLoader>(train_.samples, training);
+        BatchLoaderOptions validation = training;
+        validation.shuffle = validation.flip = validation.colorJitter = validation.multiScale = false;
+        validation.batchSize = std::min(options_.batchSize, 16);
+        valLoader_ = std::make_unique<BatchLoader>(val_.samples, validation);
+        batchesPerEpoch_ = trainLoader_->batchesPerEpoch();
+        totalBatches_ = batchesPerEpoch_ * options_.epochs;
+    }
+
+    /// Adam; resuming, also its moments, the pending gradients, the random state and the position.
+    void buildOptimizer()
+    {
+        optimizer_ = std::make_unique<torch::optim::Adam>(network_->parameters(),
+                                                          torch::optim::AdamOptions(options_.learningRate)
+                                                              .betas({options_.beta1, options_.beta2})
+                                                              .weight_decay(options_.weightDecay));
+        if (!resumeFrom_)
+            return;
+        restoreOptimizerState(*optimizer_, *network_, resumeFrom_->optimizer, checkpointName());
+        restorePendingGradients(*network_, resumeFrom_->pendingGradients, checkpointName());
+        if (resumeFrom_->rngState.defined() && resumeFrom_->rngState.numel() > 0) {
+            try {
+                at::Generator generator = at::detail::getDefaultCPUGenerator();
+                generator.set_state(resumeFrom_->rngState);
+            } catch (const c10::Error&) {
+                reporter_.log(LogLevel::warning, "could not restore the random generator state; continuing");
+            }
+        }
+        pos_ = {resumeFrom_->epoch, resumeFrom_->batchInEpoch, resumeFrom_->globalBatch};
+        best_ = BestSoFar::fromJson(resumeFrom_->metricsJson);
+        if (pos_.batchInEpoch >= batchesPerEpoch_) {
+            pos_.batchInEpoch = 0;
+            ++pos_.epoch;
+        }
+    }
+
+    /// The run folder's setup files and tables, run.json, the start line and runStarted.
+    void recordSetup()
+    {
+        std::vector<std::string> quantizerNames;
+        for (const StepSize& s : stepSizesOf(*network_))
+            quantizerNames.push_back(s.name);
+        recordedSources_ = sources_;
+        for (auto* p : {&recordedSources_.dataFile, &recordedSources_.cfgFile, &recordedSources_.quantFile,
+                        &recordedSources_.initWeights})
+            if (!p->empty())
+                *p = std::filesystem::absolute(*p);
+        folder_->writeSetup(spec_.text, quant_ ? quantConfigToYaml(*quant_) : "",
+                            trainOptionsToYaml(options_, job_.resume ? &sources_ : &recordedSources_));
+        folder_->prepareTables(quantizerNames, data_.classNames, pos_.globalBatch, pos_.epoch);
+        status_.phase = phase_;
+        status_.state = "running";
+        status_.epochs = options_.epochs;
+        status_.epochsDone = pos_.epoch;
+        if (status_.started.empty())
+            status_.started = nowIso8601();
+        status_.updated = nowIso8601();
+        status_.message.clear();
+        folder_->writeStatus(status_);
+
+        RunStart start;
+        start.runDir = folder_->dir();
+        start.phase = phase_;
+        start.startEpoch = pos_.epoch;
+        start.startBatchInEpoch = pos_.batchInEpoch;
+        start.epochs = options_.epochs;
+        start.batchesPerEpoch = batchesPerEpoch_;
+        start.trainImages = static_cast<int64_t>(train_.samples.size());
+        start.valImages = static_cast<int64_t>(val_.samples.size());
+        start.skippedSamples = train_.skipped + val_.skipped;
+        start.quantizers = quantizerNames;
+        start.resumed = job_.resume;
+        reporter_.log(LogLevel::info,
+                      fmt::format("{} {} run in {}: {} train / {} val images at {}x{}, batch {} x {} accumulated, "
+                                  "{} epochs, {} threads",
+                                  job_.resume ? "resuming" : "starting", phase_, folder_->dir().string(),
+                                  train_.samples.size(), val_.samples.size(), width_, height_, options_.batchSize,
+                                  options_.gradientAccumulation, options_.epochs, threads_));
+        if (observer_)
+            observer_->runStarted(start);
+    }
+
+    /// LSQ's data-driven activation steps, on the run's first batch.
+    void initActivationSteps()
+    {
+        if (!quant_ || resumeFrom_ || options_.activationStepInit != ActivationStepInit::data)
+            return;
+        trainLoader_->startEpoch(0, 0);
+        if (std::optional<Batch> first = trainLoader_->next(); first && first->images.size(0) > 0) {
+            initActivationStepsFromData(*network_, first->images);
+            reporter_.log(LogLevel::info, "activation step sizes initialized from the first batch");
+        }
+    }
+
+    /// The rest of the current epoch's batches; false if a stop request ended it early.
+    bool trainEpoch()
+    {
+        epochStart_ = Clock::now();
+        trainLoader_->startEpoch(pos_.epoch, pos_.batchInEpoch);
+        lossSum_ = 0;
+        lossCount_ = 0;
+        while (true) {
+            if (stopRequested())
+                return false;
+            const auto t0 = Clock::now();
+            std::optional<Batch> batch = trainLoader_->next();
+            if (!batch)
+                return true;
+            trainBatch(*batch, t0);
+        }
+    }
+
+    void trainBatch(const Batch& batch, Clock::time_point t0)
+    {
+        for (const std::string& p : batch.problems) {
+            if (options_.strictData)
+                throw Error(p);
+            if (reportedProblems_.insert(p).second) // once per run, not every epoch
+                reporter_.log(LogLevel::warning, "skipped: " + p);
+        }
+        BatchReport report;
+        report.epoch = pos_.epoch;
+        report.epochs = options_.epochs;
+        report.batchInEpoch = pos_.batchInEpoch;
+        report.batchesPerEpoch = batchesPerEpoch_;
+        report.globalBatch = pos_.globalBatch;
+        report.images = static_cast<int>(batch.images.size(0));
+        const double lr = learningRateAt(options_, pos_.epoch, pos_.globalBatch, totalBatches_);
+        for (auto& group : optimizer_->param_groups())
+            static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+        report.learningRate = lr;
+
+        if (report.images > 0) {
+            backward(batch, report);
+            lossSum_ += report.loss;
+            ++lossCount_;
+        }
+        if ((pos_.globalBatch + 1) % options_.gradientAccumulation == 0) {
+            optimizer_->step();
+            optimizer_->zero_grad();
+            // A finite loss can still give NaN/Inf gradients; catch them at this step, not a
+            // batch later, so no checkpoint can hold them.
+            if (const std::string bad = firstNonFiniteParameter(*network_); !bad.empty())
+                throw Error(fmt::format("parameter {} became non-finite in the optimizer step of epoch {} batch {}; "
+                                        "the run diverged (try a lower learning rate). The last good checkpoint is kept.",
+                                        bad, pos_.epoch + 1, pos_.batchInEpoch + 1));
+        }
+        report.stepSizes = stepSizesOf(*network_);
+        for (const StepSize& s : report.stepSizes)
+            if (!std::isfinite(s.value) || s.value <= 0)
+                throw Error(fmt::format("step size {} became {} at epoch {} batch {}; the run diverged. The last good "
+                                        "checkpoint is kept.",
+                                        s.name, s.value, pos_.epoch + 1, pos_.batchInEpoch + 1));
+        ++pos_.batchInEpoch;
+        ++pos_.globalBatch;
+
+        report.seconds = secondsSince(t0);
+        smoothedBatchSeconds_ =
+            smoothedBatchSeconds_ == 0 ? report.seconds : 0.9 * smoothedBatchSeconds_ + 0.1 * report.seconds;
+        if (report.images > 0)
+            imagesPerSecond_ = imagesPerSecond_ == 0 ? report.images / report.seconds
+                                                     : 0.9 * imagesPerSecond_ + 0.1 * report.images / report.seconds;
+        report.imagesPerSecond = imagesPerSecond_;
+        const int64_t batchesLeft = totalBatches_ - (pos_.epoch * batchesPerEpoch_ + pos_.batchInEpoch);
+        const int64_t evalsLeft = (options_.epochs - pos_.epoch + options_.evalInterval - 1) / options_.evalInterval;
+        report.etaSeconds = batchesLeft * smoothedBatchSeconds_ + evalsLeft * evalSeconds_;
+        folder_->appendBatch(report);
+        if (observer_)
+            observer_->batchDone(report);
+        if (job_.afterBatch)
+            job_.afterBatch(*network_, pos_.globalBatch - 1);
+    }
+
+    /// Forward, the YOLO loss of every head (its terms into `report`), backward.
+    void backward(const Batch& batch, BatchReport& report)
+    {
+        const std::vector<at::Tensor> heads = network_->forward(batch.images);
+        auto diverged = [&](const std::string& what) {
+            return Error(fmt::format("{} at epoch {} batch {} ({}); the run diverged (try a lower learning rate). "
+                                     "The last good checkpoint is kept.",
+                                     what, pos_.epoch + 1, pos_.batchInEpoch + 1,
+                                     divergenceCulprit(*network_, batch.images)));
+        };
+        // Checked before the loss: its binary cross-entropy refuses NaN inputs with a message
+        // that would not say where they came from.
+        for (const at::Tensor& head : heads)
+            if (!at::isfinite(head).all().item<bool>())
+                throw diverged("the network output became non-finite");
+        at::Tensor total;
+        const std::vector<int> yolo = spec_.yoloIndices();
+        for (size_t k = 0; k < heads.size(); ++k) {
+            const YoloLoss loss = yoloLoss(heads[k], spec_.layers[yolo[k]].yolo(), batch.targets, batch.images.size(2));
+            total = total.defined() ? total + loss.total : loss.total;
+            report.x += loss.x;
+            report.y += loss.y;
+            report.w += loss.w;
+            report.h += loss.h;
+            report.confObj += loss.confObj;
+            report.confNoobj += loss.confNoobj;
+            report.cls += loss.cls;
+            report.classAccuracy += loss.classAccuracy / heads.size();
+            report.recall50 += loss.recall50 / heads.size();
+            report.recall75 += loss.recall75 / heads.size();
+            report.precision += loss.precision / heads.size();
+            report.meanConfObj += loss.meanConfObj / heads.size();
+            report.meanConfNoobj += loss.meanConfNoobj / heads.size();
+        }
+        report.loss = total.item<double>();
+        if (!std::isfinite(report.loss))
+            throw diverged(fmt::format("the loss became {}", report.loss));
+        total.backward();
+    }
+
+    /// The epoch is complete: evaluation when due, the best checkpoint, the periodic and last
+    /// ones. False if a stop request interrupted the evaluation.
+    bool endEpoch()
+    {
+        ++pos_.epoch;
+        pos_.batchInEpoch = 0;
+        bool stopped = false;
+        const bool lastEpoch = pos_.epoch == options_.epochs;
+        if (pos_.epoch % options_.evalInterval == 0 || lastEpoch) {
+            EvalReport report = evaluate();
+            if (stopRequested() && !lastEpoch)
+                stopped = true; // an interrupted evaluation is not a result; the epoch itself is kept
+            else
+                recordEvaluation(report);
+        }
+        if (pos_.epoch % options_.checkpointInterval == 0)
+            saveCheckpoint(folder_->periodicCheckpoint(pos_.epoch), "periodic");
+        saveCheckpoint(folder_->lastCheckpoint(), "last");
+        return !stopped;
+    }
+
+    EvalReport evaluate()
+    {
+        const auto t0 = Clock::now();
+        EvalOptions evalOptions;
+        evalOptions.confThreshold = options_.evalConfThreshold;
+        evalOptions.nmsThreshold = options_.evalNmsThreshold;
+        evalOptions.iouThreshold = options_.evalIouThreshold;
+        evalOptions.fastPath = options_.fastKernels;
+        EvalReport report;
+        report.epoch = pos_.epoch;
+        report.metrics = evaluateDataset(*network_, *valLoader_, evalOptions, [&](int64_t done, int64_t total) {
+            if (observer_)
+                observer_->evaluationProgress(done, total);
+            return !stopRequested();
+        });
+        report.seconds = secondsSince(t0);
+        return report;
+    }
+
+    void recordEvaluation(EvalReport& report)
+    {
+        evalSeconds_ = report.seconds;
+        best_.lastMap = report.metrics.mAP;
+        report.best = report.metrics.mAP > best_.map;
+        if (report.best) {
+            best_.map = report.metrics.mAP;
+            best_.iou = report.metrics.referenceIoU;
+            best_.contestIoU = report.metrics.contestIoU;
+            best_.epoch = pos_.epoch;
+        }
+        status_.bestMap = best_.map;
+        status_.bestIoU = best_.iou;
+        status_.bestContestIoU = best_.contestIoU;
+        status_.bestEpoch = best_.epoch;
+        status_.lastMap = best_.lastMap;
+        folder_->appendEpoch(report, lossCount_ ? lossSum_ / lossCount_ : 0.0, secondsSince(epochStart_));
+        reporter_.log(LogLevel::info, fmt::format("epoch {}/{}: val mAP {:.4f}, IoU {:.4f}, contest IoU {:.4f}{}",
+                                                  pos_.epoch, options_.epochs, report.metrics.mAP,
+                                                  report.metrics.referenceIoU, report.metrics.contestIoU,
+                                                  report.best ? " (best)" : ""));
+        if (observer_)
+            observer_->evaluationDone(report);
+        if (report.best)
+            saveCheckpoint(folder_->bestCheckpoint(), "best");
+    }
+
+    void saveCheckpoint(const std::filesystem::path& path, const std::string& kind)
+    {
+        TrainingCheckpoint c;
+        c.model = collectStateDict(*network_);
+        c.phase = phase_;
+        c.cfgText = spec_.text;
+        c.quantYaml = quant_ ? quantConfigToYaml(*quant_) : "";
+        c.optionsYaml = trainOptionsToYaml(options_, &recordedSources_);
+        c.metricsJson = best_.toJson().dump();
+        c.optimizer = optimizerState(*optimizer_, *network_);
+        c.pendingGradients = pendingGradients(*network_);
+        c.epoch = pos_.epoch;
+        c.batchInEpoch = pos_.batchInEpoch;
+        c.globalBatch = pos_.globalBatch;
+        c.rngState = at::detail::getDefaultCPUGenerator().get_state();
+        c.tyqVersion = "0.1.0";
+        status_.epochsDone = pos_.epoch;
+        status_.updated = nowIso8601();
+        folder_->writeStatus(status_); // also flushes batch rows, so the csv covers the checkpoint
+        tyq::saveCheckpoint(c, path);
+        if (observer_)
+            observer_->checkpointWritten(path, kind);
+    }
+
+    RunSummary finish(bool stopped)
+    {
+        if (stopped) {
+            saveCheckpoint(folder_->lastCheckpoint(), "last");
+            summary_.outcome = RunOutcome::stopped;
+            summary_.message = fmt::format("stopped at epoch {} batch {}; resume with tyq train --resume {}",
+                                           pos_.epoch + 1, pos_.batchInEpoch, folder_->dir().string());
+            status_.state = "stopped";
+        } else {
+            summary_.outcome = RunOutcome::finished;
+            summary_.message = fmt::format("finished {} epochs; best val mAP {:.4f} at epoch {}", options_.epochs,
+                                           best_.map, best_.epoch);
+            status_.state = "finished";
+        }
+        status_.message = summary_.message;
+        status_.epochsDone = pos_.epoch;
+        status_.updated = nowIso8601();
+        folder_->writeStatus(status_);
+        summary_.epochsDone = pos_.epoch;
+        summary_.bestMap = best_.map;
+        summary_.bestEpoch = best_.epoch;
+        reporter_.log(LogLevel::info, summary_.message);
+        if (observer_)
+            observer_->runFinished(summary_);
+        return summary_;
+    }
+
+    RunSummary failed(const std::string& message)
+    {
+        summary_.outcome = RunOutcome::failed;
+        summary_.message = message;
+        summary_.bestMap = best_.map;
+        summary_.bestEpoch = best_.epoch;
+        reporter_.log(LogLevel::error, message);
+        if (folder_) {
+            status_.state = "failed";
+            status_.message = message;
+            status_.updated = nowIso8601();
+            try {
+                folder_->writeStatus(status_);
+            } catch (const Error&) {
+            }
+        }
+        if (observer_)
+            observer_->runFailed(summary_);
+        return summary_;
+    }
+
+    const TrainingJob& job_;
+    TrainingObserver* observer_;
+    const std::atomic<bool>& stop_;
+    Reporter reporter_;
+    RunSummary summary_;
+    std::unique_ptr<RunFolder> folder_;
+    RunStatus status_;
+    BestSoFar best_;
+
+    // What to train.
+    TrainOptions options_;
+    TrainingSources sources_;
+    TrainingSources recordedSources_; ///< absolute paths, as options.yaml and checkpoints record them
+    std::optional<TrainingCheckpoint> resumeFrom_;
+    int threads_ = 0;
+    NetworkSpec spec_;
+    std::optional<QuantConfig> quant_;
+    std::string phase_;
+    int width_ = 0;
+    int height_ = 0;
+    YoloNetwork network_{nullptr};
+
+    // Data and optimizer.
+    DataConfig data_;
+    LoadedDataset train_, val_;
+    std::unique_ptr<BatchLoader> trainLoader_, valLoader_;
+    std::unique_ptr<torch::optim::Adam> optimizer_;
+    int64_t batchesPerEpoch_ = 0;
+    int64_t totalBatches_ = 0;
+
+    // Where the run is, and the loop's running figures.
+    Position pos_;
+    Clock::time_point epochStart_;
+    double lossSum_ = 0;
+    int64_t lossCount_ = 0;
+    std::set<std::string> reportedProblems_;
+    double smoothedBatchSeconds_ = 0;
+    double imagesPerSecond_ = 0;
+    double evalSeconds_ = 0;
+};
+
 } // namespace
 
 Trainer::Trainer(TrainingJob job, TrainingObserver* observer) : job_(std::move(job)), observer_(observer) {}
 
 RunSummary Trainer::run()
 {
-    Reporter reporter(observer_);
-    RunSummary summary;
-    summary.runDir = job_.runDir;
-    std::unique_ptr<RunFolder> folder;
-    RunStatus status;
-    BestSoFar best;
-
-    auto finishFailed = [&](const std::string& message) {
-        summary.outcome = RunOutcome::failed;
-        summary.message = message;
-        summary.bestMap = best.map;
-        summary.bestEpoch = best.epoch;
-        reporter.log(LogLevel::error, message);
-        if (folder) {
-            status.state = "failed";
-            status.message = message;
-            status.updated = nowIso8601();
-            try {
-                folder->writeStatus(status);
-            } catch (const Error&) {
-            }
-        }
-        if (observer_)
-            observer_->runFailed(summary);
-        return summary;
-    };
-
-    try {
-        folder = std::make_unique<RunFolder>(job_.runDir, job_.resume);
-        reporter.setFolder(folder.get());
-
-        // --- What to train: options, sources, network, weights --------------------------------
-        TrainOptions options = job_.options;
-        TrainingSources sources = job_.sources;
-        std::optional<TrainingCheckpoint> resumeFrom;
-        if (job_.resume) {
-            options = loadTrainOptions(folder->dir() / "options.yaml", &sources);
-            if (job_.resumeEpochs > 0)
-                options.epochs = job_.resumeEpochs;
-            if (!std::filesystem::exists(folder->lastCheckpoint()))
-                fail(folder->dir(), "has no checkpoint to resume from (checkpoints/last.ckpt)");
-            resumeFrom = loadCheckpoint(folder->lastCheckpoint());
-            status = readRunStatus(folder->dir());
-        }
-        validateTrainOptions(options);
-        const int threads = configureComputeThreads(options.threads);
-        if (!resumeFrom)
-            at::manual_seed(options.seed);
-
-        NetworkSpec spec = resumeFrom ? parseDarknetCfgText(resumeFrom->cfgText, folder->lastCheckpoint().string() + " (cfg)")
-                           : sources.cfgFile.empty() ? defaultNetworkSpec()
-                                                     : loadDarknetCfg(sources.cfgFile);
-        std::optional<QuantConfig> quant;
-        if (resumeFrom && !resumeFrom->quantYaml.empty())
-            quant = parseQuantConfigYaml(resumeFrom->quantYaml, folder->lastCheckpoint().string() + " (bit-widths)");
-        else if (!resumeFrom && !sources.quantFile.empty())
-            quant = loadQuantConfig(sources.quantFile);
-        const std::string phase = quant ? "lsq" : "fp";
-        if (!resumeFrom && quant && sources.initWeights.empty())
-            throw Error("LSQ training starts from a full-precision checkpoint: give it with --from (a tyq fp run's "
-                        "checkpoints/best.ckpt, or a reference .pth)");
-
-        const int width = options.inputWidth > 0 ? options.inputWidth : spec.width;
-        const int height = options.inputHeight > 0 ? options.inputHeight : spec.height;
-        const int multiple = spec.requiredInputMultiple();
-        if (width % multiple != 0 || height % multiple != 0)
-            throw Error(fmt::format("input size {}x{} is not a multiple of {} (the network's downsampling)", width, height,
-                                    multiple));
-
-        YoloNetwork network(spec);
-        std::vector<std::string> warnings;
-        if (resumeFrom) {
-            if (quant)
-                warnings = network->quantize(*quant);
-            applyWeights(*network, resumeFrom->model, folder->lastCheckpoint().string());
-        } else if (!sources.initWeights.empty()) {
-            const WeightsFile file = readWeightsFile(sources.initWeights);
-            const bool fileQuantized = file.quantized();
-            if (fileQuantized && !quant)
-                fail(sources.initWeights, "is an LSQ-quantized model; full-precision training needs fp weights");
-            if (quant && fileQuantized)
-                warnings = network->quantize(*quant); // continue LSQ from LSQ weights
-            applyWeights(*network, file.state, sources.initWeights.string());
-            if (quant && !fileQuantized)
-                warnings = network->quantize(*quant); // weight step sizes from the loaded weights
-        } else {
-            network->initializeLikeReference();
-        }
-        for (const std::string& w : warnings)
-            reporter.log(LogLevel::warning, w);
-        network->setExecution(options.fastKernels ? NetworkExecution::forTraining(quant.has_value())
-                                                  : NetworkExecution::reference());
-        network->train();
-
-        // --- Data ---------------------------------------------------------------------------
-        const DataConfig data = loadDataConfig(sources.dataFile);
-        if (data.classes != spec.numClasses())
-            throw Error(fmt::format("{} has {} classes but the network predicts {}", data.source.string(), data.classes,
-                                    spec.numClasses()));
-        DatasetLoadOptions loadOptions;
-        loadOptions.numClasses = data.classes;
-        loadOptions.classNames = data.classNames;
-        loadOptions.strict = options.strictData;
-        LoadedDataset train = loadDatasetList(data.trainList, loadOptions);
-        LoadedDataset val = loadDatasetList(data.validList, loadOptions);
-        for (const std::string& p : train.problems)
-            reporter.log(LogLevel::warning, "skipped: " + p);
-        for (const std::string& p : val.problems)
-            reporter.log(LogLevel::warning, "skipped: " + p);
-        if (train.samples.empty())
-            fail(data.trainList, "has no usable training samples");
-
-        BatchLoaderOptions trainLoaderOptions;
-        trainLoaderOptions.batchSize = options.batchSize;
-        trainLoaderOptions.width = width;
-        trainLoaderOptions.height = height;
-        trainLoaderOptions.shuffle = true;
-        trainLoaderOptions.flip = options.flip;
-        trainLoaderOptions.colorJitter = options.colorJitter;
-        trainLoaderOptions.multiScale = options.multiScale;
-        trainLoaderOptions.seed = options.seed;
-        trainLoaderOptions.threads = options.loaderThreads;
-        trainLoaderOptions.prefetch = options.prefetchBatches;
-        BatchLoader trainLoader(train.samples, trainLoaderOptions);
-        BatchLoaderOptions valLoaderOptions = trainLoaderOptions;
-        valLoaderOptions.shuffle = valLoaderOptions.flip = valLoaderOptions.colorJitter = valLoaderOptions.multiScale = false;
-        valLoaderOptions.batchSize = std::min(options.batchSize, 16);
-        BatchLoader valLoader(val.samples, valLoaderOptions);
-
-        // --- Optimizer and position ---------------------------------------------------------
-        torch::optim::Adam optimizer(network->parameters(),
-                                     torch::optim::AdamOptions(options.learningRate)
-                                         .betas({options.beta1, options.beta2})
-                                         .weight_decay(options.weightDecay));
-        Position pos;
-        if (resumeFrom) {
-            restoreOptimizerState(optimizer, *network, resumeFrom->optimizer, folder->lastCheckpoint().string());
-            std::map<std::string, at::Tensor> grads(resumeFrom->pendingGradients.begin(),
-                                                    resumeFrom->pendingGradients.end());
-            for (auto& p : network->named_parameters())
-                if (auto it = grads.find(p.key()); it != grads.end() && it->second.sizes() == p.value().sizes()) {
-                    if (const std::string summary = nonFiniteSummary(it->second); !summary.empty())
-                        throw Error(folder->lastCheckpoint().string() + ": accumulated gradient of " + p.key() + ": " +
-                                    summary + ", refused");
-                    p.value().mutable_grad() = it->second.clone();
-                }
-            if (resumeFrom->rngState.defined() && resumeFrom->rngState.numel() > 0) {
-                try {
-                    at::Generator generator = at::detail::getDefaultCPUGenerator();
-                    generator.set_state(resumeFrom->rngState);
-                } catch (const c10::Error&) {
-                    reporter.log(LogLevel::warning, "could not restore the random generator state; continuing");
-                }
-            }
-            pos = {resumeFrom->epoch, resumeFrom->batchInEpoch, resumeFrom->globalBatch};
-            best = BestSoFar::fromJson(resumeFrom->metricsJson);
-            if (pos.batchInEpoch >= trainLoader.batchesPerEpoch()) {
-                pos.batchInEpoch = 0;
-                ++pos.epoch;
-            }
-        }
-
-        // --- Run folder -----------------------------------------------------------------------
-        std::vector<std::string> quantizerNames;
-        for (const StepSize& s : stepSizesOf(*network))
-            quantizerNames.push_back(s.name);
-        TrainingSources recordedSources = sources;
-        for (auto* p : {&recordedSources.dataFile, &recordedSources.cfgFile, &recordedSources.quantFile,
-                        &recordedSources.initWeights})
-            if (!p->empty())
-                *p = std::filesystem::absolute(*p);
-        folder->writeSetup(spec.text, quant ? quantConfigToYaml(*quant) : "",
-                           trainOptionsToYaml(options, job_.resume ? &sources : &recordedSources));
-        folder->prepareTables(quantizerNames, data.classNames, pos.globalBatch, pos.epoch);
-        status.phase = phase;
-        status.state = "running";
-        status.epochs = options.epochs;
-        status.epochsDone = pos.epoch;
-        if (status.started.empty())
-            status.started = nowIso8601();
-        status.updated = nowIso8601();
-        status.message.clear();
-        folder->writeStatus(status);
-
-        const int64_t batchesPerEpoch = trainLoader.batchesPerEpoch();
-        const int64_t totalBatches = batchesPerEpoch * options.epochs;
-        RunStart start;
-        start.runDir = folder->dir();
-        start.phase = phase;
-        start.startEpoch = pos.epoch;
-        start.startBatchInEpoch = pos.batchInEpoch;
-        start.epochs = options.epochs;
-        start.batchesPerEpoch = batchesPerEpoch;
-        start.trainImages = static_cast<int64_t>(train.samples.size());
-        start.valImages = static_cast<int64_t>(val.samples.size());
-        start.skippedSamples = train.skipped + val.skipped;
-        start.quantizers = quantizerNames;
-        start.resumed = job_.resume;
-        reporter.log(LogLevel::info,
-                     fmt::format("{} {} run in {}: {} train / {} val images at {}x{}, batch {} x {} accumulated, "
-                                 "{} epochs, {} threads",
-                                 job_.resume ? "resuming" : "starting", phase, folder->dir().string(),
-                                 train.samples.size(), val.samples.size(), width, height, options.batchSize,
-                                 options.gradientAccumulation, options.epochs, threads));
-        if (observer_)
-            observer_->runStarted(start);
-
-        auto saveCheckpointKind = [&](const std::filesystem::path& path, const std::string& kind) {
-            TrainingCheckpoint c;
-            c.model = collectStateDict(*network);
-            c.phase = phase;
-            c.cfgText = spec.text;
-            c.quantYaml = quant ? quantConfigToYaml(*quant) : "";
-            c.optionsYaml = trainOptionsToYaml(options, &recordedSources);
-            c.metricsJson = best.toJson().dump();
-            c.optimizer = optimizerState(optimizer, *network);
-            c.pendingGradients = pendingGradients(*network);
-            c.epoch = pos.epoch;
-            c.batchInEpoch = pos.batchInEpoch;
-            c.globalBatch = pos.globalBatch;
-            c.rngState = at::detail::getDefaultCPUGenerator().get_state();
-            c.tyqVersion = "0.1.0";
-            status.epochsDone = pos.epoch;
-            status.updated = nowIso8601();
-            folder->writeStatus(status); // also flushes batch rows, so the csv covers the checkpoint
-            saveCheckpoint(c, path);
-            if (observer_)
-                observer_->checkpointWritten(path, kind);
-        };
-
-        auto evaluate = [&]() {
-            const auto t0 = Clock::now();
-            EvalOptions evalOptions;
-            evalOptions.confThreshold = options.evalConfThreshold;
-            evalOptions.nmsThreshold = options.evalNmsThreshold;
-            evalOptions.iouThreshold = options.evalIouThreshold;
-            evalOptions.fastPath = options.fastKernels;
-            EvalReport report;
-            report.epoch = pos.epoch;
-            report.metrics = evaluateDataset(*network, valLoader, evalOptions, [&](int64_t done, int64_t total) {
-                if (observer_)
-                    observer_->evaluationProgress(done, total);
-                return !stopRequested();
-            });
-            report.seconds = secondsSince(t0);
-            return report;
-        };
-
-        // LSQ's data-driven activation steps, on the run's first batch.
-        if (quant && !resumeFrom && options.activationStepInit == ActivationStepInit::data) {
-            trainLoader.startEpoch(0, 0);
-            if (std::optional<Batch> first = trainLoader.next(); first && first->images.size(0) > 0) {
-                initActivationStepsFromData(*network, first->images);
-                reporter.log(LogLevel::info, "activation step sizes initialized from the first batch");
-            }
-        }
-
-        // --- The loop ---------------------------------------------------------------------------
-        std::set<std::string> reportedProblems;
-        double smoothedBatchSeconds = 0;
-        double imagesPerSecond = 0;
-        double evalSeconds = 0;
-        bool stopped = false;
-        while (pos.epoch < options.epochs && !stopped) {
-            const auto epochStart = Clock::now();
-            trainLoader.startEpoch(pos.epoch, pos.batchInEpoch);
-            double lossSum = 0;
-            int64_t lossCount = 0;
-            while (true) {
-                if (stopRequested()) {
-                    stopped = true;
-                    break;
-                }
-                const auto t0 = Clock::now();
-                std::optional<Batch> batch = trainLoader.next();
-                if (!batch)
-                    break;
-                for (const std::string& p : batch->problems) {
-                    if (options.strictData)
-                        throw Error(p);
-                    if (reportedProblems.insert(p).second) // once per run, not every epoch
-                        reporter.log(LogLevel::warning, "skipped: " + p);
-                }
-                BatchReport report;
-                report.epoch = pos.epoch;
-                report.epochs = options.epochs;
-                report.batchInEpoch = pos.batchInEpoch;
-                report.batchesPerEpoch = batchesPerEpoch;
-                report.globalBatch = pos.globalBatch;
-                report.images = static_cast<int>(batch->images.size(0));
-                const double lr = learningRateAt(options, pos.epoch, pos.globalBatch, totalBatches);
-                for (auto& group : optimizer.param_groups())
-                    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-                report.learningRate = lr;
-
-                if (report.images > 0) {
-                    const std::vector<at::Tensor> heads = network->forward(batch->images);
-                    auto diverged = [&](const std::string& what) {
-                        return Error(fmt::format("{} at epoch {} batch {} ({}); the run diverged (try a lower "
-                                                 "learning rate). The last good checkpoint is kept.",
-                                                 what, pos.epoch + 1, pos.batchInEpoch + 1,
-                                                 divergenceCulprit(*network, batch->images)));
-                    };
-                    // Checked before the loss: its binary cross-entropy refuses NaN inputs with
-                    // a message that would not say where they came from.
-                    for (const at::Tensor& head : heads)
-                        if (!at::isfinite(head).all().item<bool>())
-                            throw diverged("the network output became non-finite");
-                    at::Tensor total;
-                    const std::vector<int> yolo = spec.yoloIndices();
-                    for (size_t k = 0; k < heads.size(); ++k) {
-                        const YoloLoss loss = yoloLoss(heads[k], spec.layers[yolo[k]].yolo(), batch->targets,
-                                                       batch->images.size(2));
-                        total = total.defined() ? total + loss.total : loss.total;
-                        report.x += loss.x;
-                        report.y += loss.y;
-                        report.w += loss.w;
-                        report.h += loss.h;
-                        report.confObj += loss.confObj;
-                        report.confNoobj += loss.confNoobj;
-                        report.cls += loss.cls;
-                        report.classAccuracy += loss.classAccuracy / heads.size();
-                        report.recall50 += loss.recall50 / heads.size();
-                        report.recall75 += loss.recall75 / heads.size();
-                        report.precision += loss.precision / heads.size();
-                        report.meanConfObj += loss.meanConfObj / heads.size();
-                        report.meanConfNoobj += loss.meanConfNoobj / heads.size();
-                    }
-                    report.loss = total.item<double>();
-                    if (!std::isfinite(report.loss))
-                        throw diverged(fmt::format("the loss became {}", report.loss));
-                    total.backward();
-                    lossSum += report.loss;
-                    ++lossCount;
-                }
-                if ((pos.globalBatch + 1) % options.gradientAccumulation == 0) {
-                    optimizer.step();
-                    optimizer.zero_grad();
-                    // A finite loss can still give NaN/Inf gradients; catch them at this step, not
-                    // a batch later, so no checkpoint can hold them.
-                    if (const std::string bad = firstNonFiniteParameter(*network); !bad.empty())
-                        throw Error(fmt::format("parameter {} became non-finite in the optimizer step of epoch {} "
-                                                "batch {}; the run diverged (try a lower learning rate). The last "
-                                                "good checkpoint is kept.",
-                                                bad, pos.epoch + 1, pos.batchInEpoch + 1));
-                }
-                report.stepSizes = stepSizesOf(*network);
-                for (const StepSize& s : report.stepSizes)
-                    if (!std::isfinite(s.value) || s.value <= 0)
-                        throw Error(fmt::format("step size {} became {} at epoch {} batch {}; the run diverged. The "
-                                                "last good checkpoint is kept.",
-                                                s.name, s.value, pos.epoch + 1, pos.batchInEpoch + 1));
-                ++pos.batchInEpoch;
-                ++pos.globalBatch;
-
-                report.seconds = secondsSince(t0);
-                smoothedBatchSeconds =
-                    smoothedBatchSeconds == 0 ? report.seconds : 0.9 * smoothedBatchSeconds + 0.1 * report.seconds;
-                imagesPerSecond = report.images > 0 ? (imagesPerSecond == 0 ? report.images / report.seconds
-                                                                             : 0.9 * imagesPerSecond +
-                                                                                   0.1 * report.images / report.seconds)
-                                                    : imagesPerSecond;
-                report.imagesPerSecond = imagesPerSecond;
-                const int64_t batchesLeft = totalBatches - (pos.epoch * batchesPerEpoch + pos.batchInEpoch);
-                const int64_t evalsLeft = (options.epochs - pos.epoch + options.evalInterval - 1) / options.evalInterval;
-                report.etaSeconds = batchesLeft * smoothedBatchSeconds + evalsLeft * evalSeconds;
-                folder->appendBatch(report);
-                if (observer_)
-                    observer_->batchDone(report);
-                if (job_.afterBatch)
-                    job_.afterBatch(*network, pos.globalBatch - 1);
-            }
-            if (stopped)
-                break;
-
-            // The epoch is complete.
-            ++pos.epoch;
-            pos.batchInEpoch = 0;
-            const bool lastEpoch = pos.epoch == options.epochs;
-            if (pos.epoch % options.evalInterval == 0 || lastEpoch) {
-                EvalReport report = evaluate();
-                if (stopRequested() && !lastEpoch) {
-                    // An interrupted evaluation is not a result; the epoch itself is kept.
-                    stopped = true;
-                } else {
-                    evalSeconds = report.seconds;
-                    best.lastMap = report.metrics.mAP;
-                    report.best = report.metrics.mAP > best.map;
-                    if (report.best) {
-                        best.map = report.metrics.mAP;
-                        best.iou = report.metrics.referenceIoU;
-                        best.contestIoU = report.metrics.contestIoU;
-                        best.epoch = pos.epoch;
-                    }
-                    status.bestMap = best.map;
-                    status.bestIoU = best.iou;
-                    status.bestContestIoU = best.contestIoU;
-                    status.bestEpoch = best.epoch;
-                    status.lastMap = best.lastMap;
-                    folder->appendEpoch(report, lossCount ? lossSum / lossCount : 0.0, secondsSince(epochStart));
-                    reporter.log(LogLevel::info,
-                                 fmt::format("epoch {}/{}: val mAP {:.4f}, IoU {:.4f}, contest IoU {:.4f}{}", pos.epoch,
-                                             options.epochs, report.metrics.mAP, report.metrics.referenceIoU,
-                                             report.metrics.contestIoU, report.best ? " (best)" : ""));
-                    if (observer_)
-                        observer_->evaluationDone(report);
-                    if (report.best)
-                        saveCheckpointKind(folder->bestCheckpoint(), "best");
-                }
-            }
-            if (pos.epoch % options.checkpointInterval == 0)
-                saveCheckpointKind(folder->periodicCheckpoint(pos.epoch), "periodic");
-            saveCheckpointKind(folder->lastCheckpoint(), "last");
-        }
-
-        if (stopped) {
-            saveCheckpointKind(folder->lastCheckpoint(), "last");
-            summary.outcome = RunOutcome::stopped;
-            summary.message = fmt::format("stopped at epoch {} batch {}; resume with tyq train --resume {}", pos.epoch + 1,
-                                          pos.batchInEpoch, folder->dir().string());
-            status.state = "stopped";
-        } else {
-            summary.outcome = RunOutcome::finished;
-            summary.message = fmt::format("finished {} epochs; best val mAP {:.4f} at epoch {}", options.epochs,
-                                          best.map, best.epoch);
-            status.state = "finished";
-        }
-        status.message = summary.message;
-        status.epochsDone = pos.epoch;
-        status.updated = nowIso8601();
-        folder->writeStatus(status);
-        summary.epochsDone = pos.epoch;
-        summary.bestMap = best.map;
-        summary.bestEpoch = best.epoch;
-        reporter.log(LogLevel::info, summary.message);
-        if (observer_)
-            observer_->runFinished(summary);
-        return summary;
-    } catch (const Error& e) {
-        return finishFailed(e.what());
-    } catch (const c10::Error& e) {
-        return finishFailed(std::string("internal error: ") + e.what_without_backtrace());
-    } catch (const std::exception& e) {
-        return finishFailed(e.what());
-    }
+    return TrainingSession(job_, observer_, stopRequested_).run();
 }
 
 } // namespace tyq
