@@ -21,6 +21,7 @@
 #include "layer_quant_view.h"
 #include "main_window.h"
 #include "runs_browser.h"
+#include "ui_test_support.h"
 
 #include <qcustomplot.h>
 
@@ -40,29 +41,9 @@
 
 using namespace tyq;
 using namespace tyq::ui;
+using namespace tyq::test;
 
 namespace {
-
-QString referenceDir()
-{
-    const QByteArray env = qgetenv("TYQ_REFERENCE_DIR");
-    return env.isEmpty() ? QString(TYQ_REFERENCE_DIR_DEFAULT) : QString::fromLocal8Bit(env);
-}
-
-QString referenceFile(const QString& relative)
-{
-    return QDir(referenceDir()).filePath(relative);
-}
-
-/// Waits for a signal unless it came already (the panel emits at once when it can).
-bool waitFor(QSignalSpy& spy, int count = 1, int timeoutMs = 120000)
-{
-    QElapsedTimer timer;
-    timer.start();
-    while (spy.count() < count && timer.elapsed() < timeoutMs)
-        spy.wait(std::max<int>(1, static_cast<int>(timeoutMs - timer.elapsed())));
-    return spy.count() >= count;
-}
 
 bool loadInto(DetectionPanel& panel, int slot, const QString& weights, const QString& yaml = {})
 {
@@ -126,7 +107,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
+        useTestSettings();
         QVERIFY(dir_.isValid());
         SyntheticDatasetOptions o;
         o.outDir = (dir_.path() + "/data").toStdString();
@@ -205,7 +186,7 @@ private Q_SLOTS:
         QVERIFY(!panel.isModelLoaded(1));
         QVERIFY(messages.count() >= 1);
 
-        QVERIFY(loadInto(panel, 1, weights, QString(TYQ_SOURCE_DIR) + "/config/lsq-3bit.yaml"));
+        QVERIFY(loadInto(panel, 1, weights, sourceFile("config/lsq-3bit.yaml")));
         QVERIFY(panel.isModelLoaded(1));
     }
 
@@ -401,7 +382,7 @@ private Q_SLOTS:
         if (!QFile::exists(weights))
             QSKIP(qPrintable("reference files not found under " + referenceDir() +
                              " (set TYQ_REFERENCE_DIR to the folder holding seed/)"));
-        const QString yaml = QString(TYQ_SOURCE_DIR) + "/config/lsq-3bit.yaml";
+        const QString yaml = sourceFile("config/lsq-3bit.yaml");
         LayerQuantView view;
         view.show();
         QSignalSpy loaded(&view, &LayerQuantView::modelLoaded);
@@ -453,7 +434,7 @@ private Q_SLOTS:
         const QString fp = referenceFile("seed/fp_ckpt_94.pth"), lsq = referenceFile("seed/lsq_ckpt_92.pth");
         if (out.isEmpty() || !QFile::exists(fp) || !QFile::exists(lsq))
             QSKIP("set TYQ_UI_SCREENSHOTS to a folder (and have the reference files) to save screenshots");
-        const QString yaml = QString(TYQ_SOURCE_DIR) + "/config/lsq-3bit.yaml";
+        const QString yaml = sourceFile("config/lsq-3bit.yaml");
         QDir().mkpath(out);
         DetectionPanel panel;
         panel.resize(1400, 860);

@@ -9,6 +9,7 @@
 
 #include "hardware_export_dialog.h"
 #include "main_window.h"
+#include "ui_test_support.h"
 
 #include <QAction>
 #include <QDir>
@@ -26,34 +27,13 @@
 
 using namespace tyq;
 using namespace tyq::ui;
+using namespace tyq::test;
 
 namespace {
 
-QString referenceFile(const QString& relative)
-{
-    const QByteArray env = qgetenv("TYQ_REFERENCE_DIR");
-    return QDir(env.isEmpty() ? QString(TYQ_REFERENCE_DIR_DEFAULT) : QString::fromLocal8Bit(env)).filePath(relative);
-}
-
 QString lsqCheckpoint() { return referenceFile("seed/lsq_ckpt_92.pth"); }
-QString quantYaml() { return QDir(TYQ_SOURCE_DIR).filePath("config/lsq-3bit.yaml"); }
-
-bool waitFor(QSignalSpy& spy, int timeoutMs = 180000)
-{
-    QElapsedTimer timer;
-    timer.start();
-    while (spy.count() < 1 && timer.elapsed() < timeoutMs)
-        spy.wait(200);
-    return spy.count() >= 1;
-}
-
-QPushButton* button(QWidget* parent, const QString& text)
-{
-    for (QPushButton* b : parent->findChildren<QPushButton*>())
-        if (b->text() == text)
-            return b;
-    return nullptr;
-}
+QString quantYaml() { return sourceFile("config/lsq-3bit.yaml"); }
+QPushButton* button(QWidget* parent, const QString& text) { return buttonWithText(parent, text); }
 
 } // namespace
 

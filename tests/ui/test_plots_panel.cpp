@@ -3,6 +3,7 @@
 // is. What plotting costs in time is measured by bench/plots_benchmark.cpp, not here.
 #include "plots_panel.h"
 #include "synthetic_batch_reports.h"
+#include "ui_test_support.h"
 
 #include <qcustomplot.h>
 
@@ -25,7 +26,7 @@ private:
     }
 
 private Q_SLOTS:
-    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+    void initTestCase() { tyq::test::useTestSettings(); }
 
     void dayLongRunStaysBoundedAndFast()
     {

@@ -8,6 +8,7 @@
 #include "quant/quant_config.h"
 #include "quant_editor.h"
 #include "quant_table_model.h"
+#include "ui_test_support.h"
 
 #include <QAction>
 #include <QFile>
@@ -111,7 +112,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
+        tyq::test::useTestSettings();
         tyq::ui::registerCoreTypes();
         QVERIFY(dir_.isValid());
     }
@@ -446,8 +447,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("path");
         QTest::newRow("config/lsq-3bit.yaml") << sourceDir() + "/config/lsq-3bit.yaml";
-        const QByteArray reference = qgetenv("TYQ_REFERENCE_DIR");
-        const QString referenceDir = reference.isEmpty() ? QStringLiteral(TYQ_REFERENCE_DIR_DEFAULT) : QString(reference);
+        const QString referenceDir = tyq::test::referenceDir();
         QTest::newRow("reference seed/yolov3-tiny_lsq.yaml") << referenceDir + "/seed/yolov3-tiny_lsq.yaml";
     }
     void openingTheReferenceFormatShowsItsOverrides()

@@ -12,6 +12,7 @@
 #include "train/run_folder.h"
 #include "training_controller.h"
 #include "training_panel.h"
+#include "ui_test_support.h"
 
 #include <QApplication>
 #include <QDir>
@@ -72,7 +73,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        QStandardPaths::setTestModeEnabled(true);
+        tyq::test::useTestSettings();
         QVERIFY(dir_.isValid());
         SyntheticDatasetOptions o;
         o.outDir = (dir_.path() + "/data").toStdString();
