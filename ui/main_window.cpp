@@ -144,13 +144,15 @@ void MainWindow::createPanels()
         }
     });
     connect(runsBrowser_, &RunsBrowser::compareRuns, this, [this](const QString& a, const QString& b) {
-        try {
-            if (!controller_->isRunning())
-                plotsPanel_->loadRun(toPath(a));
-            plotsPanel_->setComparison(toPath(b));
-        } catch (const std::exception& e) {
-            showError(this, tr("Cannot compare runs"), QString::fromUtf8(e.what()));
-        }
+        if (!controller_->isRunning())
+            plotsPanel_->loadRun(toPath(a));
+        plotsPanel_->setComparison(toPath(b));
+    });
+    connect(plotsPanel_, &PlotsPanel::runLoaded, this, [this](bool ok, const QString& message) {
+        if (ok)
+            statusBar()->showMessage(tr("Run curves loaded"), 5000);
+        else
+            showError(this, tr("Cannot show the run"), message);
     });
     // A run's best checkpoint also goes to the detection panel (fp -> A, lsq -> B) and the layer view.
     connect(runsBrowser_, &RunsBrowser::useCheckpoint, this, [this](const QString& checkpoint, const QString& phase) {

@@ -1,6 +1,7 @@
 #include "plots_panel.h"
 
 #include "common/error.h"
+#include "background_job.h"
 #include "studio_settings.h"
 #include "train/run_folder.h"
 
@@ -52,7 +53,9 @@ const Component kComponents[] = {
 
 } // namespace
 
-PlotsPanel::PlotsPanel(QWidget* parent) : QWidget(parent)
+PlotsPanel::PlotsPanel(QWidget* parent)
+    : QWidget(parent), loadJob_(std::make_unique<BackgroundJob<std::shared_ptr<const RunHistory>>>(this)),
+      comparisonJob_(std::make_unique<BackgroundJob<std::shared_ptr<const RunHistory>>>(this))
 {
     tabs_ = new QTabWidget(this);
     lossPlot_ = makePlot(tr("epoch"), tr("loss"));
@@ -235,6 +238,7 @@ void PlotsPanel::clear()
     }
     series_.clear();
     comparison_.clear();
+    comparisonHistory_.reset();
     stepList_->clear();
     batchesPerEpoch_ = 1;
     size_t i = 0;
@@ -368,27 +372,67 @@ int PlotsPanel::stepSizeCurveCount() const
     return stepList_->count();
 }
 
+PlotsPanel::~PlotsPanel() = default; // the jobs cancel and wait
+
+namespace {
+
+/// Reads a run's history on a background thread.
+auto historyReader(const std::filesystem::path& runDir)
+{
+    return [runDir](QPromise<std::shared_ptr<const RunHistory>>& promise) {
+        promise.addResult(std::make_shared<const RunHistory>(readRunHistory(runDir)));
+    };
+}
+
+} // namespace
+
 void PlotsPanel::loadRun(const std::filesystem::path& runDir)
 {
-    // A recorded run replays through the calls a live run makes, so both draw alike.
-    const RunHistory history = readRunHistory(runDir);
-    clear();
-    onRunStarted(history.start);
-    for (const BatchReport& batch : history.batches)
-        onBatch(batch);
-    for (const EvalReport& evaluation : history.evaluations)
-        onEvaluation(evaluation);
-    flush();
+    JobHandlers<std::shared_ptr<const RunHistory>> handlers;
+    handlers.result = [this](const std::shared_ptr<const RunHistory>& history) {
+        // A recorded run replays through the calls a live run makes, so both draw alike.
+        const std::shared_ptr<const RunHistory> comparison = comparisonHistory_;
+        clear();
+        onRunStarted(history->start);
+        for (const BatchReport& batch : history->batches)
+            onBatch(batch);
+        for (const EvalReport& evaluation : history->evaluations)
+            onEvaluation(evaluation);
+        flush();
+        comparisonHistory_ = comparison; // a comparison read before this run stays overlaid
+        drawComparison();
+        Q_EMIT runLoaded(true, {});
+    };
+    handlers.failed = [this](const JobFailure& failure) { Q_EMIT runLoaded(false, failure.message); };
+    loadJob_->start(historyReader(runDir), std::move(handlers));
 }
 
 void PlotsPanel::setComparison(const std::filesystem::path& runDir)
 {
+    if (runDir.empty()) {
+        comparisonJob_->drop();
+        comparisonHistory_.reset();
+        drawComparison();
+        return;
+    }
+    JobHandlers<std::shared_ptr<const RunHistory>> handlers;
+    handlers.result = [this](const std::shared_ptr<const RunHistory>& history) {
+        comparisonHistory_ = history;
+        drawComparison();
+        Q_EMIT runLoaded(true, {});
+    };
+    handlers.failed = [this](const JobFailure& failure) { Q_EMIT runLoaded(false, failure.message); };
+    comparisonJob_->start(historyReader(runDir), std::move(handlers));
+}
+
+void PlotsPanel::drawComparison()
+{
     for (QCPGraph* g : comparison_)
         g->parentPlot()->removeGraph(g);
     comparison_.clear();
-    if (!runDir.empty()) {
-        const std::string label = runDir.filename().string();
-        const RunHistory history = readRunHistory(runDir);
+    if (comparisonHistory_) {
+        const RunHistory& history = *comparisonHistory_;
+        const std::string label = history.start.runDir.filename().string();
         if (!history.batches.empty()) {
             QVector<double> xs, ys;
             for (const BatchReport& b : history.batches) {

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <vector>
 
 class QCheckBox;
@@ -21,19 +22,28 @@ class QListWidget;
 class QTabWidget;
 class QTimer;
 
+namespace tyq {
+struct RunHistory;
+}
+
 namespace tyq::ui {
+
+template <typename T>
+class BackgroundJob;
 
 class PlotsPanel : public QWidget {
     Q_OBJECT
 public:
     explicit PlotsPanel(QWidget* parent = nullptr);
+    ~PlotsPanel() override;
 
     /// Forgets every curve (a new run starts).
     void clear();
-    /// Loads a run's batches.csv and epochs.csv (replacing the current curves).
-    /// Throws tyq::Error if the files are unreadable.
+    /// Reads a run's batches.csv and epochs.csv in the background, then replaces the current
+    /// curves with them (the calls a live run makes); `runLoaded` follows.
     void loadRun(const std::filesystem::path& runDir);
-    /// Overlays a second run's loss and mAP (dashed); an empty path removes it.
+    /// Overlays a second run's loss and mAP (dashed), read in the background; an empty path
+    /// removes it. `runLoaded` follows.
     void setComparison(const std::filesystem::path& runDir);
 
     /// Points drawn so far in the total-loss curve (for tests and status).
@@ -52,6 +62,10 @@ public:
     /// Writes the curves of the current tab as CSV / the plot as PNG or PDF. False on failure.
     bool exportCsv(const QString& path) const;
     bool exportImage(const QString& path) const;
+
+Q_SIGNALS:
+    /// A loadRun or setComparison finished; `message` says why not when `ok` is false.
+    void runLoaded(bool ok, const QString& message);
 
 public Q_SLOTS:
     void onRunStarted(const tyq::RunStart& start);
@@ -79,6 +93,7 @@ private:
     void append(const QString& name, double x, double y);
     void rebuildSmoothing();
     void exportCurrent();
+    void drawComparison();
     QCustomPlot* currentPlot() const;
 
     QTabWidget* tabs_;
@@ -92,6 +107,8 @@ private:
     QTimer* flushTimer_;
     std::map<QString, Series> series_;
     std::vector<QCPGraph*> comparison_;
+    std::shared_ptr<const RunHistory> comparisonHistory_;
+    std::unique_ptr<BackgroundJob<std::shared_ptr<const RunHistory>>> loadJob_, comparisonJob_;
     int64_t batchesPerEpoch_ = 1;
 };
 

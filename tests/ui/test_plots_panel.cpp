@@ -1,13 +1,19 @@
 // The plots of a day-long run: hundreds of thousands of batches reach PlotsPanel::onBatch; the
 // curves hold a bounded number of points (averaged as they grow) and still end where the run
-// is. What plotting costs in time is measured by bench/plots_benchmark.cpp, not here.
+// is. A recorded run is read in the background and replayed, a comparison overlaid. What
+// plotting costs in time is measured by bench/plots_benchmark.cpp, not here.
+#include "data/dataset.h"
+#include "train/run_folder.h"
+
 #include "plots_panel.h"
 #include "synthetic_batch_reports.h"
 #include "ui_test_support.h"
 
 #include <qcustomplot.h>
 
+#include <QSignalSpy>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace tyq;
@@ -25,8 +31,67 @@ private:
             plot->replot(QCustomPlot::rpImmediateRefresh);
     }
 
+    // A run folder as the trainer leaves it: `batches` batches of 10 per epoch, an evaluation per epoch.
+    static void writeRun(const std::filesystem::path& dir, int batches)
+    {
+        RunStart start = test::syntheticLsqRunStart();
+        start.batchesPerEpoch = 10;
+        RunFolder folder(dir, false);
+        folder.prepareTables(start.quantizers, dacClassNames(), 0, 0);
+        for (int b = 0; b < batches; ++b) {
+            folder.appendBatch(test::syntheticBatchReport(b, start));
+            if ((b + 1) % 10 == 0) {
+                EvalReport e;
+                e.epoch = (b + 1) / 10;
+                e.metrics.mAP = 0.1 * e.epoch;
+                folder.appendEpoch(e, 1.0, 1.0);
+            }
+        }
+        folder.writeStatus(RunStatus{});
+    }
+
+    static int graphCount(PlotsPanel& panel)
+    {
+        int n = 0;
+        for (QCustomPlot* plot : panel.findChildren<QCustomPlot*>())
+            n += plot->graphCount();
+        return n;
+    }
+
 private Q_SLOTS:
     void initTestCase() { tyq::test::useTestSettings(); }
+
+    void aRecordedRunIsReadInTheBackgroundAndAComparisonStaysOverlaid()
+    {
+        QTemporaryDir dir;
+        writeRun(dir.filePath("a").toStdString(), 30);
+        writeRun(dir.filePath("b").toStdString(), 20);
+        PlotsPanel panel;
+        QSignalSpy loaded(&panel, &PlotsPanel::runLoaded);
+        panel.loadRun(dir.filePath("a").toStdString());
+        QCOMPARE(panel.lossPointCount(), 0); // nothing read on the GUI thread
+        QVERIFY(tyq::test::waitFor(loaded));
+        QVERIFY(loaded.last().at(0).toBool());
+        QCOMPARE(panel.lossPointCount(), 30);
+        QCOMPARE(panel.metricPointCount(), 3);
+        const int alone = graphCount(panel);
+
+        // The comparison (a dashed loss and mAP) survives loading the main run after it.
+        panel.setComparison(dir.filePath("b").toStdString());
+        panel.loadRun(dir.filePath("a").toStdString());
+        QVERIFY(tyq::test::waitFor(loaded, 3));
+        QCOMPARE(graphCount(panel), alone + 2);
+        panel.setComparison({});
+        QCOMPARE(graphCount(panel), alone);
+
+        // A folder without batches.csv: the failure names it; the curves shown stay.
+        loaded.clear();
+        panel.loadRun(dir.filePath("missing").toStdString());
+        QVERIFY(tyq::test::waitFor(loaded));
+        QCOMPARE(loaded.last().at(0).toBool(), false);
+        QVERIFY2(loaded.last().at(1).toString().contains("missing"), qPrintable(loaded.last().at(1).toString()));
+        QCOMPARE(panel.lossPointCount(), 30);
+    }
 
     void dayLongRunStaysBoundedAndFast()
     {
