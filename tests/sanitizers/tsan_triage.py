@@ -38,7 +38,8 @@ def reports(text):
 def classify(report):
     stacks, current = [], None
     for line in report.splitlines():
-        if re.match(r"^\s+(Previous )?(atomic )?(write|read|Write|Read) of size", line):
+        # "Write of size", "Previous read of size", "Atomic read of size", "Previous atomic write of size"
+        if re.match(r"^\s+(previous )?(atomic )?(write|read) of size", line, re.IGNORECASE):
             current = []
             stacks.append(current)
         elif current is not None and FRAME.match(line):
