@@ -122,6 +122,7 @@ void DetectionPanel::buildUi()
         spin->setDecimals(3);
         spin->setSingleStep(0.01);
         spin->setToolTip(tip);
+        spin->setKeyboardTracking(false); // typed digits apply on Enter or leaving the box, not each key
     };
     slider(d.confSlider, d.confSpin, tr("Minimum objectness of a kept box"));
     slider(d.nmsSlider, d.nmsSpin, tr("IoU above which boxes of a class merge (NMS)"));
@@ -143,6 +144,10 @@ void DetectionPanel::buildUi()
         slot->view()->installEventFilter(this);
         views->addWidget(slot->viewBox());
         tables->addWidget(slot->table());
+    }
+    for (QSplitter* pair : {views, tables}) {
+        pair->setStretchFactor(0, 1); // A and B at equal size
+        pair->setStretchFactor(1, 1);
     }
     // The two views keep one viewport.
     for (int slot = 0; slot < kSlots; ++slot)

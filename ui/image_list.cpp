@@ -105,10 +105,10 @@ protected:
 };
 
 ImageList::ImageList(QWidget* parent)
-    : QTableView(parent), items_(new QStandardItemModel(0, colCount, this)), proxy_(new ImageFilterModel(this)),
-      job_(std::make_unique<BackgroundJob<std::shared_ptr<ImageListing>>>(this)),
-      datasetButton_(new QPushButton(tr("Dataset…"))), splitCombo_(new QComboBox), folderButton_(new QPushButton(tr("Folder…"))),
-      sourceLabel_(new QLabel(tr("No images"))), classCombo_(new QComboBox), worstButton_(new QPushButton(tr("Worst first")))
+    : QTableView(parent), datasetButton_(new QPushButton(tr("Dataset…"))), splitCombo_(new QComboBox),
+      folderButton_(new QPushButton(tr("Folder…"))), sourceLabel_(new QLabel(tr("No images"))), classCombo_(new QComboBox),
+      worstButton_(new QPushButton(tr("Worst first"))), items_(new QStandardItemModel(0, colCount, this)),
+      proxy_(new ImageFilterModel(this)), job_(std::make_unique<BackgroundJob<std::shared_ptr<ImageListing>>>(this))
 {
     datasetButton_->setToolTip(tr("List a split of a .data file (its labels are the ground truth)"));
     splitCombo_->addItem(tr("val"), "val");

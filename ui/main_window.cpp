@@ -4,6 +4,7 @@
 #include "data/synthetic_dataset.h"
 #include "model/darknet_cfg.h"
 #include "detection_panel.h"
+#include "detection_view.h"
 #include "hardware_export_dialog.h"
 #include "layer_quant_view.h"
 #include "log_panel.h"
@@ -15,6 +16,8 @@
 #include "training_panel.h"
 #include "ui_utils.h"
 #include "background_job.h"
+#include "job_strip.h"
+#include "workspace.h"
 
 #include <QAction>
 #include <QApplication>
@@ -28,8 +31,12 @@
 #include <QMessageBox>
 #include <QProgressDialog>
 #include <QScreen>
-#include <QScrollArea>
+#include <QStackedWidget>
 #include <QStatusBar>
+#include <QTabBar>
+#include <QTableView>
+#include <QPushButton>
+#include <QVBoxLayout>
 
 #include <algorithm>
 #include <memory>
@@ -40,22 +47,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), controller_(new T
       datasetJob_(std::make_unique<BackgroundJob<bool>>(this))
 {
     setObjectName("tyqMainWindow");
-    setDockNestingEnabled(true);
-    // The side panels run the full height; the log sits under the plots only.
-    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
-    setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
     createPanels();
     createMenus();
     applyExperiment(defaultExperiment());
     setExperimentModified(false);
 
     restoreGeometry(settings::windowGeometry.get());
-    restoreState(settings::windowState.get());
+    for (Workspace* w : workspaces())
+        w->finishLayout();
+    showWorkspace(std::clamp(settings::workspace.get(), 0, 2));
     if (settings::windowGeometry.get().isEmpty()) {
-        // First run: most of the screen, the three columns of panels need ~1,600 pixels.
+        // First run: most of the screen (each workspace fits 1280x800).
         const QRect screen = QGuiApplication::primaryScreen() ? QGuiApplication::primaryScreen()->availableGeometry()
-                                                              : QRect(0, 0, 1800, 1000);
-        resize(std::min(1800, screen.width() * 95 / 100), std::min(1000, screen.height() * 95 / 100));
+                                                              : QRect(0, 0, 1600, 1000);
+        resize(screen.width() * 95 / 100, screen.height() * 95 / 100);
     }
     statusBar()->showMessage(tr("Ready"));
 }
@@ -64,43 +69,65 @@ MainWindow::~MainWindow() = default; // datasetJob_ cancels and waits
 
 void MainWindow::createPanels()
 {
-    plotsPanel_ = new PlotsPanel(this);
-    setCentralWidget(plotsPanel_);
-
-    auto dock = [this](const QString& title, const QString& name, QWidget* widget, Qt::DockWidgetArea area) {
-        auto* d = new QDockWidget(title, this);
-        d->setObjectName(name);
-        d->setWidget(widget);
-        addDockWidget(area, d);
-        return d;
-    };
-
-    trainingPanel_ = new TrainingPanel(controller_, this);
-    QDockWidget* trainingDock = dock(tr("Experiment and training"), "trainingDock", trainingPanel_, Qt::LeftDockWidgetArea);
-
-    runsBrowser_ = new RunsBrowser(this);
-    QDockWidget* runsDock = dock(tr("Runs"), "runsDock", runsBrowser_, Qt::RightDockWidgetArea);
+    // Quantize: the bit-width table and its totals, the layer view beside it.
     quantEditor_ = new QuantEditor(this);
-    QDockWidget* quantDock = dock(tr("Quantization"), "quantDock", quantEditor_, Qt::RightDockWidgetArea);
-    tabifyDockWidget(runsDock, quantDock);
-
-    logPanel_ = new LogPanel(this);
-    QDockWidget* logDock = dock(tr("Log"), "logDock", logPanel_, Qt::BottomDockWidgetArea);
-    detectionPanel_ = new DetectionPanel(this);
-    // Scrolls rather than widen its dock: its two image views would make the column 800 px wide.
-    auto* detectionScroll = new QScrollArea(this);
-    detectionScroll->setWidget(detectionPanel_);
-    detectionScroll->setWidgetResizable(true);
-    detectionScroll->setFrameShape(QFrame::NoFrame);
-    QDockWidget* detectionDock = dock(tr("Detections"), "detectionDock", detectionScroll, Qt::RightDockWidgetArea);
-    tabifyDockWidget(runsDock, detectionDock);
     layerQuantView_ = new LayerQuantView(this);
-    // With the other inspection panels: under the plots it would make the log as tall as its histogram.
-    QDockWidget* layerQuantDock = dock(tr("Layer quantization"), "layerQuantDock", layerQuantView_, Qt::RightDockWidgetArea);
-    tabifyDockWidget(runsDock, layerQuantDock);
-    runsDock->raise();
-    logDock->raise();
-    (void)trainingDock;
+    quantize_ = new Workspace("quantize", tr("Quantize"), quantEditor_, this);
+    QDockWidget* layerDock =
+        quantize_->addPanel(tr("Layer quantization"), "layerQuantDock", layerQuantView_, Qt::RightDockWidgetArea);
+    quantize_->resizeDocks({layerDock}, {380}, Qt::Horizontal); // the table gets the rest
+
+    // Train: the run's options, large plots, the log and the runs.
+    plotsPanel_ = new PlotsPanel(this);
+    trainingPanel_ = new TrainingPanel(controller_, this);
+    runsBrowser_ = new RunsBrowser(this);
+    logPanel_ = new LogPanel(this);
+    train_ = new Workspace("train", tr("Train"), plotsPanel_, this);
+    train_->addPanel(tr("Experiment and training"), "trainingDock", trainingPanel_, Qt::LeftDockWidgetArea);
+    // Under the plots, so the plots keep the width: the runs, and the log beside them.
+    QDockWidget* runsDock = train_->addPanel(tr("Runs"), "runsDock", runsBrowser_, Qt::BottomDockWidgetArea);
+    QDockWidget* logDock = train_->addPanel(tr("Log"), "logDock", logPanel_, Qt::BottomDockWidgetArea);
+    train_->splitDockWidget(runsDock, logDock, Qt::Horizontal);
+
+    // Inspect: models A and B side by side over the whole window.
+    detectionPanel_ = new DetectionPanel(this);
+    inspect_ = new Workspace("inspect", tr("Inspect"), detectionPanel_, this);
+
+    // What each workspace is for must be shown whole (Workspace::layoutProblems, the smoke test).
+    quantize_->addKeyWidget(quantEditor_->view(), 400, 200);
+    quantize_->addKeyWidget(quantEditor_->findChild<QWidget*>("quantTotals"), 200, 10);
+    quantize_->addKeyWidget(layerQuantView_, 240, 150);
+    train_->addKeyWidget(plotsPanel_, 400, 250);
+    train_->addKeyWidget(trainingPanel_->startButton(), 40, 15);
+    train_->addKeyWidget(trainingPanel_->optionField("epochs"), 60, 15);
+    train_->addKeyWidget(runsBrowser_, 200, 100);
+    train_->addKeyWidget(logPanel_, 200, 50);
+    inspect_->addKeyWidget(detectionPanel_->imageList(), 150, 100);
+    inspect_->addKeyWidget(detectionPanel_->view(0), 300, 200);
+    inspect_->addKeyWidget(detectionPanel_->view(1), 300, 200);
+
+    modeBar_ = new QTabBar(this);
+    modeBar_->setObjectName("modeBar");
+    modeBar_->setDocumentMode(true);
+    modeBar_->setExpanding(false);
+    modeBar_->setFocusPolicy(Qt::NoFocus);
+    stack_ = new QStackedWidget(this);
+    for (Workspace* w : workspaces()) {
+        const int index = modeBar_->addTab(w->title());
+        modeBar_->setTabToolTip(index, tr("%1 (Ctrl+%2)").arg(w->title()).arg(index + 1));
+        stack_->addWidget(w);
+    }
+    connect(modeBar_, &QTabBar::currentChanged, this, [this](int index) { showWorkspace(index); });
+    jobStrip_ = new JobStrip(controller_, this);
+
+    auto* central = new QWidget(this);
+    auto* layout = new QVBoxLayout(central);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(modeBar_);
+    layout->addWidget(stack_, 1);
+    layout->addWidget(jobStrip_);
+    setCentralWidget(central);
 
     connect(trainingPanel_, &TrainingPanel::experimentEdited, this, [this] {
         setExperimentModified(true);
@@ -247,10 +274,33 @@ void MainWindow::createMenus()
     training->addAction(tr("S&top"), this, [this] { controller_->stop(); })->setShortcut(QKeySequence("Ctrl+."));
 
     viewMenu_ = menuBar()->addMenu(tr("&View"));
-    for (QDockWidget* d : findChildren<QDockWidget*>())
-        viewMenu_->addAction(d->toggleViewAction());
+    for (int i = 0; i < 3; ++i) {
+        QAction* show = viewMenu_->addAction(workspaces()[size_t(i)]->title(), this, [this, i] { showWorkspace(i); });
+        show->setShortcut(QKeySequence(QString("Ctrl+%1").arg(i + 1)));
+        show->setShortcutContext(Qt::ApplicationShortcut);
+    }
+    viewMenu_->addSeparator();
+    for (Workspace* w : workspaces()) {
+        const QList<QDockWidget*> docks = w->findChildren<QDockWidget*>();
+        if (docks.isEmpty())
+            continue;
+        QMenu* panels = viewMenu_->addMenu(tr("%1 panels").arg(w->title()));
+        for (QDockWidget* d : docks)
+            panels->addAction(d->toggleViewAction());
+    }
+    viewMenu_->addSeparator();
+    viewMenu_->addAction(tr("&Reset layout"), this, [this] { currentWorkspaceWidget()->resetLayout(); })
+        ->setToolTip(tr("Put this workspace's panels back where they were at first"));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Getting started"), this, [this] {
+        auto* box = new QMessageBox(QMessageBox::Information, tr("Getting started"), gettingStartedText(),
+                                    QMessageBox::Close, this);
+        box->setObjectName("gettingStarted");
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->setTextFormat(Qt::RichText);
+        box->open();
+    })->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About tyq-studio"), this, [this] {
         QMessageBox::about(this, tr("About tyq-studio"),
                            tr("<b>tyq-studio</b> 0.1.0<br>Low-bit object detection: Tiny-YOLO with LSQ quantization, "
@@ -380,8 +430,12 @@ bool MainWindow::maybeSave()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    if (controller_->isRunning()) {
-        if (!closeAfterStop_) {
+    if (closeAfterStop_ && controller_->isRunning()) {
+        event->ignore(); // already asked; closes again once the run has ended (runningChanged)
+        return;
+    }
+    if (!closeAfterStop_) {
+        if (controller_->isRunning()) {
             const auto answer = QMessageBox::question(
                 this, tr("Training in progress"),
                 tr("A training run is in progress. Stop it (a resumable checkpoint is saved) and quit?"),
@@ -390,21 +444,88 @@ void MainWindow::closeEvent(QCloseEvent* event)
                 event->ignore();
                 return;
             }
+        }
+        // Unsaved edits are asked about whether or not a run is going.
+        if (!maybeSave()) {
+            event->ignore();
+            return;
+        }
+        // The run may have ended while the questions were open: then quit at once.
+        if (controller_->isRunning()) {
             closeAfterStop_ = true;
             controller_->stop();
             statusBar()->showMessage(tr("Stopping the training, then quitting…"));
+            event->ignore(); // closes again once the run has ended (runningChanged)
+            return;
         }
-        event->ignore(); // closes again once the run has ended (runningChanged)
-        return;
-    }
-    if (!closeAfterStop_ && !maybeSave()) {
-        event->ignore();
-        return;
     }
     settings::windowGeometry.set(saveGeometry());
-    settings::windowState.set(saveState());
+    for (Workspace* w : workspaces())
+        w->saveLayout();
     studioSettings().sync();
     event->accept();
+}
+
+QString MainWindow::gettingStartedText()
+{
+    return tr("<h3>Three jobs, three workspaces</h3>"
+              "<p><b>Quantize</b> (Ctrl+1): choose each layer's weight and activation bits. The table shows what "
+              "a choice costs (size at the true bit-width, bit-operations); open and save the reference's YAML. "
+              "The layer view shows one conv's weights against its quantization levels.</p>"
+              "<p><b>Train</b> (Ctrl+2): train full precision first, then LSQ from the fp run's best checkpoint "
+              "with the bit-widths of Quantize. Watch the loss, step sizes and mAP; Stop keeps a checkpoint that "
+              "Resume continues exactly.</p>"
+              "<p><b>Inspect</b> (Ctrl+3): two models side by side on a dataset split or a folder, ground truth "
+              "dashed; Evaluate all gives each image's top-box IoU and the mAP, worst first.</p>"
+              "<p>The strip at the bottom shows a running training from any workspace, with its Stop. "
+              "View &gt; Reset layout puts a workspace's panels back.</p>"
+              "<h3>Keys</h3><table>"
+              "<tr><td>Ctrl+1 / 2 / 3</td><td>Quantize / Train / Inspect</td></tr>"
+              "<tr><td>Ctrl+R, Ctrl+.</td><td>start, stop training</td></tr>"
+              "<tr><td>Ctrl+O, Ctrl+S</td><td>open, save the experiment</td></tr>"
+              "<tr><td>Ctrl+Z, Ctrl+Shift+Z</td><td>undo, redo a bit-width edit</td></tr>"
+              "<tr><td>F2, Delete</td><td>edit a bit-width, reset a cell to the default</td></tr>"
+              "<tr><td>Left / Right, Home / End</td><td>previous / next image, first / last (Inspect)</td></tr>"
+              "<tr><td>+ / -, F</td><td>zoom the views, fit (Inspect)</td></tr>"
+              "</table>");
+}
+
+std::vector<Workspace*> MainWindow::workspaces() const
+{
+    return {quantize_, train_, inspect_};
+}
+
+void MainWindow::showWorkspace(int index)
+{
+    if (index < 0 || index > 2)
+        return;
+    {
+        const QSignalBlocker block(modeBar_);
+        modeBar_->setCurrentIndex(index);
+    }
+    stack_->setCurrentIndex(index);
+    settings::workspace.set(index);
+}
+
+int MainWindow::currentWorkspace() const
+{
+    return stack_->currentIndex();
+}
+
+Workspace* MainWindow::currentWorkspaceWidget() const
+{
+    return workspaces()[static_cast<size_t>(currentWorkspace())];
+}
+
+QStringList MainWindow::layoutProblems() const
+{
+    QStringList problems = currentWorkspaceWidget()->layoutProblems();
+    if (currentWorkspaceWidget() == inspect_) {
+        const int a = detectionPanel_->view(0)->width(), b = detectionPanel_->view(1)->width();
+        if (std::abs(a - b) > 4)
+            problems << tr("Inspect: views A and B differ in width (%1 and %2 pixels)").arg(a).arg(b);
+    }
+    return problems;
 }
 
 void MainWindow::generateSampleDataset(const QString& dir)

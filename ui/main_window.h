@@ -1,22 +1,30 @@
-// The studio's main window: the current experiment (dataset, cfg, bit-widths, options) opened
-// and saved as one file, the panels as dock widgets, menus and shortcuts, and the rules for
-// closing (unsaved edits, a running training) and for remembering layout and recent files.
+// The studio's main window: three workspaces for the three jobs (Quantize, Train, Inspect), a
+// mode bar and Ctrl+1/2/3 between them, a strip showing the running job everywhere; the
+// current experiment (dataset, cfg, bit-widths, options) opened and saved as one file, menus
+// and shortcuts, and the rules for closing (unsaved edits, a running training) and for
+// remembering layouts and recent files.
 #pragma once
 
 #include "train/experiment.h"
 
 #include <QMainWindow>
+#include <QStringList>
 
 #include <memory>
+#include <vector>
 
 class QAction;
 class QMenu;
+class QStackedWidget;
+class QTabBar;
 
 namespace tyq::ui {
 
 template <typename T>
 class BackgroundJob;
 class DetectionPanel;
+class JobStrip;
+class Workspace;
 class LayerQuantView;
 class LogPanel;
 class PlotsPanel;
@@ -52,6 +60,18 @@ public:
     DetectionPanel* detectionPanel() const { return detectionPanel_; }
     LayerQuantView* layerQuantView() const { return layerQuantView_; }
 
+    /// The workspaces: 0 Quantize, 1 Train, 2 Inspect (Ctrl+1/2/3).
+    std::vector<Workspace*> workspaces() const;
+    void showWorkspace(int index);
+    int currentWorkspace() const;
+    Workspace* currentWorkspaceWidget() const;
+    JobStrip* jobStrip() const { return jobStrip_; }
+    /// The shown workspace's layout problems (key widgets hidden, cut off, squeezed; A and B of
+    /// unequal size); empty when all is well.
+    QStringList layoutProblems() const;
+    /// Help > Getting started: the three jobs and the keys (rich text).
+    static QString gettingStartedText();
+
     /// Generates the sample dataset at `dir` in the background with a cancellable progress dialog.
     void generateSampleDataset(const QString& dir);
 
@@ -76,6 +96,12 @@ private:
     QuantEditor* quantEditor_ = nullptr;
     DetectionPanel* detectionPanel_ = nullptr;
     LayerQuantView* layerQuantView_ = nullptr;
+    Workspace* quantize_ = nullptr;
+    Workspace* train_ = nullptr;
+    Workspace* inspect_ = nullptr;
+    QTabBar* modeBar_ = nullptr;
+    QStackedWidget* stack_ = nullptr;
+    JobStrip* jobStrip_ = nullptr;
     QMenu* viewMenu_ = nullptr;
     QMenu* recentMenu_ = nullptr;
     QString experimentPath_;

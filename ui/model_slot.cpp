@@ -67,6 +67,8 @@ void ModelSlot::load(const QString& weights, const QString& quantYaml)
 {
     inferJob_->drop();
     running_.clear();
+    if (!loading_)
+        kept_ = {model_, weights_, quantYaml_}; // what a failed load falls back to
     model_.reset();
     cache_.clear();
     cacheOrder_.clear();
@@ -77,12 +79,16 @@ void ModelSlot::load(const QString& weights, const QString& quantYaml)
     JobHandlers<std::shared_ptr<SlotModel>> handlers;
     handlers.result = [this](const std::shared_ptr<SlotModel>& model) {
         loading_ = false;
+        kept_ = {};
         model_ = model;
         Q_EMIT loaded(true, model->description, ErrorKind::generic);
     };
     handlers.failed = [this, weights](const JobFailure& failure) {
         loading_ = false;
-        weights_.clear();
+        model_ = kept_.model; // the model loaded before stays (null if there was none)
+        weights_ = kept_.model ? kept_.weights : QString();
+        quantYaml_ = kept_.model ? kept_.quantYaml : QString();
+        kept_ = {};
         Q_EMIT loaded(false, modelLoadFailureText(failure, weights), failure.kind);
     };
     loadJob_->start(

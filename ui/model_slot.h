@@ -48,7 +48,8 @@ public:
     explicit ModelSlot(QObject* parent = nullptr);
     ~ModelSlot() override; ///< cancels and waits for its jobs
 
-    /// Loads a model in the background, dropping the one loaded and its cache; `loaded` follows.
+    /// Loads a model in the background, dropping its cache; `loaded` follows. If the load fails,
+    /// the model loaded before comes back.
     void load(const QString& weights, const QString& quantYaml);
     bool isLoading() const { return loading_; }
     /// The loaded model, or null (none yet, loading, or the load failed).
@@ -75,6 +76,10 @@ private:
     void cache(DecodedImage rows);
 
     std::shared_ptr<SlotModel> model_;
+    struct Kept {
+        std::shared_ptr<SlotModel> model;
+        QString weights, quantYaml;
+    } kept_; ///< during a load: the model before it
     bool loading_ = false;
     QString weights_, quantYaml_;
     QString requested_; ///< the latest image asked for

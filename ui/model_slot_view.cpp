@@ -47,6 +47,8 @@ ModelSlotView::ModelSlotView(int slot, QObject* parent)
 
     title_->setText(QString("<b>%1</b> — %2").arg(name, tr("no model")));
     title_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // A long model description must not widen its view: A and B stay the same size.
+    title_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     view_->setObjectName(QString("detectionView%1").arg(name));
     auto* layout = new QVBoxLayout(viewBox_);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -72,18 +74,22 @@ ModelSlotView::ModelSlotView(int slot, QObject* parent)
 
     auto ask = [this] {
         const QString weights = weightsEdit_->text().trimmed();
-        if (weights.isEmpty())
+        if (weights.isEmpty()) {
             Q_EMIT status(tr("Choose the weights of model %1 first.").arg(slot_ == 0 ? "A" : "B"), true);
-        else
-            Q_EMIT loadAsked(weights, yamlEdit_->text().trimmed());
+            return;
+        }
+        lastAsked_ = weights + '\n' + yamlEdit_->text().trimmed();
+        Q_EMIT loadAsked(weights, yamlEdit_->text().trimmed());
     };
     connect(loadButton_, &QPushButton::clicked, this, ask);
     connect(weightsEdit_, &QLineEdit::returnPressed, this, ask);
     connect(yamlEdit_, &QLineEdit::returnPressed, this, ask);
-    // A file picked with "…": load it (unless it is what is loaded already).
+    // A file picked with "…": load it, unless it is what was asked for last (Enter, then the
+    // focus leaving for the error dialog, would load it twice) or what is loaded.
     connect(weightsEdit_, &QLineEdit::editingFinished, this, [this, ask] {
         const QString weights = weightsEdit_->text().trimmed();
-        if (!weights.isEmpty() && weights != model_->weights() && QFileInfo::exists(weights) && !weightsEdit_->hasFocus())
+        if (!weights.isEmpty() && weights + '\n' + yamlEdit_->text().trimmed() != lastAsked_ &&
+            weights != model_->weights() && QFileInfo::exists(weights) && !weightsEdit_->hasFocus())
             ask();
     });
     connect(table_, &QTableWidget::currentCellChanged, this, [this](int row, int, int, int) {
@@ -144,6 +150,7 @@ bool ModelSlotView::isPending() const
 
 void ModelSlotView::load(const QString& weights, const QString& quantYaml)
 {
+    lastAsked_ = weights + '\n' + quantYaml;
     boxes_ = {};
     selected_ = -1;
     weightsEdit_->setText(weights);
@@ -174,7 +181,14 @@ void ModelSlotView::onLoaded(bool ok, const QString& text, ErrorKind kind)
         Q_EMIT status(tr("Model %1: %2").arg(name, headline), true);
         showError(view_->window(), tr("Cannot load model %1").arg(name), text);
         Q_EMIT message(LogLevel::error, tr("Detections, model %1: %2").arg(name, text));
+        if (hasModel()) {
+            status_->setText(tr("%1 (kept: %2)").arg(headline, model_->model()->description));
+            weightsEdit_->setText(model_->weights());
+            yamlEdit_->setText(model_->quantYaml());
+        }
         Q_EMIT loaded(false, text, kind);
+        if (hasModel() && !path_.isEmpty())
+            showImage(path_, labels_);
         return;
     }
     status_->setText(text);
@@ -270,6 +284,7 @@ void ModelSlotView::render(const QVector<OverlayBox>& truth, bool haveImage, boo
                         .arg(name, hasModel()             ? model_->model()->description.toHtmlEscaped()
                                    : model_->isLoading() ? tr("loading…")
                                                          : tr("no model")));
+    title_->setToolTip(hasModel() ? model_->model()->description : QString());
 
     const QSignalBlocker block(table_);
     table_->setRowCount(showBoxes ? static_cast<int>(b.detections.size()) : 0);

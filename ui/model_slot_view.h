@@ -86,6 +86,7 @@ private:
     ModelBoxes boxes_;
     double inferMs_ = 0;
     int selected_ = -1; ///< the box picked in the table (drawn highlighted)
+    QString lastAsked_; ///< weights and YAML of the last load asked for
 
     QLineEdit* weightsEdit_;
     QLineEdit* yamlEdit_;

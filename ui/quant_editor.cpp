@@ -1,5 +1,7 @@
 #include "quant_editor.h"
 
+#include "frozen_column_table.h"
+
 #include "quant_table_model.h"
 #include "studio_settings.h"
 #include "ui_utils.h"
@@ -193,7 +195,7 @@ QuantEditor::QuantEditor(QWidget* parent) : QWidget(parent), undoStack_(new QUnd
     model_ = new QuantTableModel(undoStack_, this);
     model_->setConfig(defaultQuantConfig());
 
-    view_ = new QTableView(this);
+    view_ = new FrozenColumnTable(2, this); // the index and the layer name stay when the bit columns scroll
     view_->setObjectName("quantTable");
     view_->setModel(model_);
     view_->setItemDelegate(new QuantDelegate([this](const QModelIndex& index) { setHint(index.data(Qt::ToolTipRole).toString().section('\n', 1, 1)); }, view_));

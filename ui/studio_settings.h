@@ -40,7 +40,7 @@ private:
 
 namespace settings {
 inline const Setting<QByteArray> windowGeometry{"window/geometry", {}};
-inline const Setting<QByteArray> windowState{"window/state", {}};
+inline const Setting<int> workspace{"window/workspace", 1}; ///< 0 Quantize, 1 Train, 2 Inspect
 inline const Setting<QStringList> recentExperiments{"experiment/recent", {}};
 inline const Setting<QString> lastExperiment{"experiment/last", {}};
 inline const Setting<QString> lastDirectory{"files/lastDirectory", {}};

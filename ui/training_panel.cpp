@@ -19,25 +19,12 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
-#include <cmath>
 
 namespace tyq::ui {
-namespace {
-
-QString duration(double seconds)
-{
-    if (!std::isfinite(seconds) || seconds < 0)
-        return "?";
-    const qint64 s = qRound64(seconds);
-    return s >= 3600 ? QString("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QChar('0')).arg(s % 60, 2, 10, QChar('0'))
-                     : QString("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
-}
-
-} // namespace
-
 TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : QWidget(parent), controller_(controller)
 {
     data_ = new QLineEdit;
@@ -94,7 +81,9 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     scroll->setWidget(forms);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
+    // Never narrower than the forms: the dock scrolls down, it does not clip the fields.
     scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(forms->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width() + 4);
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(scroll, 1);
@@ -280,7 +269,7 @@ void TrainingPanel::onBatch(const BatchReport& r)
         status_->setText(tr("loss %1 · %2 img/s · ETA %3")
                              .arg(r.loss, 0, 'f', 4)
                              .arg(r.imagesPerSecond, 0, 'f', 1)
-                             .arg(duration(r.etaSeconds)));
+                             .arg(durationText(r.etaSeconds)));
 }
 
 void TrainingPanel::updateEnabled()

@@ -10,6 +10,8 @@
 #include <QMessageBox>
 #include <QToolButton>
 
+#include <cmath>
+
 namespace tyq::ui {
 
 QString modelLoadFailureText(const JobFailure& failure, const QString& weights)
@@ -19,6 +21,15 @@ QString modelLoadFailureText(const JobFailure& failure, const QString& weights)
                            "config/lsq-3bit.yaml) in the YAML field, then Load.")
             .arg(weights);
     return failure.message;
+}
+
+QString durationText(double seconds)
+{
+    if (!std::isfinite(seconds) || seconds < 0)
+        return "?";
+    const qint64 s = qRound64(seconds);
+    return s >= 3600 ? QString("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QChar('0')).arg(s % 60, 2, 10, QChar('0'))
+                     : QString("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
 }
 
 void showError(QWidget* parent, const QString& title, const QString& text)

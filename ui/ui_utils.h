@@ -23,6 +23,9 @@ void showError(QWidget* parent, const QString& title, const QString& text);
 /// A line edit with a "…" button that opens a file (or folder) dialog; returns the container.
 QWidget* pathField(QLineEdit* edit, const QString& filter, bool folder = false, bool save = false);
 
+/// "1:02:03" or "2:03" for a number of seconds; "?" when unknown.
+QString durationText(double seconds);
+
 std::filesystem::path toPath(const QString& s);
 QString fromPath(const std::filesystem::path& p);
 

@@ -20,6 +20,7 @@
 #include "detection_view.h"
 #include "layer_quant_view.h"
 #include "main_window.h"
+#include "workspace.h"
 #include "runs_browser.h"
 #include "ui_test_support.h"
 
@@ -27,7 +28,11 @@
 
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QApplication>
+#include <QDoubleSpinBox>
 #include <QFile>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
@@ -209,6 +214,63 @@ private Q_SLOTS:
         QVERIFY2(error.contains("module_list.4.conv_4.weight: 1 non-finite value"), qPrintable(error));
         QVERIFY(!panel.isModelLoaded(1));
         QVERIFY(panel.isModelLoaded(0)); // the other slot's model is untouched
+
+        // Issue 12: a failed load into a slot that holds a model kept nothing. The model stays.
+        loaded.clear();
+        panel.setModel(0, nan);
+        QVERIFY(waitFor(loaded));
+        QCOMPARE(loaded.last().at(1).toBool(), false);
+        QVERIFY(panel.isModelLoaded(0));
+        QCOMPARE(panel.modelWeights(0), randomModel_);
+    }
+
+    // Issue 12: Enter in a model-path field ran the load twice and stacked two error dialogs.
+    void enterInAModelFieldLoadsOnce()
+    {
+        StateDict state = readStateDict(randomModel_.toStdString());
+        state.front().second.view({-1})[0].fill_(std::nanf(""));
+        const QString nan = dir_.path() + "/nan-enter.pth";
+        writeStateDictPth(state, nan.toStdString());
+        DetectionPanel panel;
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        QLineEdit* field = nullptr;
+        for (QLineEdit* edit : panel.findChildren<QLineEdit*>())
+            if (edit->placeholderText().contains("fp run"))
+                field = edit;
+        QVERIFY(field);
+        QSignalSpy loaded(&panel, &DetectionPanel::modelLoaded);
+        field->setFocus();
+        field->setText(nan);
+        QTest::keyClick(field, Qt::Key_Return);
+        QVERIFY(waitFor(loaded));
+        QTest::qWait(300); // a second load would have begun by now
+        QTRY_VERIFY(!panel.findChildren<QMessageBox*>("tyqErrorBox").isEmpty());
+        QApplication::processEvents();
+        field->clearFocus(); // leaving the field does not load it again either
+        QTest::qWait(300);
+        QCOMPARE(loaded.count(), 1);
+        QCOMPARE(panel.findChildren<QMessageBox*>("tyqErrorBox").size(), 1);
+    }
+
+    // Issue 12: typing "0.1" into the Conf box gave 0.000 (the box reformatted while typed in).
+    void typingAThresholdKeepsWhatWasTyped()
+    {
+        DetectionPanel panel;
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        panel.setThresholds(0.5, 0.5);
+        const QList<QDoubleSpinBox*> boxes = panel.findChildren<QDoubleSpinBox*>();
+        QCOMPARE(boxes.size(), 2); // conf, then NMS
+        for (int i = 0; i < 2; ++i) {
+            QDoubleSpinBox* box = boxes[i];
+            box->setFocus();
+            box->selectAll();
+            QTest::keyClicks(box, "0.1");
+            QTest::keyClick(box, Qt::Key_Return);
+            QCOMPARE(i == 0 ? panel.confThreshold() : panel.nmsThreshold(), 0.1);
+            QCOMPARE(box->value(), 0.1);
+        }
     }
 
     void keyboardNavigationMovesThroughTheList()
@@ -476,8 +538,9 @@ private Q_SLOTS:
     void theMainWindowHasTheDocksAndRoutesCheckpoints()
     {
         MainWindow window;
-        QVERIFY(window.findChild<QDockWidget*>("detectionDock"));
-        QVERIFY(window.findChild<QDockWidget*>("layerQuantDock"));
+        // Inspect is the detection panel over the whole workspace; the layer view docks in Quantize.
+        QCOMPARE(window.workspaces()[2]->centralWidget(), static_cast<QWidget*>(window.detectionPanel()));
+        QVERIFY(window.workspaces()[0]->findChild<QDockWidget*>("layerQuantDock"));
         QVERIFY(window.detectionPanel());
         QVERIFY(window.layerQuantView());
         QSignalSpy loaded(window.detectionPanel(), &DetectionPanel::modelLoaded);

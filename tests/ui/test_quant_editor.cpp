@@ -6,6 +6,7 @@
 #include "model/darknet_cfg.h"
 #include "model/network_summary.h"
 #include "quant/quant_config.h"
+#include "frozen_column_table.h"
 #include "quant_editor.h"
 #include "quant_table_model.h"
 #include "ui_test_support.h"
@@ -21,6 +22,7 @@
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QScrollBar>
 #include <QTest>
 #include <QToolButton>
 #include <QUndoStack>
@@ -129,6 +131,28 @@ private Q_SLOTS:
     {
         delete editor_;
         editor_ = nullptr;
+    }
+
+    // Issue 12: in a narrow window the layer names scrolled away with the bit columns; the
+    // index and name columns now stay at the left edge.
+    void theLayerColumnStaysWhenTheTableScrolls()
+    {
+        editor_->resize(520, 500);
+        QApplication::processEvents();
+        auto* table = qobject_cast<tyq::ui::FrozenColumnTable*>(editor_->view());
+        QVERIFY(table);
+        QScrollBar* horizontal = table->horizontalScrollBar();
+        QVERIFY2(horizontal->maximum() > 0, "the table should need scrolling at this width");
+        horizontal->setValue(horizontal->maximum());
+        QApplication::processEvents();
+        QTableView* frozen = table->frozenView();
+        QVERIFY(frozen->isVisible());
+        const QModelIndex name = model()->index(1, tyq::ui::QuantTableModel::kModule);
+        QVERIFY(frozen->visualRect(name).isValid());
+        QVERIFY(frozen->visualRect(name).right() < table->viewport()->width() / 2);
+        QCOMPARE(frozen->model()->data(name).toString(), QString("module_list.0.conv_0"));
+        QVERIFY(table->visualRect(name).right() < 0); // the main view's own copy scrolled away
+        QVERIFY(frozen->isColumnHidden(tyq::ui::QuantTableModel::kModule + 1));
     }
 
     void startsOnTheBuiltInDefaults()

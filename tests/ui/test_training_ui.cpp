@@ -11,7 +11,9 @@
 #include "train/experiment.h"
 #include "train/run_folder.h"
 #include "training_controller.h"
+#include "job_strip.h"
 #include "training_panel.h"
+#include "workspace.h"
 #include "ui_test_support.h"
 
 #include <QApplication>
@@ -27,7 +29,9 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTabBar>
 #include <QTimer>
+#include <QDockWidget>
 
 #include <atomic>
 
@@ -290,6 +294,125 @@ private Q_SLOTS:
         QVERIFY(window.close());
         QCOMPARE(asked, (QStringList{"Unsaved bit-widths", "Unsaved experiment"}));
         QVERIFY(!window.isVisible());
+    }
+
+    // Issue 12: closing during a run skipped the unsaved-experiment question (edits lost).
+    void closingDuringARunAsksAboutUnsavedEditsThenQuitsOnceStopped()
+    {
+        MainWindow window;
+        window.show();
+        window.setExperiment(tinyExperiment(50)); // an experiment not saved anywhere
+        TrainingController* controller = window.trainingController();
+        GuiThreadRelay relay(controller);
+        QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
+        QVERIFY(window.trainingPanel()->startTraining());
+        QVERIFY(batches.wait(60000));
+
+        QStringList asked;
+        answerMessageBoxes({QMessageBox::Yes, QMessageBox::Discard}, &asked);
+        QVERIFY(!window.close()); // it stops the run first
+        QCOMPARE(asked, (QStringList{"Training in progress", "Unsaved experiment"}));
+        QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), 60000);
+        QVERIFY(!controller->isRunning());
+    }
+
+    // Issue 12: a run that ended while "Training in progress" was open left the window stuck
+    // on "Stopping the training, then quitting…".
+    void aRunEndingWhileTheQuitQuestionIsOpenStillQuits()
+    {
+        MainWindow window;
+        window.show();
+        window.setExperiment(tinyExperiment(1));
+        TrainingController* controller = window.trainingController();
+        GuiThreadRelay relay(controller);
+        QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
+        QVERIFY(window.trainingPanel()->startTraining());
+        QVERIFY(batches.wait(60000));
+
+        // Yes only once the run has finished on its own; Discard the unsaved experiment.
+        QStringList asked;
+        auto* poll = new QTimer(this);
+        poll->setInterval(20);
+        connect(poll, &QTimer::timeout, this, [&asked, controller, poll] {
+            auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+            if (!box || box->property("answered").toBool())
+                return;
+            if (box->windowTitle() == "Training in progress" && controller->isRunning())
+                return;
+            box->setProperty("answered", true);
+            asked.append(box->windowTitle());
+            box->button(box->windowTitle() == "Training in progress" ? QMessageBox::Yes : QMessageBox::Discard)->click();
+        });
+        poll->start();
+        window.close();
+        QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), 60000);
+        poll->stop();
+        poll->deleteLater();
+        QCOMPARE(asked, (QStringList{"Training in progress", "Unsaved experiment"}));
+    }
+
+    // Issue 12: three workspaces, switched with the mode bar or Ctrl+1/2/3, each keeping its own
+    // dock layout (saved per user, with a reset); the job strip shows a run from any of them.
+    void workspacesSwitchAndKeepTheirOwnLayouts()
+    {
+        {
+            MainWindow window;
+            window.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&window));
+            QCOMPARE(window.workspaces().size(), size_t(3));
+            QCOMPARE(window.workspaces()[0]->centralWidget(), static_cast<QWidget*>(window.quantEditor()));
+            QCOMPARE(window.workspaces()[1]->centralWidget(), static_cast<QWidget*>(window.plotsPanel()));
+            for (int i : {0, 2, 1}) {
+                QTest::keyClick(&window, Qt::Key(Qt::Key_1 + i), Qt::ControlModifier);
+                QCOMPARE(window.currentWorkspace(), i);
+                QVERIFY(window.workspaces()[size_t(i)]->isVisible());
+            }
+            auto* modeBar = window.findChild<QTabBar*>("modeBar");
+            QVERIFY(modeBar);
+            QCOMPARE(modeBar->currentIndex(), 1);
+            // Help > Getting started names the workspaces and their keys.
+            QVERIFY(MainWindow::gettingStartedText().contains("Ctrl+1"));
+            QVERIFY(MainWindow::gettingStartedText().contains("Inspect"));
+            modeBar->setCurrentIndex(2);
+            QCOMPARE(window.currentWorkspace(), 2);
+
+            // Closing the log in Train is remembered for Train only; Reset layout brings it back.
+            window.showWorkspace(1);
+            QDockWidget* log = window.workspaces()[1]->findChild<QDockWidget*>("logDock");
+            QVERIFY(log && log->isVisible());
+            log->close();
+            QVERIFY(!log->isVisible());
+            QVERIFY(window.close()); // nothing edited: no question
+        }
+        {
+            MainWindow window;
+            window.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&window));
+            QCOMPARE(window.currentWorkspace(), 1); // the last one shown
+            QDockWidget* log = window.workspaces()[1]->findChild<QDockWidget*>("logDock");
+            QVERIFY(!log->isVisible());
+            QVERIFY(window.workspaces()[0]->findChild<QDockWidget*>("layerQuantDock")->isVisible() ||
+                    !window.workspaces()[0]->isVisible());
+            window.currentWorkspaceWidget()->resetLayout();
+            QVERIFY(log->isVisible());
+
+            // A run shows in the strip under whichever workspace is up, with its Stop.
+            window.setExperiment(tinyExperiment(20));
+            GuiThreadRelay relay(window.trainingController());
+            QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
+            QVERIFY(window.trainingPanel()->startTraining());
+            window.showWorkspace(2);
+            QVERIFY(batches.wait(60000));
+            QTRY_VERIFY(window.jobStrip()->isVisible());
+            QTRY_VERIFY(window.jobStrip()->text().contains("epoch"));
+            QTest::mouseClick(window.jobStrip()->stopButton(), Qt::LeftButton);
+            QTRY_VERIFY_WITH_TIMEOUT(!window.trainingController()->isRunning(), 60000);
+            QTRY_VERIFY(!window.jobStrip()->isVisible());
+            window.showWorkspace(1); // the next suites' windows open on Train, as by default
+            QStringList asked;
+            answerMessageBoxes({QMessageBox::Discard}, &asked);
+            QVERIFY(window.close());
+        }
     }
 
     void experimentFileRoundTrip()

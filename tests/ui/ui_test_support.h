@@ -9,6 +9,8 @@
 #include <QStandardPaths>
 #include <QString>
 
+#include "studio_settings.h"
+
 #include <algorithm>
 
 namespace tyq::test {
@@ -32,10 +34,13 @@ inline QString sourceFile(const QString& relative)
 }
 
 /// Call first in initTestCase: QSettings and QStandardPaths use test locations, so a suite
-/// neither reads nor changes the user's studio settings.
+/// neither reads nor changes the user's studio settings, and starts from the defaults (not
+/// from what an earlier run of a suite left, such as the workspace last shown).
 inline void useTestSettings()
 {
     QStandardPaths::setTestModeEnabled(true);
+    tyq::ui::studioSettings().clear();
+    tyq::ui::studioSettings().sync();
 }
 
 /// Waits until `spy` has `count` signals (those already caught count), up to `timeoutMs`.
