@@ -51,18 +51,41 @@ ImageListing readDataset(const QString& dataFile, const QString& split)
     return listing;
 }
 
-ImageListing readFolder(const QString& dir)
+ImageListing readFolder(const QString& dir, const std::vector<std::string>& classNames)
 {
     const QDir folder(dir);
     if (!folder.exists())
         throw Error(QObject::tr("The folder %1 does not exist").arg(dir).toStdString());
     const QStringList names = folder.entryList({"*.jpg", "*.jpeg", "*.png", "*.bmp", "*.webp", "*.tif", "*.tiff"},
                                                QDir::Files | QDir::Readable, QDir::Name | QDir::IgnoreCase);
+    // Ground truth where a dataset's rules find it (labels/ beside images/, VOC XML).
+    DatasetLoadOptions labels;
+    labels.numClasses = static_cast<int>(classNames.size());
+    labels.classNames = classNames;
     ImageListing listing;
-    for (const QString& name : names)
-        listing.entries.push_back({folder.absoluteFilePath(name), {}});
-    listing.folder = dir; // classNames empty: the ones listed before stay
-    listing.description = QObject::tr("%1: %2 image(s), no ground truth").arg(dir).arg(names.size());
+    int withTruth = 0, unreadable = 0;
+    QString firstProblem;
+    for (const QString& name : names) {
+        ImageEntry entry{folder.absoluteFilePath(name), {}};
+        const std::filesystem::path labelFile = findLabelFile(toPath(entry.path));
+        if (!labelFile.empty()) {
+            try {
+                entry.labels = readLabelFile(labelFile, labels);
+                ++withTruth;
+            } catch (const Error& e) {
+                if (unreadable++ == 0)
+                    firstProblem = QString::fromUtf8(e.what());
+            }
+        }
+        listing.entries.push_back(std::move(entry));
+    }
+    listing.folder = dir;
+    listing.classNames = classNames;
+    listing.hasTruth = withTruth > 0;
+    listing.description = withTruth > 0 ? QObject::tr("%1: %2 image(s), %3 with ground truth").arg(dir).arg(names.size()).arg(withTruth)
+                                        : QObject::tr("%1: %2 image(s), no ground truth").arg(dir).arg(names.size());
+    if (unreadable > 0)
+        listing.warning = QObject::tr("%1: %2 label file(s) could not be read; first: %3").arg(dir).arg(unreadable).arg(firstProblem);
     return listing;
 }
 
@@ -186,7 +209,7 @@ void ImageList::listDataset(const QString& dataFile, const QString& split)
 
 void ImageList::listFolder(const QString& dir)
 {
-    start(dir, [dir] { return readFolder(dir); });
+    start(dir, [dir, names = listing_.classNames] { return readFolder(dir, names); });
 }
 
 bool ImageList::isListing() const
@@ -214,8 +237,6 @@ void ImageList::start(const QString& what, std::function<ImageListing()> read)
 
 void ImageList::show(ImageListing listing)
 {
-    if (listing.classNames.empty())
-        listing.classNames = listing_.classNames;
     listing_ = std::move(listing);
     items_->removeRows(0, items_->rowCount());
     for (const ImageEntry& e : listing_.entries) {

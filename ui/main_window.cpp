@@ -135,9 +135,17 @@ void MainWindow::createPanels()
         if (root != runsBrowser_->root())
             runsBrowser_->setRoot(root);
     });
-    connect(trainingPanel_, &TrainingPanel::runStartedIn, this, [this](const QString&) {
-        plotsPanel_->clear();
+    connect(trainingPanel_, &TrainingPanel::runStartedIn, this, [this](const QString& runDir, bool resumed) {
+        // A resumed run's curves continue from its recorded batches.
+        if (resumed)
+            plotsPanel_->continueRun(toPath(runDir));
+        else
+            plotsPanel_->clear();
         runsBrowser_->refresh();
+    });
+    trainingPanel_->setSelectedRunProvider([this] {
+        const QStringList runs = runsBrowser_->selectedRuns();
+        return runs.isEmpty() ? QString() : runs.first();
     });
     connect(controller_, &TrainingController::runStarted, plotsPanel_, &PlotsPanel::onRunStarted);
     connect(controller_, &TrainingController::batchDone, plotsPanel_, &PlotsPanel::onBatch);

@@ -24,11 +24,22 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <set>
 
 namespace tyq::ui {
 namespace {
+
+/// Fits the axes to the curves; epochs never go below 0 (one point alone would be centred on a
+/// range reaching into negative epochs).
+void fitAxes(QCustomPlot* plot)
+{
+    plot->rescaleAxes(true);
+    const QCPRange x = plot->xAxis->range();
+    if (x.lower < 0)
+        plot->xAxis->setRange(0, std::max(x.upper, x.size() > 1e-9 ? x.upper : 1.0));
+}
 
 const QColor kPalette[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44), QColor(214, 39, 40),
                            QColor(148, 103, 189), QColor(140, 86, 75), QColor(227, 119, 194), QColor(127, 127, 127),
@@ -117,7 +128,7 @@ PlotsPanel::PlotsPanel(QWidget* parent)
     connect(logScale_, &QCheckBox::toggled, this, [this](bool on) {
         settings::stepSizeLogScale.set(on);
         stepPlot_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-        stepPlot_->rescaleAxes(true);
+        fitAxes(stepPlot_);
         stepPlot_->replot(QCustomPlot::rpQueuedReplot);
     });
     stepPlot_->yAxis->setScaleType(logScale_->isChecked() ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
@@ -125,13 +136,13 @@ PlotsPanel::PlotsPanel(QWidget* parent)
         auto it = series_.find("s:" + item->text());
         if (it != series_.end() && it->second.graph) {
             it->second.graph->setVisible(item->checkState() == Qt::Checked);
-            stepPlot_->rescaleAxes(true);
+            fitAxes(stepPlot_);
             stepPlot_->replot(QCustomPlot::rpQueuedReplot);
         }
     });
     connect(resetButton, &QPushButton::clicked, this, [this] {
         QCustomPlot* plot = currentPlot();
-        plot->rescaleAxes(true);
+        fitAxes(plot);
         plot->replot();
     });
     connect(exportButton, &QPushButton::clicked, this, &PlotsPanel::exportCurrent);
@@ -232,6 +243,11 @@ size_t PlotsPanel::storedPointCount() const
 
 void PlotsPanel::clear()
 {
+    if (holdingLive_) { // a new run replaces the one being continued
+        loadJob_->drop();
+        holdingLive_ = false;
+        heldLive_.clear();
+    }
     for (QCustomPlot* plot : {lossPlot_, lrPlot_, stepPlot_, metricPlot_}) {
         plot->clearGraphs();
         plot->replot(QCustomPlot::rpQueuedReplot);
@@ -255,6 +271,10 @@ void PlotsPanel::clear()
 
 void PlotsPanel::onRunStarted(const RunStart& start)
 {
+    if (holdingLive_) {
+        heldLive_.push_back(start);
+        return;
+    }
     if (!start.resumed || series_.empty())
         clear();
     batchesPerEpoch_ = std::max<int64_t>(1, start.batchesPerEpoch);
@@ -274,6 +294,10 @@ void PlotsPanel::onRunStarted(const RunStart& start)
 
 void PlotsPanel::onBatch(const BatchReport& r)
 {
+    if (holdingLive_) {
+        heldLive_.push_back(r);
+        return;
+    }
     if (series_.empty())
         clear();
     batchesPerEpoch_ = std::max<int64_t>(1, r.batchesPerEpoch);
@@ -295,6 +319,10 @@ void PlotsPanel::onBatch(const BatchReport& r)
 
 void PlotsPanel::onEvaluation(const EvalReport& r)
 {
+    if (holdingLive_) {
+        heldLive_.push_back(r);
+        return;
+    }
     if (series_.empty())
         clear();
     append("map", static_cast<double>(r.epoch), r.metrics.mAP);
@@ -329,7 +357,7 @@ void PlotsPanel::flush()
     }
     double drawMs = 0;
     for (QCustomPlot* plot : changed) {
-        plot->rescaleAxes(true);
+        fitAxes(plot);
         if (plot == metricPlot_)
             plot->yAxis->setRange(0, 1.02);
         if (plot->isVisible()) {
@@ -407,6 +435,62 @@ void PlotsPanel::loadRun(const std::filesystem::path& runDir)
     loadJob_->start(historyReader(runDir), std::move(handlers));
 }
 
+void PlotsPanel::continueRun(const std::filesystem::path& runDir)
+{
+    clear();
+    holdingLive_ = true;
+    heldLive_.clear();
+    auto replay = [this](const RunHistory* history) {
+        holdingLive_ = false;
+        std::vector<std::variant<RunStart, BatchReport, EvalReport>> live;
+        live.swap(heldLive_);
+        clear();
+        if (history) {
+            // Up to where the live run took over (rows past its checkpoint are being redone).
+            int64_t resumedAt = std::numeric_limits<int64_t>::max();
+            int64_t resumedEpoch = std::numeric_limits<int64_t>::max();
+            for (const auto& event : live)
+                if (const auto* start = std::get_if<RunStart>(&event)) {
+                    resumedAt = start->startEpoch * start->batchesPerEpoch + start->startBatchInEpoch;
+                    resumedEpoch = start->startEpoch;
+                }
+            onRunStarted(history->start);
+            for (const BatchReport& batch : history->batches)
+                if (batch.globalBatch < resumedAt)
+                    onBatch(batch);
+            for (const EvalReport& evaluation : history->evaluations)
+                if (evaluation.epoch <= resumedEpoch)
+                    onEvaluation(evaluation);
+        }
+        for (const auto& event : live)
+            std::visit(
+                [this](const auto& report) {
+                    using T = std::decay_t<decltype(report)>;
+                    if constexpr (std::is_same_v<T, RunStart>) {
+                        RunStart start = report;
+                        start.resumed = true; // keep the history just drawn
+                        onRunStarted(start);
+                    } else if constexpr (std::is_same_v<T, BatchReport>) {
+                        onBatch(report);
+                    } else {
+                        onEvaluation(report);
+                    }
+                },
+                event);
+        flush();
+    };
+    JobHandlers<std::shared_ptr<const RunHistory>> handlers;
+    handlers.result = [this, replay](const std::shared_ptr<const RunHistory>& history) {
+        replay(history.get());
+        Q_EMIT runLoaded(true, {});
+    };
+    handlers.failed = [this, replay](const JobFailure& failure) {
+        replay(nullptr); // the live curves at least
+        Q_EMIT runLoaded(false, failure.message);
+    };
+    loadJob_->start(historyReader(runDir), std::move(handlers));
+}
+
 void PlotsPanel::setComparison(const std::filesystem::path& runDir)
 {
     if (runDir.empty()) {
@@ -460,7 +544,7 @@ void PlotsPanel::drawComparison()
         }
     }
     for (QCustomPlot* plot : {lossPlot_, metricPlot_}) {
-        plot->rescaleAxes(true);
+        fitAxes(plot);
         plot->replot(QCustomPlot::rpQueuedReplot);
     }
 }

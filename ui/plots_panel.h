@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <variant>
 #include <vector>
 
 class QCheckBox;
@@ -42,6 +43,9 @@ public:
     /// Reads a run's batches.csv and epochs.csv in the background, then replaces the current
     /// curves with them (the calls a live run makes); `runLoaded` follows.
     void loadRun(const std::filesystem::path& runDir);
+    /// A resumed run: its recorded batches and evaluations (read in the background) stay on
+    /// the curves, and what the live run reports meanwhile follows them.
+    void continueRun(const std::filesystem::path& runDir);
     /// Overlays a second run's loss and mAP (dashed), read in the background; an empty path
     /// removes it. `runLoaded` follows.
     void setComparison(const std::filesystem::path& runDir);
@@ -108,6 +112,8 @@ private:
     std::map<QString, Series> series_;
     std::vector<QCPGraph*> comparison_;
     std::shared_ptr<const RunHistory> comparisonHistory_;
+    bool holdingLive_ = false; ///< continueRun is reading the history: live reports wait
+    std::vector<std::variant<RunStart, BatchReport, EvalReport>> heldLive_;
     std::unique_ptr<BackgroundJob<std::shared_ptr<const RunHistory>>> loadJob_, comparisonJob_;
     int64_t batchesPerEpoch_ = 1;
 };

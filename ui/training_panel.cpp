@@ -108,9 +108,10 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
         updateEnabled();
     });
     connect(resume_, &QPushButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Resume which run?"),
-                                                              controller_->runDir().isEmpty() ? runsRoot_->text()
-                                                                                              : controller_->runDir());
+        // The run selected in Runs, else the run just stopped; a folder chooser only without either.
+        QString dir = resumeTarget();
+        if (dir.isEmpty())
+            dir = QFileDialog::getExistingDirectory(this, tr("Resume which run?"), runsRoot_->text());
         if (!dir.isEmpty())
             resumeTraining(dir);
     });
@@ -120,10 +121,27 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     connect(controller_, &TrainingController::evaluationProgress, this, [this](qint64 done, qint64 total) {
         status_->setText(tr("Evaluating: %1 / %2 images").arg(done).arg(total));
     });
+    connect(controller_, &TrainingController::runStarted, this, [this](const RunStart& start) { runPhase_ = start.phase; });
     connect(controller_, &TrainingController::runFinished, this, [this](const RunSummary& s) {
-        if (s.outcome == RunOutcome::finished)
-            progress_->setValue(progress_->maximum());
-        status_->setText(QString::fromStdString(s.message));
+        const QString runDir = fromPath(s.runDir);
+        if (s.outcome == RunOutcome::stopped) {
+            stoppedRun_ = runDir;
+            status_->setText(tr("Stopped; its checkpoint is saved. <b>Resume</b> continues %1 exactly.")
+                                 .arg(QFileInfo(runDir).fileName().toHtmlEscaped()));
+            updateEnabled();
+            return;
+        }
+        stoppedRun_.clear();
+        progress_->setValue(progress_->maximum());
+        status_->setText(QString::fromStdString(s.message).toHtmlEscaped());
+        // A finished fp run is what LSQ starts from next.
+        const QString best = QDir(runDir).filePath("checkpoints/best.ckpt");
+        if (runPhase_ == "fp" && QFileInfo::exists(best)) {
+            setFpCheckpoint(best);
+            status_->setText(status_->text() + tr("<br>LSQ can start from it: its best checkpoint is under "
+                                                  "'From fp checkpoint'."));
+        }
+        updateEnabled();
     });
     connect(controller_, &TrainingController::runFailed, this, [this](const RunSummary& s) {
         status_->setText(tr("<b>Failed:</b> %1").arg(QString::fromStdString(s.message).toHtmlEscaped()));
@@ -132,6 +150,22 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
 
     setExperiment(defaultExperiment());
     updateEnabled();
+}
+
+void TrainingPanel::setFpCheckpoint(const QString& checkpoint)
+{
+    if (fpCheckpoint_->text() == checkpoint)
+        return;
+    fpCheckpoint_->setText(checkpoint);
+    Q_EMIT experimentEdited();
+}
+
+QString TrainingPanel::resumeTarget() const
+{
+    const QString selected = selectedRun_ ? selectedRun_() : QString();
+    if (!selected.isEmpty() && QFileInfo::exists(QDir(selected).filePath("checkpoints/last.ckpt")))
+        return selected;
+    return stoppedRun_;
 }
 
 QWidget* TrainingPanel::optionField(const QString& yamlKey) const
@@ -225,7 +259,8 @@ bool TrainingPanel::startTraining()
     }
     progress_->setValue(0);
     status_->setText(tr("Starting %1…").arg(fromPath(job.runDir)));
-    Q_EMIT runStartedIn(fromPath(job.runDir));
+    stoppedRun_.clear();
+    Q_EMIT runStartedIn(fromPath(job.runDir), false);
     updateEnabled();
     return true;
 }
@@ -250,7 +285,8 @@ bool TrainingPanel::resumeTraining(const QString& runDir)
         return false;
     }
     status_->setText(tr("Resuming %1…").arg(runDir));
-    Q_EMIT runStartedIn(runDir);
+    stoppedRun_.clear();
+    Q_EMIT runStartedIn(runDir, true);
     updateEnabled();
     return true;
 }
@@ -277,6 +313,10 @@ void TrainingPanel::updateEnabled()
     const bool running = controller_->isRunning();
     start_->setEnabled(!running);
     resume_->setEnabled(!running);
+    const QString target = running ? QString() : resumeTarget();
+    resume_->setText(target.isEmpty() ? tr("Res&ume…") : tr("Res&ume"));
+    resume_->setToolTip(target.isEmpty() ? tr("Continue a stopped run from its last checkpoint (choose its folder)")
+                                         : tr("Continue %1 from its last checkpoint").arg(target));
     stop_->setEnabled(running && !controller_->isStopping());
     fpCheckpoint_->parentWidget()->setEnabled(phase_->currentData().toString() == "lsq");
     options_->setLsqPhase(phase_->currentData().toString() == "lsq");

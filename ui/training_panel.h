@@ -35,6 +35,12 @@ public:
     Experiment experiment() const;
     /// Where the bit-widths for LSQ come from (the quantization editor's document).
     void setQuantProvider(std::function<QuantConfig()> provider) { quantProvider_ = std::move(provider); }
+    /// The run selected in the runs browser (Resume continues it); empty when none.
+    void setSelectedRunProvider(std::function<QString()> provider) { selectedRun_ = std::move(provider); }
+    /// Fills "From fp checkpoint" (a finished fp run's, or a chosen run's best checkpoint).
+    void setFpCheckpoint(const QString& checkpoint);
+    /// What Resume continues without asking: the selected run, else the run just stopped; empty: it asks.
+    QString resumeTarget() const;
 
     /// Starts a run with the form's settings; false (after showing why) if it cannot start.
     bool startTraining();
@@ -54,7 +60,7 @@ Q_SIGNALS:
     /// The user changed a setting of the experiment.
     void experimentEdited();
     /// A run started in this folder.
-    void runStartedIn(const QString& runDir);
+    void runStartedIn(const QString& runDir, bool resumed);
 
 private:
     void updateEnabled();
@@ -63,6 +69,9 @@ private:
 
     TrainingController* controller_;
     std::function<QuantConfig()> quantProvider_;
+    std::function<QString()> selectedRun_;
+    QString stoppedRun_; ///< the run stopped last (Resume's default)
+    std::string runPhase_; ///< "fp" or "lsq": the run in progress
     QLineEdit* data_;
     QComboBox* phase_;
     QLineEdit* fpCheckpoint_;

@@ -387,6 +387,26 @@ std::string vocAnnotationXml(const std::string& imageFileName, int width, int he
     return out.str();
 }
 
+fs::path findLabelFile(const fs::path& image)
+{
+    const fs::path yolo = yoloLabelPathFor(image);
+    if (isFile(yolo))
+        return yolo;
+    for (const fs::path& candidate : vocCandidates(image))
+        if (isFile(candidate))
+            return candidate;
+    return {};
+}
+
+std::vector<BoxLabel> readLabelFile(const fs::path& file, const DatasetLoadOptions& options)
+{
+    if (file.extension() == ".txt")
+        return readYoloLabels(file, options.numClasses);
+    if (options.classNames.empty())
+        fail(file, "a VOC annotation needs the class names (none were given)");
+    return readVocAnnotation(file, options.classNames);
+}
+
 LoadedDataset loadDatasetList(const fs::path& listFile, const DatasetLoadOptions& options)
 {
     if (options.numClasses < 1)
@@ -425,32 +445,17 @@ LoadedDataset loadDatasetList(const fs::path& listFile, const DatasetLoadOptions
             continue;
         }
 
-        const fs::path yolo = yoloLabelPathFor(sample.image);
-        if (isFile(yolo)) {
-            sample.labelFile = yolo;
-        } else {
-            for (const fs::path& candidate : vocCandidates(sample.image)) {
-                if (isFile(candidate)) {
-                    sample.labelFile = candidate;
-                    break;
-                }
-            }
-        }
+        sample.labelFile = findLabelFile(sample.image);
         if (sample.labelFile.empty()) {
             problem(located(listFile, lineNo,
-                            "no label file for " + sample.image.string() + " (looked for " + yolo.string() + " and " +
-                                sample.image.stem().string() + ".xml beside the image or in an annotations folder)"));
+                            "no label file for " + sample.image.string() + " (looked for " +
+                                yoloLabelPathFor(sample.image).string() + " and " + sample.image.stem().string() +
+                                ".xml beside the image or in an annotations folder)"));
             continue;
         }
 
         try {
-            if (sample.labelFile.extension() == ".txt") {
-                sample.labels = readYoloLabels(sample.labelFile, options.numClasses);
-            } else {
-                if (options.classNames.empty())
-                    fail(sample.labelFile, "a VOC annotation needs the class names (none were given)");
-                sample.labels = readVocAnnotation(sample.labelFile, options.classNames);
-            }
+            sample.labels = readLabelFile(sample.labelFile, options);
         } catch (const Error& e) {
             problem(e.what());
             continue;

@@ -78,6 +78,12 @@ struct LoadedDataset {
     int skipped = 0;
 };
 
+/// The label file of an image by the rules below (the YOLO .txt at the images -> labels
+/// rewrite, else a VOC .xml beside the image or in an annotations folder), or empty.
+std::filesystem::path findLabelFile(const std::filesystem::path& image);
+/// Reads a label file found by findLabelFile (YOLO .txt or VOC .xml); throws tyq::Error naming it.
+std::vector<BoxLabel> readLabelFile(const std::filesystem::path& file, const DatasetLoadOptions& options);
+
 /// Reads a list file (one image path per line; relative paths are relative to the list file's
 /// folder, falling back to the current folder). Labels come from the YOLO .txt next to the
 /// `labels` folder, else from a .xml beside the image, at the images -> annotations rewrite, or

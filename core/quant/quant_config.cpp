@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <limits>
 #include <cctype>
 #include <cstdio>
 #include <set>
@@ -147,6 +148,23 @@ void emitQuantizer(YAML::Emitter& out, const QuantizerOverride& o)
     out << YAML::EndMap;
 }
 
+/// The network order of a module name ("module_list.<i>...": i); names without one go last.
+long moduleOrder(const std::string& name)
+{
+    static const std::string prefix = "module_list.";
+    if (name.compare(0, prefix.size(), prefix) != 0)
+        return std::numeric_limits<long>::max();
+    const std::optional<long long> index = text::parseInt(name.substr(prefix.size(), name.find('.', prefix.size()) - prefix.size()));
+    return index ? static_cast<long>(*index) : std::numeric_limits<long>::max();
+}
+
+/// Layers in network order (module_list.8 before module_list.22), as the editor lists them.
+void sortExcepts(QuantConfig& config)
+{
+    std::stable_sort(config.excepts.begin(), config.excepts.end(),
+                     [](const auto& a, const auto& b) { return moduleOrder(a.first) < moduleOrder(b.first); });
+}
+
 QuantizerOverride fullOverride(const QuantizerSpec& s)
 {
     QuantizerOverride o;
@@ -227,6 +245,7 @@ void QuantConfig::setOverride(const std::string& moduleName, const LayerQuantOve
             it->second = value;
     } else if (!remove) {
         excepts.emplace_back(moduleName, value);
+        sortExcepts(*this); // network order, as files are written
     }
 }
 
@@ -297,6 +316,7 @@ QuantConfig parseQuantConfigYaml(std::string_view yaml, const std::string& sourc
         validateQuantizerSpec(spec.act, source + ": excepts." + name + ".act");
         validateQuantizerSpec(spec.weight, source + ": excepts." + name + ".weight");
     }
+    sortExcepts(config);
     return config;
 }
 
@@ -315,13 +335,19 @@ std::string quantConfigToYaml(const QuantConfig& config)
     out << YAML::Key << "weight" << YAML::Value;
     emitQuantizer(out, fullOverride(config.defaults.weight));
     out << YAML::EndMap;
+    // Each listed layer with both blocks complete: the reference builds an except's quantizers
+    // from its own act and weight blocks alone (quantizer(excepts[name]['weight'])), without
+    // quan_default. Layers in network order.
+    QuantConfig ordered = config;
+    sortExcepts(ordered);
     out << YAML::Key << "excepts" << YAML::Value << YAML::BeginMap;
-    for (const auto& [name, o] : config.excepts) {
+    for (const auto& [name, o] : ordered.excepts) {
+        const LayerQuantSpec spec = config.forModule(name);
         out << YAML::Key << name << YAML::Value << YAML::BeginMap;
         out << YAML::Key << "act" << YAML::Value;
-        emitQuantizer(out, o.act);
+        emitQuantizer(out, fullOverride(spec.act));
         out << YAML::Key << "weight" << YAML::Value;
-        emitQuantizer(out, o.weight);
+        emitQuantizer(out, fullOverride(spec.weight));
         out << YAML::EndMap;
     }
     out << YAML::EndMap;

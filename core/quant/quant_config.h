@@ -91,7 +91,8 @@ void validateQuantizerSpec(const QuantizerSpec& spec, const std::string& where);
 QuantConfig parseQuantConfigYaml(std::string_view yaml, const std::string& source);
 QuantConfig loadQuantConfig(const std::filesystem::path& path);
 
-/// YAML in the reference's format (every `excepts` entry has both `act` and `weight` blocks).
+/// YAML in the reference's format: every `excepts` entry has both `act` and `weight` blocks,
+/// complete (the reference reads them without quan_default), layers in network order.
 std::string quantConfigToYaml(const QuantConfig& config);
 /// Writes atomically.
 void saveQuantConfig(const QuantConfig& config, const std::filesystem::path& path);

@@ -58,7 +58,7 @@ TEST(QuantConfig, ReadsTheReferenceYamlUnchanged)
     EXPECT_TRUE(ref.forModule("module_list.8.conv_8").act.allPositive);
 }
 
-TEST(QuantConfig, RoundTripsWithoutLossIncludingPartialOverrides)
+TEST(QuantConfig, SavedOverridesAreCompleteInNetworkOrderAndMeanTheSame)
 {
     QuantConfig config = parseQuantConfigYaml(kDefaults + R"(excepts:
   module_list.4.conv_4:
@@ -69,20 +69,47 @@ TEST(QuantConfig, RoundTripsWithoutLossIncludingPartialOverrides)
 )",
                                               "q.yaml");
     ASSERT_EQ(config.excepts.size(), 2u);
-    EXPECT_EQ(config.excepts[0].first, "module_list.4.conv_4"); // file order kept
+    EXPECT_EQ(config.excepts[0].first, "module_list.0.conv_0"); // network order, as the editor lists them
     EXPECT_EQ(config.forModule("module_list.4.conv_4").act.bit, 5);
     EXPECT_TRUE(config.forModule("module_list.4.conv_4").act.allPositive); // from quan_default
     EXPECT_TRUE(config.forModule("module_list.0.conv_0").weight.perChannel);
     EXPECT_FALSE(config.overrideFor("module_list.4.conv_4")->act.symmetric.has_value());
 
     const std::string yaml = quantConfigToYaml(config);
-    EXPECT_EQ(parseQuantConfigYaml(yaml, "again.yaml"), config);
-    // The reference reads excepts[name].act and .weight: both blocks are always written.
-    EXPECT_NE(yaml.find("module_list.4.conv_4:\n    act:\n      bit: 5\n    weight: {}"), std::string::npos) << yaml;
+    const QuantConfig again = parseQuantConfigYaml(yaml, "again.yaml");
+    for (const auto& [name, o] : config.excepts)
+        EXPECT_EQ(again.forModule(name), config.forModule(name)) << name;
+    EXPECT_EQ(again.defaults, config.defaults);
+    // The reference builds an except's quantizers from its act and weight blocks alone
+    // (quantizer(excepts[name]['weight']), no quan_default): both are written complete.
+    EXPECT_NE(yaml.find("module_list.4.conv_4:\n    act:\n      mode: lsq\n      bit: 5\n      per_channel: false\n"
+                        "      symmetric: false\n      all_positive: true\n    weight:\n      mode: lsq\n      bit: 3\n"),
+              std::string::npos)
+        << yaml;
+    EXPECT_EQ(yaml.find("{}"), std::string::npos) << yaml;
+    EXPECT_LT(yaml.find("module_list.0.conv_0"), yaml.find("module_list.4.conv_4")); // network order
 
     test::TempDir dir;
-    saveQuantConfig(config, dir / "saved.yaml");
-    EXPECT_EQ(loadQuantConfig(dir / "saved.yaml"), config);
+    saveQuantConfig(again, dir / "saved.yaml");
+    EXPECT_EQ(loadQuantConfig(dir / "saved.yaml"), again); // complete overrides round-trip exactly
+}
+
+TEST(QuantConfig, AReferenceFileSavedAgainIsTheSameFileInNetworkOrder)
+{
+    // config/lsq-3bit.yaml lists conv_0 and conv_22 with complete blocks, as the reference does
+    // (its excepts do not inherit quan_default); an edit adds conv_8, which is written before conv_22.
+    QuantConfig config = loadQuantConfig(std::filesystem::path(TYQ_SOURCE_DIR) / "config/lsq-3bit.yaml");
+    ASSERT_NE(config.overrideFor("module_list.0.conv_0"), nullptr);
+    EXPECT_EQ(config.overrideFor("module_list.0.conv_0")->weight.bit, 3); // pinned, as in the reference
+    EXPECT_EQ(parseQuantConfigYaml(quantConfigToYaml(config), "saved.yaml"), config);
+    LayerQuantOverride eight;
+    eight.weight.bit = 4;
+    config.setOverride("module_list.8.conv_8", eight);
+    const std::string yaml = quantConfigToYaml(config);
+    EXPECT_LT(yaml.find("module_list.0.conv_0"), yaml.find("module_list.8.conv_8")) << yaml;
+    EXPECT_LT(yaml.find("module_list.8.conv_8"), yaml.find("module_list.22.conv_22")) << yaml;
+    EXPECT_EQ(parseQuantConfigYaml(yaml, "saved.yaml").forModule("module_list.8.conv_8"),
+              config.forModule("module_list.8.conv_8"));
 }
 
 TEST(QuantConfig, SetOverrideAddsReplacesAndResets)

@@ -273,6 +273,20 @@ private Q_SLOTS:
         }
     }
 
+    // Issue 12: folder mode found no ground truth; it looks where the dataset rules do.
+    void aFolderOfADatasetShowsItsGroundTruth()
+    {
+        DetectionPanel panel;
+        panel.show();
+        QSignalSpy shown(&panel, &DetectionPanel::imageShown);
+        QVERIFY(listInto(panel, QFileInfo(dataFile_).absolutePath() + "/images/val", true));
+        QCOMPARE(panel.imageCount(), 6);
+        QVERIFY(!panel.imageList()->isColumnHidden(1)); // the Truth column
+        QVERIFY(waitFor(shown));
+        QTRY_VERIFY(!panel.view(0)->boxes().isEmpty());
+        QVERIFY(panel.view(0)->boxes().front().truth);
+    }
+
     void keyboardNavigationMovesThroughTheList()
     {
         DetectionPanel panel;

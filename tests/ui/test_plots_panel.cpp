@@ -93,6 +93,47 @@ private Q_SLOTS:
         QCOMPARE(panel.lossPointCount(), 30);
     }
 
+    // Issue 12: after Resume the plot started empty; it keeps the batches from before the Stop.
+    void aResumedRunKeepsItsEarlierBatches()
+    {
+        QTemporaryDir dir;
+        const std::filesystem::path run = dir.filePath("run").toStdString();
+        writeRun(run, 25); // stopped after 25 batches; its checkpoint covers 20 (epoch 2)
+        PlotsPanel panel;
+        QSignalSpy loaded(&panel, &PlotsPanel::runLoaded);
+        panel.continueRun(run);
+        // The live run reports at once, before the history is read: batches 20.. again.
+        RunStart start = test::syntheticLsqRunStart();
+        start.batchesPerEpoch = 10;
+        start.startEpoch = 2;
+        start.resumed = true;
+        panel.onRunStarted(start);
+        for (int b = 20; b < 24; ++b)
+            panel.onBatch(test::syntheticBatchReport(b, start));
+        QVERIFY(tyq::test::waitFor(loaded));
+        QVERIFY(loaded.last().at(0).toBool());
+        QCOMPARE(panel.lossPointCount(), 24); // 20 recorded (not the 5 being redone) + 4 live
+        QCOMPARE(panel.metricPointCount(), 2); // epochs 1 and 2
+        panel.onBatch(test::syntheticBatchReport(24, start));
+        panel.flush();
+        QCOMPARE(panel.lossPointCount(), 25);
+    }
+
+    // Issue 12: a run's first point drew an axis reaching into negative epochs.
+    void onePointDoesNotDrawNegativeEpochs()
+    {
+        PlotsPanel panel;
+        const RunStart start = test::syntheticLsqRunStart();
+        panel.onRunStarted(start);
+        panel.onBatch(test::syntheticBatchReport(0, start));
+        panel.flush();
+        for (QCustomPlot* plot : panel.findChildren<QCustomPlot*>())
+            if (plot->yAxis->label() == "loss") {
+                QVERIFY2(plot->xAxis->range().lower >= 0, qPrintable(QString::number(plot->xAxis->range().lower)));
+                QVERIFY(plot->xAxis->range().upper > plot->xAxis->range().lower);
+            }
+    }
+
     void dayLongRunStaysBoundedAndFast()
     {
         PlotsPanel panel;

@@ -35,6 +35,18 @@ using Model = tyq::ui::QuantTableModel;
 
 namespace {
 
+/// The same quantizer for every layer (defaults, and each layer either lists as an except).
+bool sameBits(const QuantConfig& a, const QuantConfig& b)
+{
+    if (!(a.defaults == b.defaults))
+        return false;
+    for (const QuantConfig* c : {&a, &b})
+        for (const auto& [name, o] : c->excepts)
+            if (!(a.forModule(name) == b.forModule(name)))
+                return false;
+    return true;
+}
+
 QString sourceDir()
 {
     return QStringLiteral(TYQ_SOURCE_DIR);
@@ -200,11 +212,16 @@ private Q_SLOTS:
                      .data(Model::OverriddenRole)
                      .toBool());
 
+        // In the editor: exactly that field is overridden.
         QuantConfig expected = defaultQuantConfig();
         expected.setOverride(module.toStdString(), bitOverride(column == Model::kWeightBits, bit));
+        QVERIFY(editor_->config() == expected);
+        // On disk the layer is written whole (the reference reads an except without quan_default):
+        // the same bits everywhere, and the layer's blocks complete.
         const QuantConfig saved = savedAndReloaded();
-        QVERIFY(saved == expected);
-        QVERIFY(*saved.overrideFor(module.toStdString()) == bitOverride(column == Model::kWeightBits, bit));
+        QVERIFY(sameBits(saved, expected));
+        const LayerQuantOverride* written = saved.overrideFor(module.toStdString());
+        QVERIFY(written && written->act.mode && written->act.bit && written->weight.mode && written->weight.bit);
     }
 
     void typingOneBitIsRefusedForASymmetricRange()
@@ -278,7 +295,8 @@ private Q_SLOTS:
             q.allPositive = checkedAfter;
         else
             q.symmetric = checkedAfter;
-        QVERIFY(*savedAndReloaded().overrideFor(module.toStdString()) == o);
+        QVERIFY(*editor_->config().overrideFor(module.toStdString()) == o);
+        QVERIFY(sameBits(savedAndReloaded(), editor_->config()));
     }
 
     void symmetricAndAllPositiveCannotBothBeSet_data()

@@ -130,13 +130,22 @@ private Q_SLOTS:
         QCOMPARE(checkpoint.globalBatch, static_cast<int64_t>(batches.count()));
         QCOMPARE(QString::fromStdString(readRunStatus(runDir.toStdString()).state), QString("stopped"));
 
-        // Resume from the runs browser's run and let it finish.
-        QVERIFY(panel->resumeTraining(runDir));
+        // The stop message points to Resume, which continues this run without asking for a folder.
+        QVERIFY2(panel->statusLabel()->text().contains("Resume"), qPrintable(panel->statusLabel()->text()));
+        QCOMPARE(panel->resumeTarget(), runDir);
+        QTRY_VERIFY(panel->resumeButton()->isEnabled()); // once the run's thread has ended
+        QTest::mouseClick(panel->resumeButton(), Qt::LeftButton);
+        QVERIFY(controller->isRunning());
+        QCOMPARE(controller->runDir(), runDir);
         QVERIFY(finished.wait(120000));
         QCOMPARE(finished.takeFirst().at(0).value<RunSummary>().outcome, RunOutcome::finished);
         QTRY_VERIFY_WITH_TIMEOUT(!controller->isRunning(), 10000);
         QCOMPARE(loadCheckpoint(last).epoch, int64_t(2));
         QTRY_VERIFY_WITH_TIMEOUT(window.plotsPanel()->metricPointCount() >= 1, 5000);
+        // The plot kept the batches from before the Stop: all 8 (2 epochs x 4 batches).
+        QTRY_COMPARE_WITH_TIMEOUT(window.plotsPanel()->lossPointCount(), 8, 5000);
+        // The finished fp run is what LSQ starts from next.
+        QCOMPARE(QString::fromStdString(window.trainingPanel()->experiment().fpCheckpoint.string()), runDir + "/checkpoints/best.ckpt");
 
         // The runs browser lists the finished run with its metrics.
         RunsBrowser* browser = window.runsBrowser();
