@@ -331,7 +331,7 @@ private Q_SLOTS:
     {
         MainWindow window;
         window.show();
-        window.setExperiment(tinyExperiment(1));
+        window.setExperiment(tinyExperiment(3)); // long enough to be running when close() asks
         TrainingController* controller = window.trainingController();
         GuiThreadRelay relay(controller);
         QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
