@@ -135,7 +135,13 @@ PlotsPanel::PlotsPanel(QWidget* parent)
     connect(stepList_, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
         auto it = series_.find("s:" + item->text());
         if (it != series_.end() && it->second.graph) {
-            it->second.graph->setVisible(item->checkState() == Qt::Checked);
+            const bool shown = item->checkState() == Qt::Checked;
+            it->second.graph->setVisible(shown);
+            // The legend names only the curves drawn.
+            if (shown)
+                it->second.graph->addToLegend();
+            else
+                it->second.graph->removeFromLegend();
             fitAxes(stepPlot_);
             stepPlot_->replot(QCustomPlot::rpQueuedReplot);
         }
@@ -159,7 +165,15 @@ QCustomPlot* PlotsPanel::makePlot(const QString& xLabel, const QString& yLabel)
     plot->yAxis->setLabel(yLabel);
     plot->legend->setVisible(true);
     plot->legend->setFont(QFont(font().family(), 8));
-    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // The legend has a column of its own right of the axes: it never covers the curves.
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    auto* column = new QCPLayoutGrid;
+    plot->plotLayout()->addElement(0, 1, column);
+    plot->plotLayout()->setColumnStretchFactor(1, 0.001);
+    column->addElement(0, 0, plot->legend);
+    column->addElement(1, 0, new QCPLayoutElement(plot)); // takes the height below: the legend stays compact
+    column->setRowStretchFactor(0, 0.001);
+    plot->legend->setMargins(QMargins(4, 2, 4, 2));
     plot->setNoAntialiasingOnDrag(true);
     // Antialiased lines cost several times more to draw; curves of thousands of points do not need them.
     plot->setNotAntialiasedElements(QCP::aePlottables);

@@ -11,9 +11,12 @@
 
 #include <qcustomplot.h>
 
+#include <QListWidget>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QTabWidget>
 #include <QTemporaryDir>
+#include <QApplication>
 #include <QTest>
 
 using namespace tyq;
@@ -117,6 +120,47 @@ private Q_SLOTS:
         panel.onBatch(test::syntheticBatchReport(24, start));
         panel.flush();
         QCOMPARE(panel.lossPointCount(), 25);
+    }
+
+    // Issue 12: legends covered the curves and listed hidden ones.
+    void legendsAreBesideTheCurvesAndListOnlyTheShownOnes()
+    {
+        PlotsPanel panel;
+        panel.resize(1000, 600);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        const RunStart start = test::syntheticLsqRunStart();
+        panel.onRunStarted(start);
+        for (int b = 0; b < 50; ++b)
+            panel.onBatch(test::syntheticBatchReport(b, start));
+        flushAndReplot(panel);
+        QCustomPlot* steps = nullptr;
+        auto* tabs = panel.findChild<QTabWidget*>();
+        QVERIFY(tabs);
+        for (int tab = 0; tab < tabs->count(); ++tab) {
+            tabs->setCurrentIndex(tab); // laid out at its real size once shown
+            QApplication::processEvents();
+            QCustomPlot* plot = tabs->widget(tab)->findChild<QCustomPlot*>();
+            if (!plot)
+                plot = qobject_cast<QCustomPlot*>(tabs->widget(tab));
+            QVERIFY(plot);
+            plot->replot(QCustomPlot::rpImmediateRefresh);
+            const QRect legend = plot->legend->outerRect(), axes = plot->axisRect()->rect();
+            QVERIFY2(!legend.intersects(axes), qPrintable(QString("%1: legend %2,%3 %4x%5, axes %6,%7 %8x%9")
+                                                              .arg(plot->yAxis->label())
+                                                              .arg(legend.x()).arg(legend.y()).arg(legend.width()).arg(legend.height())
+                                                              .arg(axes.x()).arg(axes.y()).arg(axes.width()).arg(axes.height())));
+            if (plot->graphCount() >= 19)
+                steps = plot;
+        }
+        QVERIFY(steps);
+        const int listed = steps->legend->itemCount();
+        auto* list = panel.findChild<QListWidget*>();
+        QVERIFY(list && list->count() == 19);
+        list->item(3)->setCheckState(Qt::Unchecked);
+        QCOMPARE(steps->legend->itemCount(), listed - 1);
+        list->item(3)->setCheckState(Qt::Checked);
+        QCOMPARE(steps->legend->itemCount(), listed);
     }
 
     // Issue 12: a run's first point drew an axis reaching into negative epochs.
