@@ -15,11 +15,14 @@ namespace tyq::ui {
 
 namespace {
 
-QString slotName(int slot) { return slot == 0 ? "A" : "B"; }
-
 float score(const Detection& d) { return d.objectness * d.classScore; }
 
 } // namespace
+
+QString slotName(int slot)
+{
+    return slot == 0 ? "A" : "B";
+}
 
 QColor classColor(int classId)
 {

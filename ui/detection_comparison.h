@@ -18,6 +18,9 @@ class Tensor;
 
 namespace tyq::ui {
 
+/// "A" or "B": the name of a model slot (0 or 1) in every label of the Detections panel.
+QString slotName(int slot);
+
 /// The colour of a class, as `tyq detect` draws it.
 QColor classColor(int classId);
 

@@ -5,6 +5,7 @@
 #include "model_slot.h"
 
 #include "background_job.h"
+#include "detection_comparison.h"
 #include "detection_evaluation.h"
 
 #include <QProgressBar>
@@ -13,8 +14,6 @@
 namespace tyq::ui {
 
 namespace {
-
-QString slotName(int slot) { return slot == 0 ? "A" : "B"; }
 
 /// Runs on the job's thread: one evaluateDataset per model, its images' IoUs as results.
 void evaluate(const EvaluationRequest& request, QPromise<EvaluationUpdate>& promise)

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include "background_job.h"
+#include "detection_comparison.h"
 #include "layer_quant_view.h"
 #include "ui_utils.h"
 
@@ -30,8 +31,6 @@ namespace tyq::ui {
 namespace {
 
 constexpr int kBins = 101;
-
-QString slotLabel(int slot) { return slot == 0 ? "A" : "B"; }
 
 QString quantizerText(const QuantizerSpec& spec)
 {
@@ -186,7 +185,7 @@ void LayerQuantView::setSlotModel(int slot, const QString& weights, const QStrin
     d.slotWeights[slot] = weights;
     d.slotYaml[slot] = quantYaml;
     d.source->setItemText(slot + 1, tr("Detections %1: %2")
-                                        .arg(slotLabel(slot), weights.isEmpty() ? tr("none") : QFileInfo(weights).fileName()));
+                                        .arg(slotName(slot), weights.isEmpty() ? tr("none") : QFileInfo(weights).fileName()));
     if (auto* m = qobject_cast<QStandardItemModel*>(d.source->model()))
         m->item(slot + 1)->setEnabled(!weights.isEmpty());
     if (d.source->currentIndex() == slot + 1 && !weights.isEmpty() && weights != weights_)

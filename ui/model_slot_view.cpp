@@ -32,7 +32,7 @@ ModelSlotView::ModelSlotView(int slot, QObject* parent)
       status_(new QLabel(tr("no model"))), title_(new QLabel), viewBox_(new QWidget), view_(new DetectionView),
       table_(new QTableWidget(0, 5))
 {
-    const QString name = slot == 0 ? "A" : "B";
+    const QString name = slotName(slot);
     weightsEdit_->setPlaceholderText(slot == 0 ? tr("e.g. exps/<fp run>/checkpoints/best.ckpt")
                                                : tr("e.g. exps/<lsq run>/checkpoints/best.ckpt"));
     weightsEdit_->setToolTip(tr("tyq checkpoint (.ckpt), tyq export or reference .pth"));
@@ -75,7 +75,7 @@ ModelSlotView::ModelSlotView(int slot, QObject* parent)
     auto ask = [this] {
         const QString weights = weightsEdit_->text().trimmed();
         if (weights.isEmpty()) {
-            Q_EMIT status(tr("Choose the weights of model %1 first.").arg(slot_ == 0 ? "A" : "B"), true);
+            Q_EMIT status(tr("Choose the weights of model %1 first.").arg(slotName(slot_)), true);
             return;
         }
         lastAsked_ = weights + '\n' + yamlEdit_->text().trimmed();
@@ -104,7 +104,7 @@ ModelSlotView::ModelSlotView(int slot, QObject* parent)
         recomputeBoxes();
     });
     connect(model_, &ModelSlot::failed, this, [this](const QString& path, const QString& error) {
-        Q_EMIT message(LogLevel::warning, tr("Detections, model %1: %2").arg(slot_ == 0 ? "A" : "B", error));
+        Q_EMIT message(LogLevel::warning, tr("Detections, model %1: %2").arg(slotName(slot_), error));
         if (path != path_)
             return;
         boxes_ = {};
@@ -119,7 +119,7 @@ ModelSlotView::~ModelSlotView() = default;
 
 void ModelSlotView::addModelRow(QGridLayout* grid, int row)
 {
-    grid->addWidget(new QLabel(QString("<b>%1</b>").arg(slot_ == 0 ? "A" : "B")), row, 0);
+    grid->addWidget(new QLabel(QString("<b>%1</b>").arg(slotName(slot_))), row, 0);
     grid->addWidget(pathField(weightsEdit_, tr("Models (*.ckpt *.pth *.pt);;All files (*)")), row, 1);
     grid->addWidget(new QLabel(tr("YAML")), row, 2);
     grid->addWidget(pathField(yamlEdit_, tr("Bit-widths (*.yaml *.yml)")), row, 3);
@@ -163,7 +163,7 @@ void ModelSlotView::load(const QString& weights, const QString& quantYaml)
 
 void ModelSlotView::onLoaded(bool ok, const QString& text, ErrorKind kind)
 {
-    const QString name = slot_ == 0 ? "A" : "B";
+    const QString name = slotName(slot_);
     if (!ok) {
         // Multi-line messages (one line per invalid tensor) would grow the model rows and the
         // status line: those show the headline; the tooltip, dialog and log the whole.
@@ -244,7 +244,7 @@ void ModelSlotView::recomputeBoxes()
 void ModelSlotView::render(const QVector<OverlayBox>& truth, bool haveImage, bool imagePending,
                            const std::function<QString(int)>& className)
 {
-    const QString name = slot_ == 0 ? "A" : "B";
+    const QString name = slotName(slot_);
     const ModelBoxes& b = boxes_;
     const bool showBoxes = hasModel() && b.shown() && !imagePending;
     busy_->setVisible(model_->isLoading() || model_->isRunning());

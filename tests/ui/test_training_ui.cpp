@@ -248,6 +248,14 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!controller->isRunning(), 10000);
     }
 
+    // Starts the window's experiment and waits until its first batch has reached the GUI.
+    static bool startAndWaitForABatch(MainWindow& window)
+    {
+        GuiThreadRelay relay(window.trainingController());
+        QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
+        return window.trainingPanel()->startTraining() && batches.wait(60000);
+    }
+
     // Answers the next modal message boxes with `buttons`, in order, recording their titles.
     void answerMessageBoxes(QList<QMessageBox::StandardButton> buttons, QStringList* titles)
     {
@@ -312,10 +320,7 @@ private Q_SLOTS:
         window.show();
         window.setExperiment(tinyExperiment(50)); // an experiment not saved anywhere
         TrainingController* controller = window.trainingController();
-        GuiThreadRelay relay(controller);
-        QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
-        QVERIFY(window.trainingPanel()->startTraining());
-        QVERIFY(batches.wait(60000));
+        QVERIFY(startAndWaitForABatch(window));
 
         QStringList asked;
         answerMessageBoxes({QMessageBox::Yes, QMessageBox::Discard}, &asked);
@@ -333,10 +338,7 @@ private Q_SLOTS:
         window.show();
         window.setExperiment(tinyExperiment(3)); // long enough to be running when close() asks
         TrainingController* controller = window.trainingController();
-        GuiThreadRelay relay(controller);
-        QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
-        QVERIFY(window.trainingPanel()->startTraining());
-        QVERIFY(batches.wait(60000));
+        QVERIFY(startAndWaitForABatch(window));
 
         // Yes only once the run has finished on its own; Discard the unsaved experiment.
         QStringList asked;
