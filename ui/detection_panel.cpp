@@ -12,6 +12,7 @@
 #include "studio_settings.h"
 #include "ui_utils.h"
 
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -66,6 +67,8 @@ struct DetectionPanel::Impl {
     QLabel* diffLabel = nullptr;
     QLabel* summaryLabel = nullptr;
     QLabel* statusLabel = nullptr;
+    QPushButton* bestButton = nullptr;
+    QString bestFp, bestLsq; ///< offered by offerBestCheckpoints
 
     QString currentPath() const { return currentEntry >= 0 ? list->entry(currentEntry).path : QString(); }
 };
@@ -89,6 +92,20 @@ DetectionPanel::~DetectionPanel()
         delete slot;
 }
 
+void DetectionPanel::offerBestCheckpoints(const QString& fp, const QString& lsq)
+{
+    Impl& d = *d_;
+    d.bestFp = fp;
+    d.bestLsq = lsq;
+    d.bestButton->setEnabled(!fp.isEmpty() || !lsq.isEmpty());
+    auto line = [this](const QString& slot, const QString& phase, const QString& path) {
+        return path.isEmpty() ? tr("%1: no %2 run with a best checkpoint yet").arg(slot, phase)
+                              : tr("%1: %2").arg(slot, QDir::toNativeSeparators(path));
+    };
+    d.bestButton->setToolTip(tr("Load the best checkpoints of the experiment's runs (highest val mAP)\n") +
+                             line("A", "fp", fp) + "\n" + line("B", "LSQ", lsq));
+}
+
 void DetectionPanel::buildUi()
 {
     Impl& d = *d_;
@@ -110,6 +127,10 @@ void DetectionPanel::buildUi()
     grid->setColumnStretch(6, 3);
     for (int slot = 0; slot < kSlots; ++slot)
         d.models[slot]->addModelRow(grid, slot);
+    d.bestButton = new QPushButton(tr("Runs' best"));
+    d.bestButton->setObjectName("bestCheckpointsButton");
+    grid->addWidget(d.bestButton, 0, 7, kSlots, 1);
+    offerBestCheckpoints({}, {});
 
     // Thresholds.
     auto slider = [](QSlider*& s, QDoubleSpinBox*& spin, const QString& tip) {
@@ -209,6 +230,12 @@ void DetectionPanel::buildUi()
     });
     connect(d.list, &ImageList::worstFirstAsked, this, &DetectionPanel::sortWorstFirst);
     connect(d.evaluation, &DetectionEvaluation::evaluateAsked, this, &DetectionPanel::evaluateAll);
+    connect(d.bestButton, &QPushButton::clicked, this, [this] {
+        if (!d_->bestFp.isEmpty())
+            setModel(0, d_->bestFp);
+        if (!d_->bestLsq.isEmpty())
+            setModel(1, d_->bestLsq);
+    });
     connect(d.list, &ImageList::rowChosen, this, [this](int row) {
         if (row != currentRow())
             showImage(row);

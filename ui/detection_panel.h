@@ -35,6 +35,9 @@ public:
     /// Loads a model into slot 0 (A) or 1 (B) on a worker thread; `modelLoaded` tells the outcome.
     /// `quantYaml` gives the bit-widths of a reference LSQ .pth (tyq checkpoints record theirs).
     void setModel(int slot, const QString& weights, const QString& quantYaml = {});
+    /// Offers the experiment's best checkpoints (either may be empty): the "Runs' best" button
+    /// loads the fp one as A and the LSQ one as B.
+    void offerBestCheckpoints(const QString& fp, const QString& lsq);
     /// Shows the image in a row of the list as it is sorted and filtered; `imageShown` follows
     /// once the loaded models' detections are in.
     void showImage(int row);

@@ -199,6 +199,7 @@ void MainWindow::createPanels()
             layerQuantView_->setSlotModel(slot, detectionPanel_->modelWeights(slot), detectionPanel_->modelQuantYaml(slot));
     });
     connect(detectionPanel_, &DetectionPanel::message, logPanel_, &LogPanel::appendMessage);
+    connect(runsBrowser_, &RunsBrowser::bestCheckpointsChanged, detectionPanel_, &DetectionPanel::offerBestCheckpoints);
     connect(runsBrowser_, &RunsBrowser::resumeRun, this, [this](const QString& dir) { trainingPanel_->resumeTraining(dir); });
     connect(runsBrowser_, &RunsBrowser::useCheckpoint, this, [this](const QString& checkpoint, const QString& phase) {
         if (phase == "fp") {

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "background_job.h"
+#include "quantizer_list.h"
 #include "studio_settings.h"
 #include "train/run_folder.h"
 
@@ -13,9 +14,9 @@
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QListWidget>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSaveFile>
 #include <QSplitter>
 #include <QTabWidget>
@@ -40,6 +41,31 @@ void fitAxes(QCustomPlot* plot)
     if (x.lower < 0)
         plot->xAxis->setRange(0, std::max(x.upper, x.size() > 1e-9 ? x.upper : 1.0));
 }
+
+/// Log-axis ticks with a label in every decade: 1-2-5 steps over up to three decades, powers
+/// of ten beyond (QCustomPlot's linear ticker leaves a log axis unlabelled below its first step,
+/// where most step sizes are).
+class LogTicker : public QCPAxisTicker {
+protected:
+    QVector<double> createTickVector(double, const QCPRange& range) override
+    {
+        QVector<double> ticks;
+        const double lower = std::max(range.lower, 1e-300), upper = range.upper;
+        if (!(upper > lower))
+            return ticks;
+        const int first = static_cast<int>(std::floor(std::log10(lower)));
+        const int last = static_cast<int>(std::ceil(std::log10(upper)));
+        static const std::vector<double> kOneTwoFive = {1, 2, 5}, kOne = {1};
+        const std::vector<double>& mantissas = last - first <= 3 ? kOneTwoFive : kOne;
+        const int decadeStep = std::max(1, (last - first) / 8); // at most about eight labels
+        for (int e = first; e <= last; e += decadeStep)
+            for (double m : mantissas)
+                ticks.push_back(m * std::pow(10.0, e));
+        // One tick either side of the range: QCustomPlot trims what it does not draw.
+        return ticks;
+    }
+    int getSubTickCount(double) override { return 0; }
+};
 
 const QColor kPalette[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44), QColor(214, 39, 40),
                            QColor(148, 103, 189), QColor(140, 86, 75), QColor(227, 119, 194), QColor(127, 127, 127),
@@ -79,12 +105,11 @@ PlotsPanel::PlotsPanel(QWidget* parent)
     auto* stepSide = new QWidget(stepPage);
     auto* stepSideLayout = new QVBoxLayout(stepSide);
     stepSideLayout->setContentsMargins(0, 0, 0, 0);
-    stepList_ = new QListWidget(stepSide);
-    stepList_->setToolTip(tr("Show or hide the step size of each quantizer"));
+    quantizers_ = new QuantizerList(stepSide);
     logScale_ = new QCheckBox(tr("Log scale"), stepSide);
     logScale_->setChecked(settings::stepSizeLogScale.get());
     stepSideLayout->addWidget(new QLabel(tr("Quantizers"), stepSide));
-    stepSideLayout->addWidget(stepList_);
+    stepSideLayout->addWidget(quantizers_, 1);
     stepSideLayout->addWidget(logScale_);
     stepPage->addWidget(stepPlot_);
     stepPage->addWidget(stepSide);
@@ -125,27 +150,20 @@ PlotsPanel::PlotsPanel(QWidget* parent)
         settings::plotSmoothing.set(v);
         rebuildSmoothing();
     });
-    connect(logScale_, &QCheckBox::toggled, this, [this](bool on) {
+    auto applyScale = [this](bool log) {
+        stepPlot_->yAxis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+        stepPlot_->yAxis->setTicker(log ? QSharedPointer<QCPAxisTicker>(new LogTicker) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        stepPlot_->yAxis->setNumberFormat("g");
+        stepPlot_->yAxis->setNumberPrecision(3);
+    };
+    connect(logScale_, &QCheckBox::toggled, this, [this, applyScale](bool on) {
         settings::stepSizeLogScale.set(on);
-        stepPlot_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+        applyScale(on);
         fitAxes(stepPlot_);
         stepPlot_->replot(QCustomPlot::rpQueuedReplot);
     });
-    stepPlot_->yAxis->setScaleType(logScale_->isChecked() ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-    connect(stepList_, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
-        auto it = series_.find("s:" + item->text());
-        if (it != series_.end() && it->second.graph) {
-            const bool shown = item->checkState() == Qt::Checked;
-            it->second.graph->setVisible(shown);
-            // The legend names only the curves drawn.
-            if (shown)
-                it->second.graph->addToLegend();
-            else
-                it->second.graph->removeFromLegend();
-            fitAxes(stepPlot_);
-            stepPlot_->replot(QCustomPlot::rpQueuedReplot);
-        }
-    });
+    applyScale(logScale_->isChecked());
+    connect(quantizers_, &QuantizerList::shownChanged, this, &PlotsPanel::showStepSizeCurve);
     connect(resetButton, &QPushButton::clicked, this, [this] {
         QCustomPlot* plot = currentPlot();
         fitAxes(plot);
@@ -198,7 +216,8 @@ PlotsPanel::Series& PlotsPanel::series(const QString& name, QCustomPlot* plot, c
     Series& s = series_[name];
     s.smoothed = smoothed;
     s.graph = plot->addGraph();
-    s.graph->setName(name.startsWith("s:") ? name.mid(2) : name);
+    s.label = name;
+    s.graph->setName(name);
     s.graph->setPen(QPen(color, 1.2));
     s.graph->setAdaptiveSampling(true); // day-long runs: hundreds of thousands of points
     return s;
@@ -269,7 +288,8 @@ void PlotsPanel::clear()
     series_.clear();
     comparison_.clear();
     comparisonHistory_.reset();
-    stepList_->clear();
+    quantizers_->clear();
+    runName_.clear();
     batchesPerEpoch_ = 1;
     size_t i = 0;
     for (const Component& c : kComponents)
@@ -292,18 +312,41 @@ void PlotsPanel::onRunStarted(const RunStart& start)
     if (!start.resumed || series_.empty())
         clear();
     batchesPerEpoch_ = std::max<int64_t>(1, start.batchesPerEpoch);
-    size_t i = 0;
-    for (const std::string& q : start.quantizers) {
-        const QString name = QString::fromStdString(q);
-        if (series_.count("s:" + name)) {
-            ++i;
-            continue;
-        }
-        series("s:" + name, stepPlot_, paletteColor(i++), false);
-        auto* item = new QListWidgetItem(name, stepList_);
-        item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
-        item->setCheckState(Qt::Checked);
-    }
+    if (!start.runDir.empty())
+        runName_ = QString::fromStdString(start.runDir.filename().string());
+    for (const std::string& q : start.quantizers)
+        addStepSizeCurve(QString::fromStdString(q));
+}
+
+void PlotsPanel::addStepSizeCurve(const QString& quantizer)
+{
+    const QString key = "s:" + quantizer;
+    if (series_.count(key))
+        return;
+    // A conv's weight and activation curves share a colour; activations are dashed.
+    const QRegularExpressionMatch index = QRegularExpression(R"(module_list\.(\d+)\.)").match(quantizer);
+    const size_t colour = index.hasMatch() ? index.captured(1).toULongLong() : static_cast<size_t>(quantizers_->count());
+    Series& s = series(key, stepPlot_, paletteColor(colour), false);
+    s.label = quantizerLabel(quantizer);
+    s.graph->setName(s.label);
+    if (quantizerKind(quantizer) == QuantizerKind::activation)
+        s.graph->setPen(QPen(paletteColor(colour), 1.2, Qt::DashLine));
+    quantizers_->addQuantizer(quantizer);
+}
+
+void PlotsPanel::showStepSizeCurve(const QString& quantizer, bool shown)
+{
+    auto it = series_.find("s:" + quantizer);
+    if (it == series_.end() || !it->second.graph)
+        return;
+    it->second.graph->setVisible(shown);
+    // The legend names only the curves drawn.
+    if (shown)
+        it->second.graph->addToLegend();
+    else
+        it->second.graph->removeFromLegend();
+    fitAxes(stepPlot_);
+    stepPlot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void PlotsPanel::onBatch(const BatchReport& r)
@@ -320,14 +363,9 @@ void PlotsPanel::onBatch(const BatchReport& r)
         append(c.name, x, c.field ? r.*(c.field) : 100.0 * r.confNoobj);
     append("lr", x, r.learningRate);
     for (const StepSize& s : r.stepSizes) {
-        const QString name = "s:" + QString::fromStdString(s.name);
-        if (!series_.count(name)) {
-            series(name, stepPlot_, paletteColor(series_.size()), false);
-            auto* item = new QListWidgetItem(name.mid(2), stepList_);
-            item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
-            item->setCheckState(Qt::Checked);
-        }
-        append(name, x, s.value);
+        const QString quantizer = QString::fromStdString(s.name);
+        addStepSizeCurve(quantizer);
+        append("s:" + quantizer, x, s.value);
     }
 }
 
@@ -411,7 +449,7 @@ int PlotsPanel::metricPointCount() const
 
 int PlotsPanel::stepSizeCurveCount() const
 {
-    return stepList_->count();
+    return quantizers_->count();
 }
 
 PlotsPanel::~PlotsPanel() = default; // the jobs cancel and wait
@@ -528,6 +566,12 @@ void PlotsPanel::drawComparison()
     for (QCPGraph* g : comparison_)
         g->parentPlot()->removeGraph(g);
     comparison_.clear();
+    // While two runs are drawn, the legends say which curve is whose.
+    const bool comparing = comparisonHistory_ != nullptr;
+    for (const char* name : {"loss", "map"})
+        if (auto it = series_.find(name); it != series_.end())
+            it->second.graph->setName(comparing && !runName_.isEmpty() ? runName_ + ": " + it->second.label
+                                                                       : it->second.label);
     if (comparisonHistory_) {
         const RunHistory& history = *comparisonHistory_;
         const std::string label = history.start.runDir.filename().string();
@@ -545,7 +589,7 @@ void PlotsPanel::drawComparison()
         }
         if (!history.evaluations.empty()) {
             QCPGraph* g = metricPlot_->addGraph();
-            g->setName(QString::fromStdString(label + ": mAP"));
+            g->setName(QString::fromStdString(label + ": map"));
             g->setPen(QPen(Qt::black, 1.2, Qt::DashLine));
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, 5));
             QVector<double> xs, ys;

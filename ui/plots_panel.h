@@ -19,7 +19,6 @@ class QCheckBox;
 class QCustomPlot;
 class QCPGraph;
 class QDoubleSpinBox;
-class QListWidget;
 class QTabWidget;
 class QTimer;
 
@@ -31,6 +30,7 @@ namespace tyq::ui {
 
 template <typename T>
 class BackgroundJob;
+class QuantizerList;
 
 class PlotsPanel : public QWidget {
     Q_OBJECT
@@ -84,6 +84,7 @@ private:
         std::vector<double> x, y;
         size_t drawn = 0; // points already handed to the graph
         QCPGraph* graph = nullptr;
+        QString label; // the legend's name, prefixed with the run's while another is compared
         bool smoothed = false;
         double ema = 0;
         size_t stride = 1;           // reported points averaged into each stored one
@@ -94,6 +95,8 @@ private:
 
     QCustomPlot* makePlot(const QString& xLabel, const QString& yLabel);
     Series& series(const QString& name, QCustomPlot* plot, const QColor& color, bool smoothed);
+    void addStepSizeCurve(const QString& quantizer);
+    void showStepSizeCurve(const QString& quantizer, bool shown);
     void append(const QString& name, double x, double y);
     void rebuildSmoothing();
     void exportCurrent();
@@ -105,13 +108,14 @@ private:
     QCustomPlot* lrPlot_;
     QCustomPlot* stepPlot_;
     QCustomPlot* metricPlot_;
-    QListWidget* stepList_;
+    QuantizerList* quantizers_;
     QCheckBox* logScale_;
     QDoubleSpinBox* smoothing_;
     QTimer* flushTimer_;
     std::map<QString, Series> series_;
     std::vector<QCPGraph*> comparison_;
     std::shared_ptr<const RunHistory> comparisonHistory_;
+    QString runName_; ///< the run drawn (its folder's name), for legends while comparing
     bool holdingLive_ = false; ///< continueRun is reading the history: live reports wait
     std::vector<std::variant<RunStart, BatchReport, EvalReport>> heldLive_;
     std::unique_ptr<BackgroundJob<std::shared_ptr<const RunHistory>>> loadJob_, comparisonJob_;

@@ -518,7 +518,7 @@ void QuantEditor::updateTotals()
     const double fewer = s.bitOps > 0 ? double(s.bitOpsFp32) / double(s.bitOps) : 1.0;
     totalsLabel_->setText(
         tr("<b>Model size</b> %1 MiB at these bit-widths vs %2 MiB fp32 (<b>%3x</b> smaller)"
-           " &nbsp;·&nbsp; <b>Bit-operations</b> %4 G vs %5 G at 32x32 (<b>%6x</b> fewer)"
+           " &nbsp;·&nbsp; <b>Bit-operations</b> %4 G vs %5 G at 32x32 (<b>%6x</b> fewer; image input at %11 bits)"
            " &nbsp;·&nbsp; %7 GMAC per %8x%9 image, %10 parameters")
             .arg(s.sizeBitsQuantized / mib, 0, 'f', 3)
             .arg(s.sizeBitsFp32 / mib, 0, 'f', 3)
@@ -529,7 +529,8 @@ void QuantEditor::updateTotals()
             .arg(s.macs / 1e9, 0, 'f', 3)
             .arg(s.inputWidth)
             .arg(s.inputHeight)
-            .arg(QString("%L1").arg(qlonglong(s.parameters))));
+            .arg(QString("%L1").arg(qlonglong(s.parameters)))
+            .arg(s.imageBits));
 }
 
 void QuantEditor::updateFileLabel()

@@ -338,6 +338,9 @@ QVariant QuantTableModel::data(const QModelIndex& index, int role) const
         }
         if (role == Qt::ToolTipRole) {
             QString tip = rangeText(spec);
+            if (!q->weight && !spec.enabled() && layer && layer->inputIsImage)
+                tip += "\n" + tr("This conv reads the image: its pixels are %1-bit codes, and the bit-operations count them at %1 bits")
+                                  .arg(summary_.imageBits);
             if (!(flags(index) & Qt::ItemIsUserCheckable) && isCheckColumn(col))
                 tip += "\n" + (q->field == Field::symmetric && !spec.allPositive
                                    ? tr("Unavailable: a symmetric 1-bit range has a single level")

@@ -125,6 +125,8 @@ void RunsBrowser::refresh()
     const QStringList selected = selectedRuns();
     table_->setSortingEnabled(false);
     table_->setRowCount(0);
+    bestCheckpoints_.clear();
+    QMap<QString, double> bestMaps;
     if (!root_.isEmpty() && !watcher_->directories().contains(root_) && QFileInfo(root_).isDir())
         watcher_->addPath(root_);
     for (const std::filesystem::path& dir : listRuns(toPath(root_))) {
@@ -150,9 +152,21 @@ void RunsBrowser::refresh()
         table_->setItem(row, kUpdated, item(QString::fromStdString(s.updated).replace('T', ' ')));
         if (selected.contains(fromPath(dir)))
             table_->selectRow(row);
+        const QString phase = QString::fromStdString(s.phase);
+        const QString best = fromPath(dir / "checkpoints" / "best.ckpt");
+        if (s.bestMap >= 0 && QFileInfo::exists(best) && (!bestMaps.contains(phase) || s.bestMap > bestMaps[phase])) {
+            bestMaps[phase] = s.bestMap;
+            bestCheckpoints_[phase] = best;
+        }
     }
     table_->setSortingEnabled(true);
     updateButtons();
+    Q_EMIT bestCheckpointsChanged(bestCheckpoint("fp"), bestCheckpoint("lsq"));
+}
+
+QString RunsBrowser::bestCheckpoint(const QString& phase) const
+{
+    return bestCheckpoints_.value(phase);
 }
 
 int RunsBrowser::runCount() const

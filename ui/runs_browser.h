@@ -2,6 +2,7 @@
 // date. Open one to see its curves, pick two to compare, use a checkpoint, resume a run.
 #pragma once
 
+#include <QMap>
 #include <QWidget>
 
 class QFileSystemWatcher;
@@ -26,6 +27,8 @@ public:
     /// Folder of the run in a row.
     QString runAt(int row) const;
     QStringList selectedRuns() const;
+    /// best.ckpt of the listed run of `phase` ("fp", "lsq") with the highest best val mAP, or empty.
+    QString bestCheckpoint(const QString& phase) const;
     QTableWidget* table() const { return table_; }
 
 Q_SIGNALS:
@@ -33,11 +36,14 @@ Q_SIGNALS:
     void compareRuns(const QString& runDir, const QString& otherRunDir);
     void useCheckpoint(const QString& checkpoint, const QString& phase);
     void resumeRun(const QString& runDir);
+    /// The listing changed: the best checkpoints per phase (see bestCheckpoint), either may be empty.
+    void bestCheckpointsChanged(const QString& fp, const QString& lsq);
 
 private:
     void updateButtons();
 
     QString root_;
+    QMap<QString, QString> bestCheckpoints_; ///< phase -> best.ckpt of its best run
     QTableWidget* table_;
     QPushButton* open_;
     QPushButton* compare_;

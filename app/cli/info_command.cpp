@@ -44,7 +44,8 @@ nlohmann::json toJson(const NetworkSummary& s)
     }
     return {{"input", {s.inputWidth, s.inputHeight}}, {"layers", layers}, {"parameters", s.parameters},
             {"macs", s.macs}, {"size_bits_fp32", s.sizeBitsFp32}, {"size_bits_quantized", s.sizeBitsQuantized},
-            {"compression", s.compression()}, {"bit_ops", s.bitOps}, {"bit_ops_fp32", s.bitOpsFp32}};
+            {"compression", s.compression()}, {"bit_ops", s.bitOps}, {"bit_ops_fp32", s.bitOpsFp32},
+            {"image_bits", s.imageBits}};
 }
 
 void run(const InfoOptions& o, const GlobalOptions& global)

@@ -18,6 +18,7 @@ NetworkSummary summarizeNetwork(const NetworkSpec& spec, const QuantConfig* quan
     NetworkSummary summary;
     summary.inputWidth = width > 0 ? width : spec.width;
     summary.inputHeight = height > 0 ? height : spec.height;
+    summary.imageBits = quant ? kImagePixelBits : 32;
     const int multiple = spec.requiredInputMultiple();
     if (summary.inputWidth % multiple != 0 || summary.inputHeight % multiple != 0)
         throw Error(fmt::format("{}: input size {}x{} is not a multiple of {} (the network's downsampling)",
@@ -43,11 +44,12 @@ NetworkSummary summarizeNetwork(const NetworkSpec& spec, const QuantConfig* quan
             s.detail = fmt::format("{}x{}/{}{}{}", conv->size, conv->size, conv->stride,
                                    conv->activation == Activation::linear ? "" : std::string(" ") + activationName(conv->activation),
                                    conv->batchNormalize ? " bn" : "");
+            s.inputIsImage = layer.index == 0;
             int64_t stepSizes = 0;
             if (quant) {
                 const LayerQuantSpec q = quant->forModule(s.moduleName);
                 s.weightBits = q.weight.enabled() ? q.weight.bit : 32;
-                s.activationBits = q.act.enabled() ? q.act.bit : 32;
+                s.activationBits = q.act.enabled() ? q.act.bit : s.inputIsImage ? summary.imageBits : 32;
                 s.quantOverridden = quant->overrideFor(s.moduleName) != nullptr;
                 stepSizes = (q.weight.perChannel ? conv->filters : 1) + 1;
             }
@@ -92,6 +94,12 @@ NetworkSummary summarizeNetwork(const NetworkSpec& spec, const QuantConfig* quan
 std::string formatNetworkSummary(const NetworkSummary& summary)
 {
     auto bits = [](int b) { return b >= 32 ? std::string("fp32") : std::to_string(b); };
+    // "8px": the first conv reads the image's pixel codes, not a quantizer's.
+    auto inputBits = [&](const LayerSummary& s) {
+        return s.inputIsImage && s.activationBits < 32 && s.activationBits == summary.imageBits
+                   ? std::to_string(s.activationBits) + "px"
+                   : bits(s.activationBits);
+    };
     std::string out = fmt::format("{:>3}  {:<22} {:<14} {:<18} {:>12} {:>12} {:>10} {:>12} {:>5} {:>5}\n", "#",
                                   "module", "type", "detail", "input", "output", "params", "MACs", "W", "A");
     for (const LayerSummary& s : summary.layers) {
@@ -99,7 +107,7 @@ std::string formatNetworkSummary(const NetworkSummary& summary)
         out += fmt::format("{:>3}  {:<22} {:<14} {:<18} {:>12} {:>12} {:>10} {:>12} {:>5} {:>5}{}\n", s.index,
                            conv ? s.moduleName : "", s.type, s.detail, s.input.str(), s.output.str(),
                            conv ? std::to_string(s.parameters) : "", conv ? std::to_string(s.macs) : "",
-                           conv ? bits(s.weightBits) : "", conv ? bits(s.activationBits) : "",
+                           conv ? bits(s.weightBits) : "", conv ? inputBits(s) : "",
                            s.quantOverridden ? "  *" : "");
     }
     const double mib = 8.0 * 1024 * 1024;
@@ -107,9 +115,10 @@ std::string formatNetworkSummary(const NetworkSummary& summary)
                        summary.inputHeight, summary.parameters, summary.macs, summary.macs / 1e9);
     out += fmt::format("model size: fp32 {:.3f} MiB, at these bit-widths {:.3f} MiB ({:.2f}x smaller)\n",
                        summary.sizeBitsFp32 / mib, summary.sizeBitsQuantized / mib, summary.compression());
-    out += fmt::format("bit-operations: {:.3f} G (fp32 x fp32: {:.1f} G, {:.1f}x fewer)\n", summary.bitOps / 1e9,
-                       summary.bitOpsFp32 / 1e9,
-                       summary.bitOps > 0 ? double(summary.bitOpsFp32) / double(summary.bitOps) : 1.0);
+    out += fmt::format("bit-operations: {:.3f} G (fp32 x fp32: {:.1f} G, {:.1f}x fewer; image input at {} bits)\n",
+                       summary.bitOps / 1e9, summary.bitOpsFp32 / 1e9,
+                       summary.bitOps > 0 ? double(summary.bitOpsFp32) / double(summary.bitOps) : 1.0,
+                       summary.imageBits);
     if (std::any_of(summary.layers.begin(), summary.layers.end(), [](const LayerSummary& s) { return s.quantOverridden; }))
         out += "* per-layer override (excepts)\n";
     return out;

@@ -13,6 +13,9 @@
 
 namespace tyq {
 
+/// Bits of an image pixel, the input width a quantized network's first conv is costed at.
+inline constexpr int kImagePixelBits = 8;
+
 struct TensorShape {
     int64_t channels = 0, height = 0, width = 0;
     std::string str() const; ///< "CxHxW"
@@ -29,7 +32,8 @@ struct LayerSummary {
     int64_t weightCount = 0;   ///< conv weights only
     int64_t macs = 0;          ///< multiply-accumulates for one image
     int weightBits = 32;       ///< 32 = not quantized
-    int activationBits = 32;   ///< bits of this conv's input activation
+    int activationBits = 32;   ///< bits of this conv's input activation (the image's: imageBits)
+    bool inputIsImage = false; ///< the conv reads the image, not another layer
     bool quantOverridden = false; ///< an `excepts` entry applies
     int64_t sizeBits = 0;      ///< storage of this layer's parameters at its bit-width
     int64_t bitOps = 0;        ///< macs x weightBits x activationBits
@@ -42,6 +46,10 @@ struct NetworkSummary {
     int64_t macs = 0;
     int64_t sizeBitsFp32 = 0;      ///< every parameter at 32 bits
     int64_t sizeBitsQuantized = 0; ///< conv weights at their bit-width, step sizes, rest at 32
+    /// The cost model's width of the image input: a quantized network reads the image as 8-bit
+    /// pixel codes (as the integer export does) unless the first conv quantizes it itself. The
+    /// fp network reads it as fp32.
+    int imageBits = 32;
     int64_t bitOps = 0;            ///< sum over convs of macs x wbits x abits
     int64_t bitOpsFp32 = 0;        ///< the same at 32 x 32
     double compression() const { return sizeBitsQuantized > 0 ? double(sizeBitsFp32) / double(sizeBitsQuantized) : 1.0; }

@@ -171,7 +171,12 @@ TEST(NetworkSummary, DefaultNetworkTotals)
     const QuantConfig quant = defaultQuantConfig();
     const NetworkSummary q = summarizeNetwork(spec, &quant);
     EXPECT_EQ(q.layers[0].weightBits, 3);
-    EXPECT_EQ(q.layers[0].activationBits, 32);
+    // conv 0 does not quantize its input: it reads the image's 8-bit pixels, costed at 8 bits.
+    EXPECT_EQ(q.imageBits, 8);
+    EXPECT_TRUE(q.layers[0].inputIsImage);
+    EXPECT_EQ(q.layers[0].activationBits, 8);
+    EXPECT_EQ(q.layers[0].bitOps, q.layers[0].macs * 3 * 8);
+    EXPECT_EQ(fp.layers[0].bitOps, fp.layers[0].macs * 32 * 32); // the fp network reads fp32
     EXPECT_EQ(q.layers[22].activationBits, 9);
     EXPECT_TRUE(q.layers[22].quantOverridden);
     EXPECT_FALSE(q.layers[8].quantOverridden);

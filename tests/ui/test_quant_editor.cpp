@@ -470,6 +470,9 @@ private Q_SLOTS:
             QVERIFY2(totals.contains(number), qPrintable(number + " not in " + totals));
             QVERIFY2(info.contains(number), qPrintable(number + " not in tyq info's output"));
         }
+        // The cost model's width of the image input is stated, in both.
+        QVERIFY2(totals.contains("image input at 8 bits"), qPrintable(totals));
+        QVERIFY(info.contains("image input at 8 bits"));
         // Per-layer shares: each row's size and bit-operations over the totals.
         double sizeShares = 0, bitOpsShares = 0;
         for (int row = 1; row < model()->rowCount(); ++row) {

@@ -1,6 +1,7 @@
 // The studio's training loop driven for real: start from the panel, live signals and plots,
 // Stop within a batch leaving a resumable checkpoint, resume, and the runs browser listing it.
 #include "data/synthetic_dataset.h"
+#include "detection_panel.h"
 #include "io/checkpoint.h"
 #include "log_panel.h"
 #include "main_window.h"
@@ -160,6 +161,32 @@ private Q_SLOTS:
         QCOMPARE(window.plotsPanel()->lossPointCount(), 0);
         Q_EMIT browser->openRun(runDir);
         QTRY_VERIFY_WITH_TIMEOUT(window.plotsPanel()->lossPointCount() == 8, 5000); // 2 epochs x 4 batches
+
+        // Issue 12: Inspect offers the runs' best checkpoints in one click (no LSQ run yet: A only).
+        DetectionPanel* detections = window.detectionPanel();
+        auto* best = detections->findChild<QPushButton*>("bestCheckpointsButton");
+        QVERIFY(best);
+        QVERIFY(best->isEnabled());
+        QVERIFY2(best->toolTip().contains("no LSQ run"), qPrintable(best->toolTip()));
+        QSignalSpy loaded(detections, &DetectionPanel::modelLoaded);
+        QTest::mouseClick(best, Qt::LeftButton);
+        QVERIFY(loaded.wait(30000));
+        QCOMPARE(loaded.first().at(0).toInt(), 0);
+        QVERIFY2(loaded.first().at(1).toBool(), qPrintable(loaded.first().at(2).toString()));
+        QCOMPARE(QDir::cleanPath(detections->modelWeights(0)), QDir::cleanPath(runDir + "/checkpoints/best.ckpt"));
+        QVERIFY(!detections->isModelLoaded(1));
+
+        // Issue 12: Resume takes the run selected in Runs, not only the one just stopped.
+        const QString copy = dir_.path() + "/exps/copy-of-run";
+        std::filesystem::copy(runDir.toStdString(), copy.toStdString(), std::filesystem::copy_options::recursive);
+        browser->refresh();
+        QCOMPARE(browser->runCount(), 2);
+        for (int row = 0; row < browser->runCount(); ++row)
+            if (browser->runAt(row) == copy)
+                browser->table()->selectRow(row);
+        QCOMPARE(browser->selectedRuns(), QStringList{copy});
+        QCOMPARE(panel->resumeTarget(), copy);
+        std::filesystem::remove_all(copy.toStdString());
     }
 
     void refusesASecondRunAndShowsErrorsInTheUi()
