@@ -34,9 +34,11 @@ namespace {
 const char* const kBuiltInName = "lsq-3bit.yaml";
 
 /// Bit-width spin box: 0 shows as "off"; with a symmetric range, 1 bit is skipped and refused.
+/// A key that cannot make a bit-width is dropped, and `refusedText` says which and why.
 class BitSpinBox : public QSpinBox {
 public:
-    explicit BitSpinBox(QWidget* parent) : QSpinBox(parent)
+    BitSpinBox(std::function<void(const QString&)> refusedText, QWidget* parent)
+        : QSpinBox(parent), refusedText_(std::move(refusedText))
     {
         setRange(0, 16);
         setSpecialValueText(QObject::tr("off"));
@@ -61,19 +63,23 @@ public:
         const QValidator::State state = QSpinBox::validate(text, pos);
         if (symmetric_ && state == QValidator::Acceptable && valueFromText(text) == 1)
             return QValidator::Intermediate; // "1" may still become 10..16
+        if (state == QValidator::Invalid && refusedText_)
+            refusedText_(text);
         return state;
     }
 
 private:
     bool symmetric_ = false;
+    std::function<void(const QString&)> refusedText_;
 };
 
 /// Bits through BitSpinBox, flags as centred check boxes (greyed where the combination is
 /// invalid), size and bit-operation shares as small bars.
 class QuantDelegate : public QStyledItemDelegate {
 public:
-    QuantDelegate(std::function<void(const QModelIndex&)> refused, QObject* parent)
-        : QStyledItemDelegate(parent), refused_(std::move(refused))
+    QuantDelegate(std::function<void(const QModelIndex&)> refused, std::function<void(const QString&)> hint,
+                  QObject* parent)
+        : QStyledItemDelegate(parent), refused_(std::move(refused)), hint_(std::move(hint))
     {
     }
 
@@ -81,7 +87,12 @@ public:
     {
         if (!QuantTableModel::isBitsColumn(index.column()))
             return QStyledItemDelegate::createEditor(parent, option, index);
-        return new BitSpinBox(parent);
+        return new BitSpinBox(
+            [hint = hint_](const QString& text) {
+                hint(QObject::tr("\u201c%1\u201d is not a bit-width: type 0 (off) to 16 (2 to 16 for a symmetric range)")
+                         .arg(text));
+            },
+            parent);
     }
     void setEditorData(QWidget* editor, const QModelIndex& index) const override
     {
@@ -178,6 +189,7 @@ private:
     }
 
     std::function<void(const QModelIndex&)> refused_;
+    std::function<void(const QString&)> hint_;
 };
 
 QStringList toStringList(const std::vector<std::string>& lines)
@@ -198,7 +210,9 @@ QuantEditor::QuantEditor(QWidget* parent) : QWidget(parent), undoStack_(new QUnd
     view_ = new FrozenColumnTable(2, this); // the index and the layer name stay when the bit columns scroll
     view_->setObjectName("quantTable");
     view_->setModel(model_);
-    view_->setItemDelegate(new QuantDelegate([this](const QModelIndex& index) { setHint(index.data(Qt::ToolTipRole).toString().section('\n', 1, 1)); }, view_));
+    view_->setItemDelegate(new QuantDelegate(
+        [this](const QModelIndex& index) { setHint(index.data(Qt::ToolTipRole).toString().section('\n', 1, 1)); },
+        [this](const QString& text) { setHint(text); }, view_));
     view_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed |
                            QAbstractItemView::AnyKeyPressed | QAbstractItemView::SelectedClicked);
     view_->setSelectionBehavior(QAbstractItemView::SelectItems);

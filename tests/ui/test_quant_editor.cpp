@@ -224,6 +224,39 @@ private Q_SLOTS:
         QVERIFY(written && written->act.mode && written->act.bit && written->weight.mode && written->weight.bit);
     }
 
+    // Issue 12: keys that cannot make a bit-width were dropped without a word.
+    void invalidBitEntriesSayWhy_data()
+    {
+        QTest::addColumn<QString>("typed");
+        QTest::addColumn<QString>("refused");   // the text the hint quotes
+        QTest::addColumn<QString>("committed"); // what the cell holds after Enter
+        QTest::newRow("99: past 16") << "99" << "99" << "9";
+        QTest::newRow("-1: negative") << "-1" << "-" << "1";
+        QTest::newRow("abc: not a number") << "abc" << "c" << "3";
+    }
+    void invalidBitEntriesSayWhy()
+    {
+        QFETCH(QString, typed);
+        QFETCH(QString, refused);
+        QFETCH(QString, committed);
+        const QModelIndex actBits = cell("module_list.6.conv_6", Model::kActBits);
+        view()->setFocus();
+        view()->setCurrentIndex(actBits);
+        QTest::keyClick(view(), Qt::Key_F2);
+        QSpinBox* box = nullptr;
+        for (QSpinBox* b : view()->viewport()->findChildren<QSpinBox*>())
+            if (b->isVisible())
+                box = b;
+        QVERIFY(box);
+        QTest::keyClicks(box, typed);
+        // Said while typing, beside the table, not only in a tooltip.
+        QVERIFY(!label("quantHint")->isHidden());
+        QVERIFY2(label("quantHint")->text().contains("0 (off) to 16"), qPrintable(label("quantHint")->text()));
+        QVERIFY2(label("quantHint")->text().contains(QString("\u201c%1\u201d").arg(refused)), qPrintable(label("quantHint")->text()));
+        QTest::keyClick(box, Qt::Key_Return);
+        QTRY_COMPARE(actBits.data().toString(), committed);
+    }
+
     void typingOneBitIsRefusedForASymmetricRange()
     {
         const QModelIndex weightBits = cell("module_list.4.conv_4", Model::kWeightBits); // weights are symmetric
