@@ -177,8 +177,12 @@ ImageList::ImageList(QWidget* parent)
     setEditTriggers(QAbstractItemView::NoEditTriggers);
     setSortingEnabled(true);
     horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    // The numbers keep their width; the image name takes what is left (elided at its start,
+    // where paths differ least), so the list never scrolls sideways.
     horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    horizontalHeader()->setStretchLastSection(true);
+    horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+    horizontalHeader()->setStretchLastSection(false);
+    setTextElideMode(Qt::ElideLeft);
     verticalHeader()->setVisible(false);
     verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
     setMinimumWidth(240);
