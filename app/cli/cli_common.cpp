@@ -65,6 +65,7 @@ void registerAllCommands(CLI::App& app, const GlobalOptions& global)
     registerExportCommand(app, global);
     registerInfoCommand(app, global);
     registerBenchCommand(app, global);
+    registerBitWidthCommands(app, global);
 }
 
 } // namespace tyq::cli

@@ -33,6 +33,8 @@ void registerGenDataCommand(CLI::App& app, const GlobalOptions& global);
 void registerTrainCommand(CLI::App& app, const GlobalOptions& global);
 void registerEvalCommand(CLI::App& app, const GlobalOptions& global);
 void registerBenchCommand(CLI::App& app, const GlobalOptions& global);
+/// ptq, sensitivity and search: choosing bit-widths over the post-training preview.
+void registerBitWidthCommands(CLI::App& app, const GlobalOptions& global);
 
 /// Flags naming a model, shared by detect, eval and export.
 struct ModelFlags {

@@ -24,7 +24,7 @@ const std::map<at::ScalarType, std::string>& descriptors()
 }
 
 constexpr size_t kMaxHeaderBytes = 10000;
-constexpr size_t kMaxDims = 64;
+constexpr size_t kMaxNpyDims = 64;
 
 // The text after "'key':" in a header dict ("{'descr': '<f4', 'fortran_order': False, ...}"),
 // leading spaces skipped; nullopt if the key is absent.
@@ -121,8 +121,8 @@ at::Tensor parseNpy(std::string_view data, const std::filesystem::path& path)
         const auto v = text::parseInt(piece);
         if (!v || *v < 0)
             fail(path, "bad shape in header");
-        if (shape.size() >= kMaxDims)
-            fail(path, "more than " + std::to_string(kMaxDims) + " dimensions");
+        if (shape.size() >= kMaxNpyDims)
+            fail(path, "more than " + std::to_string(kMaxNpyDims) + " dimensions");
         shape.push_back(*v);
     }
     at::ScalarType dtype = at::kFloat;

@@ -13,7 +13,7 @@ namespace tyq {
 namespace {
 
 constexpr int kMaxDepth = 200;
-constexpr int64_t kMaxDims = 32;
+constexpr int64_t kMaxTensorDims = 32;
 constexpr uint64_t kMaxRebuildFactor = 8;
 constexpr uint64_t kRebuildAllowance = uint64_t(16) << 20;
 
@@ -175,7 +175,7 @@ private:
     {
         if (v.kind != PickleValue::Kind::tuple && v.kind != PickleValue::Kind::list)
             error(std::string(what) + " must be a tuple of integers");
-        if (static_cast<int64_t>(v.items.size()) > kMaxDims)
+        if (static_cast<int64_t>(v.items.size()) > kMaxTensorDims)
             error(std::string(what) + " has too many dimensions");
         std::vector<int64_t> out;
         for (const PickleRef& item : v.items)

@@ -25,7 +25,7 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
 {
     if (calibrateActivationStep) {
         if (quanA)
-            quanA->initStepFromActivation(x);
+            quanA->calibrate(x, activationCalibration);
         calibrateActivationStep = false;
     }
     const torch::Tensor input = quanA ? quanA(x) : x;
@@ -194,6 +194,21 @@ std::vector<std::string> YoloNetworkImpl::quantize(const QuantConfig& config)
     quantConfig_ = config;
     setExecution(execution_); // the new quantizers follow the execution's kernel
     return warnings;
+}
+
+void YoloNetworkImpl::calibrateActivationSteps(const at::Tensor& images, StepCalibration calibration)
+{
+    at::NoGradGuard noGrad;
+    for (auto& c : convLayers_)
+        if (c.conv->quanA && c.conv->quanA->spec().enabled()) {
+            c.conv->calibrateActivationStep = true;
+            c.conv->activationCalibration = calibration;
+        }
+    const bool wasTraining = is_training();
+    eval();
+    forward(images);
+    if (wasTraining)
+        train();
 }
 
 void YoloNetworkImpl::setQuantKernel(QuantKernel kernel)

@@ -67,6 +67,7 @@ public:
     /// When set, the next forward first sets the activation step size from its input (LSQ's
     /// data-driven init), then clears the flag.
     bool calibrateActivationStep = false;
+    StepCalibration activationCalibration = StepCalibration::lsqInit; ///< how that flag sets it
 };
 TORCH_MODULE(QuantConv2d);
 
@@ -93,6 +94,10 @@ public:
     std::vector<std::string> quantize(const QuantConfig& config);
     bool quantized() const { return quantConfig_.has_value(); }
     const std::optional<QuantConfig>& quantConfig() const { return quantConfig_; }
+
+    /// Sets every enabled activation step from one forward of `images` in eval mode, layer by
+    /// layer (each conv measured on the output of the quantized layers before it).
+    void calibrateActivationSteps(const at::Tensor& images, StepCalibration calibration);
 
     /// Selects the quantizer kernel of every quantizer (see QuantKernel).
     void setQuantKernel(QuantKernel kernel);

@@ -2,6 +2,7 @@
 
 #include "common/compute_threads.h"
 #include "common/cpu_allocator.h"
+#include "common/elapsed.h"
 #include "common/error.h"
 #include "data/batch_loader.h"
 #include "data/dataset.h"
@@ -33,13 +34,6 @@
 
 namespace tyq {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 double statusFieldMb(const char* field)
 {

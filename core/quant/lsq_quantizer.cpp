@@ -1,5 +1,6 @@
 #include "quant/lsq_quantizer.h"
 
+#include "common/error.h"
 #include "kernels/lsq_kernel.h"
 
 #include <ATen/Parallel.h>
@@ -163,6 +164,63 @@ void LsqQuantizerImpl::initStepFromActivation(const torch::Tensor& x)
     // A dead input (all zeros) would give s = 0 and divide by zero: keep the constant then.
     if (value.item<double>() > 0)
         s.set_data(value.to(s.dtype()).reshape(s.sizes()).clone());
+}
+
+void LsqQuantizerImpl::initStepMinimizingError(const torch::Tensor& x)
+{
+    if (!spec_.enabled())
+        return;
+    torch::NoGradGuard noGrad;
+    // At most ~256 K evenly strided values: the error curve over s is smooth, and a layer's
+    // input (millions of values per batch) costs this little to search.
+    torch::Tensor values = x.detach().reshape({-1}).to(torch::kFloat);
+    constexpr int64_t kMaxValues = 1 << 18;
+    if (values.numel() > kMaxValues)
+        values = values.slice(0, 0, values.numel(), values.numel() / kMaxValues);
+    const double qmin = spec_.qmin(), qmax = spec_.qmax();
+    const double top = (spec_.allPositive ? values.max() : values.abs().max()).item<double>();
+    if (!(top > 0))
+        return; // a dead input: keep the step it has
+    auto error = [&](double step) {
+        return (torch::clamp(torch::round(values / step), qmin, qmax) * step - values).square().mean().item<double>();
+    };
+    // Steps from top/qmax (no clipping) down to 1/100 of it: a coarse scan, then a finer one
+    // around the best, which finds the minimum of this nearly convex curve within 0.1 %.
+    const double full = top / qmax;
+    double best = full, bestError = error(full);
+    for (int i = 1; i < 100; ++i)
+        if (const double e = error(full * i / 100.0); e < bestError)
+            bestError = e, best = full * i / 100.0;
+    const double width = full / 100.0;
+    for (int i = -10; i <= 10; ++i) {
+        const double step = best + width * i / 10.0;
+        if (step > 0)
+            if (const double e = error(step); e < bestError)
+                bestError = e, best = step;
+    }
+    s.set_data(torch::full(s.sizes(), best, s.options()));
+}
+
+void LsqQuantizerImpl::calibrate(const torch::Tensor& x, StepCalibration calibration)
+{
+    if (calibration == StepCalibration::minimumError)
+        initStepMinimizingError(x);
+    else
+        initStepFromActivation(x);
+}
+
+const char* stepCalibrationName(StepCalibration c)
+{
+    return c == StepCalibration::minimumError ? "mse" : "lsq";
+}
+
+StepCalibration parseStepCalibration(const std::string& name)
+{
+    if (name == "mse")
+        return StepCalibration::minimumError;
+    if (name == "lsq")
+        return StepCalibration::lsqInit;
+    throw Error("unknown step calibration '" + name + "' (lsq: LSQ's data-driven init, mse: minimum squared error)");
 }
 
 torch::Tensor LsqQuantizerImpl::codes(const torch::Tensor& x) const

@@ -16,6 +16,15 @@ enum class QuantizerRole { weight, activation };
 /// in one pass and has a hand-written backward (one pass instead of the autograd chain).
 enum class QuantKernel { reference, fused };
 
+/// How an activation step size is set from data (post-training calibration, LSQ's init).
+enum class StepCalibration {
+    lsqInit,      ///< s = 2 mean|x| / sqrt(Qp): LSQ's data-driven init, made to be trained further
+    minimumError, ///< the s minimizing the mean squared quantization error over x: for use as is
+};
+/// "lsq" / "mse", as the CLI and the studio name them; parseStepCalibration throws tyq::Error.
+const char* stepCalibrationName(StepCalibration c);
+StepCalibration parseStepCalibration(const std::string& name);
+
 class LsqQuantizerImpl : public torch::nn::Module {
 public:
     /// `channels` is the number of output channels (for per-channel weight step sizes).
@@ -29,6 +38,12 @@ public:
 
     /// LSQ's data-driven initialization for activations: s = 2 mean(|x|) / sqrt(Qp).
     void initStepFromActivation(const torch::Tensor& x);
+
+    /// The step size minimizing mean (Q(x) - x)^2 over x (clipping against rounding error).
+    void initStepMinimizingError(const torch::Tensor& x);
+
+    /// Sets the step from data by `calibration` (activations).
+    void calibrate(const torch::Tensor& x, StepCalibration calibration);
 
     /// Integer codes round(clamp(x / s, Qn, Qp)) as float tensor (what hardware stores).
     torch::Tensor codes(const torch::Tensor& x) const;

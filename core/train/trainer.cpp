@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include "common/compute_threads.h"
+#include "common/elapsed.h"
 #include "common/error.h"
 #include "common/text.h"
 #include "data/batch_loader.h"
@@ -30,13 +31,6 @@
 
 namespace tyq {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Reports to the observer (if any) and mirrors log lines into the run's train.log.
 class Reporter {
@@ -107,21 +101,6 @@ std::vector<StepSize> stepSizesOf(const YoloNetworkImpl& network)
         if (q->spec().enabled())
             out.push_back({name, q->s.detach().mean().item<double>()});
     return out;
-}
-
-// LSQ's data-driven initialization of activation step sizes: s = 2 mean|x| / sqrt(Qp) of each
-// quantized conv's input on one batch, layer by layer (each measured after the ones before it).
-void initActivationStepsFromData(YoloNetworkImpl& network, const at::Tensor& images)
-{
-    at::NoGradGuard noGrad;
-    for (auto& c : network.convLayers())
-        if (c.conv->quanA && c.conv->quanA->spec().enabled())
-            c.conv->calibrateActivationStep = true;
-    const bool wasTraining = network.is_training();
-    network.eval();
-    network.forward(images);
-    if (wasTraining)
-        network.train();
 }
 
 /// One run from start to end: Trainer::run's stages as named steps over the state they share.
@@ -219,8 +198,10 @@ private:
             const bool fileQuantized = file.quantized();
             if (fileQuantized && !quant_)
                 fail(sources_.initWeights, "is an LSQ-quantized model; full-precision training needs fp weights");
-            if (quant_ && fileQuantized)
+            if (quant_ && fileQuantized) {
                 warnings = network_->quantize(*quant_); // continue LSQ from LSQ weights
+                stepsFromFile_ = true;
+            }
             applyWeights(*network_, file.state, sources_.initWeights.string());
             if (quant_ && !fileQuantized)
                 warnings = network_->quantize(*quant_); // weight step sizes from the loaded weights
@@ -351,9 +332,13 @@ private:
     {
         if (!quant_ || resumeFrom_ || options_.activationStepInit != ActivationStepInit::data)
             return;
+        if (stepsFromFile_) { // learned, or calibrated by `tyq ptq`: keep them
+            reporter_.log(LogLevel::info, "activation step sizes from " + sources_.initWeights.string());
+            return;
+        }
         trainLoader_->startEpoch(0, 0);
         if (std::optional<Batch> first = trainLoader_->next(); first && first->images.size(0) > 0) {
-            initActivationStepsFromData(*network_, first->images);
+            network_->calibrateActivationSteps(first->images, StepCalibration::lsqInit);
             reporter_.log(LogLevel::info, "activation step sizes initialized from the first batch");
         }
     }
@@ -633,6 +618,7 @@ private:
     int threads_ = 0;
     NetworkSpec spec_;
     std::optional<QuantConfig> quant_;
+    bool stepsFromFile_ = false; ///< --from held step sizes (an LSQ or PTQ model): no data-driven init
     std::string phase_;
     int width_ = 0;
     int height_ = 0;
