@@ -37,14 +37,14 @@ namespace {
 
 constexpr int kSlots = 2;
 
-/// An image file decoded for display.
+} // namespace
+
+/// An image file decoded for display (outside the anonymous namespace: Impl holds a job of it).
 struct ShownImage {
     QString path;
     QImage image;
     QString error;
 };
-
-} // namespace
 
 struct DetectionPanel::Impl {
     explicit Impl(QObject* owner) : imageJob(owner) {}

@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "data/synthetic_dataset.h"
 #include "model/darknet_cfg.h"
+#include "bitwidth_advisor.h"
 #include "detection_panel.h"
 #include "detection_view.h"
 #include "hardware_export_dialog.h"
@@ -76,6 +77,11 @@ void MainWindow::createPanels()
     QDockWidget* layerDock =
         quantize_->addPanel(tr("Layer quantization"), "layerQuantDock", layerQuantView_, Qt::RightDockWidgetArea);
     quantize_->resizeDocks({layerDock}, {380}, Qt::Horizontal); // the table gets the rest
+    // Under the table: what the bit-widths do to accuracy (preview, sensitivity, search).
+    advisor_ = new BitWidthAdvisor(quantEditor_, this);
+    QDockWidget* advisorDock =
+        quantize_->addPanel(tr("Preview, sensitivity and search"), "advisorDock", advisor_, Qt::BottomDockWidgetArea);
+    quantize_->resizeDocks({advisorDock}, {260}, Qt::Vertical);
 
     // Train: the run's options, large plots, the log and the runs.
     plotsPanel_ = new PlotsPanel(this);
@@ -131,6 +137,7 @@ void MainWindow::createPanels()
 
     connect(trainingPanel_, &TrainingPanel::experimentEdited, this, [this] {
         setExperimentModified(true);
+        updateAdvisorSources();
         const QString root = fromPath(trainingPanel_->experiment().runsRoot);
         if (root != runsBrowser_->root())
             runsBrowser_->setRoot(root);
@@ -200,6 +207,12 @@ void MainWindow::createPanels()
     });
     connect(detectionPanel_, &DetectionPanel::message, logPanel_, &LogPanel::appendMessage);
     connect(runsBrowser_, &RunsBrowser::bestCheckpointsChanged, detectionPanel_, &DetectionPanel::offerBestCheckpoints);
+    connect(runsBrowser_, &RunsBrowser::bestCheckpointsChanged, this, [this] { updateAdvisorSources(); });
+    connect(advisor_, &BitWidthAdvisor::message, logPanel_, &LogPanel::appendMessage);
+    connect(advisor_, &BitWidthAdvisor::previewModelReady, this, [this](const QString& checkpoint) {
+        detectionPanel_->setModel(1, checkpoint);
+        statusBar()->showMessage(tr("The preview model is model B in Inspect (Ctrl+3)"), 8000);
+    });
     connect(runsBrowser_, &RunsBrowser::resumeRun, this, [this](const QString& dir) { trainingPanel_->resumeTraining(dir); });
     connect(runsBrowser_, &RunsBrowser::useCheckpoint, this, [this](const QString& checkpoint, const QString& phase) {
         if (phase == "fp") {
@@ -346,6 +359,17 @@ void MainWindow::applyExperiment(const Experiment& e)
         quantEditor_->setConfig(defaultQuantConfig());
     if (!e.dataFile.empty() && std::filesystem::exists(e.dataFile))
         detectionPanel_->setDataset(fromPath(e.dataFile));
+    updateAdvisorSources();
+}
+
+void MainWindow::updateAdvisorSources()
+{
+    // The experiment's fp checkpoint (what LSQ starts from), else its runs' best fp one.
+    const Experiment e = trainingPanel_->experiment();
+    QString fp = e.fpCheckpoint.empty() ? QString() : fromPath(e.fpCheckpoint);
+    if (fp.isEmpty() || !QFileInfo::exists(fp))
+        fp = runsBrowser_->bestCheckpoint("fp");
+    advisor_->setSources(fp, e.dataFile.empty() ? QString() : fromPath(e.dataFile));
 }
 
 void MainWindow::setExperiment(const Experiment& experiment)

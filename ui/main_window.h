@@ -26,6 +26,7 @@ class DetectionPanel;
 class JobStrip;
 class Workspace;
 class LayerQuantView;
+class BitWidthAdvisor;
 class LogPanel;
 class PlotsPanel;
 class QuantEditor;
@@ -82,6 +83,8 @@ private:
     void createPanels();
     void createMenus();
     void applyExperiment(const Experiment& e);
+    /// The preview's fp model and data follow the experiment.
+    void updateAdvisorSources();
     void setExperimentModified(bool modified);
     void updateTitle();
     void rebuildRecentMenu();
@@ -96,6 +99,7 @@ private:
     QuantEditor* quantEditor_ = nullptr;
     DetectionPanel* detectionPanel_ = nullptr;
     LayerQuantView* layerQuantView_ = nullptr;
+    BitWidthAdvisor* advisor_ = nullptr;
     Workspace* quantize_ = nullptr;
     Workspace* train_ = nullptr;
     Workspace* inspect_ = nullptr;

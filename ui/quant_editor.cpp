@@ -521,6 +521,11 @@ void QuantEditor::showContextMenu(const QPoint& pos)
     menu.exec(view_->viewport()->mapToGlobal(pos));
 }
 
+bool QuantEditor::applyBitWidths(const QuantConfig& config, const QString& text)
+{
+    return model_->pushEdit(config, text);
+}
+
 void QuantEditor::updateTotals()
 {
     const NetworkSummary& s = model_->summary();

@@ -37,6 +37,9 @@ public:
     /// Replaces the document (clears undo history and the modified state). `path` empty = no
     /// file yet (saving asks for one). A config invalid for the network is refused with an error.
     void setConfig(const QuantConfig& config, const QString& path = {});
+    /// Replaces the bit-widths as one undoable edit named `text` (e.g. a search result); an
+    /// invalid config is refused with its reason shown. False if refused.
+    bool applyBitWidths(const QuantConfig& config, const QString& text);
     /// Opens a YAML in the reference format; errors are shown (showError) and keep the document.
     bool openFile(const QString& path);
     /// Saves to the current file, or asks for one when there is none.

@@ -88,6 +88,8 @@ public:
     bool resetCells(const QModelIndexList& cells);
     /// Removes the whole override of these layer rows (one undo command).
     bool resetRows(const QList<int>& rows);
+    /// Replaces the document as one undo command named `text`. False if invalid (editRejected).
+    bool pushEdit(const QuantConfig& next, const QString& text);
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -107,7 +109,6 @@ private:
     friend class ConfigEditCommand;
     /// Sets the document and refreshes every cell (used by the undo commands).
     void applyConfig(const QuantConfig& config);
-    bool pushEdit(const QuantConfig& next, const QString& text);
     const LayerSummary* layerAt(int row) const;
     QuantizerSpec specAt(int row, bool weight) const;
     const QuantizerOverride* overrideAt(int row, bool weight) const;

@@ -48,6 +48,11 @@ inline const Setting<double> plotSmoothing{"plots/smoothing", 0.0};
 inline const Setting<bool> stepSizeLogScale{"plots/stepSizeLogScale", false};
 inline const Setting<double> detectConf{"detections/conf", 0.5};
 inline const Setting<double> detectNms{"detections/nms", 0.1};
+inline const Setting<int> previewCalibImages{"preview/calibrationImages", 32};
+inline const Setting<int> previewValImages{"preview/validationImages", 64};
+inline const Setting<QString> previewCalibrator{"preview/calibrator", "mse"};
+inline const Setting<bool> previewOnEdit{"preview/onEveryEdit", true};
+inline const Setting<double> searchBudgetKb{"search/budgetKb", 400.0};
 } // namespace settings
 
 /// Adds a file to the front of the recent-experiments list (at most 10).

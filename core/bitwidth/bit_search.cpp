@@ -100,7 +100,11 @@ std::vector<std::vector<LayerOption>> layerOptions(const NetworkSpec& spec, cons
         const SensitivityEntry* e = sensitivity.find(module, weight, bits);
         if (!e)
             return std::nullopt;
-        return std::max(0.0, useProxy ? e->outputError : e->mapDrop); // noise can make a drop negative
+        if (useProxy)
+            return e->outputError;
+        // Noise can make a measured drop negative; equal drops (a small subset resolves mAP in
+        // steps of a few hundredths) are told apart by the proxy, weighted far below one step.
+        return std::max(0.0, e->mapDrop) + kProxyTieBreak * e->outputError;
     };
     for (int w : weightBits)
         for (int a : actBits) {

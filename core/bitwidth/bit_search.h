@@ -43,10 +43,15 @@ std::optional<SearchPoint> searchBitWidths(const std::vector<std::vector<LayerOp
 /// Every choice on the size / predicted-drop Pareto front, smallest model first.
 std::vector<SearchPoint> paretoFront(const std::vector<std::vector<LayerOption>>& layers);
 
+/// The weight of the output-error proxy added to a measured drop: it only orders choices whose
+/// measured drops are equal.
+inline constexpr double kProxyTieBreak = 1e-3;
+
 /// The options of each conv of `spec`: every pair of `weightBits` x `actBits` (0 = off) valid
 /// with the quantizer flags of `base`, costed by summarizeNetwork at the input size, with drops
-/// from `sensitivity` (weights' drop plus activations' drop; 0 for off). A pair missing from
-/// the table is left out.
+/// from `sensitivity` (weights' drop plus activations' drop, each its measured mAP drop plus
+/// kProxyTieBreak x its output error; or, with `useProxy`, the output error alone; 0 for off).
+/// A pair missing from the table is left out.
 std::vector<std::vector<LayerOption>> layerOptions(const NetworkSpec& spec, const QuantConfig& base,
                                                    const SensitivityTable& sensitivity, const std::vector<int>& weightBits,
                                                    const std::vector<int>& actBits, bool useProxy = false);
