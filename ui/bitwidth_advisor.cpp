@@ -37,6 +37,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 namespace tyq::ui {
@@ -119,6 +120,7 @@ BitWidthAdvisor::BitWidthAdvisor(QuantEditor* editor, QWidget* parent)
     pool_->setMaxThreadCount(1);
     previewJob_ = std::make_unique<BackgroundJob<std::shared_ptr<PreviewOutcome>>>(this, pool_.get());
     sensitivityJob_ = std::make_unique<BackgroundJob<std::shared_ptr<SensitivityOutcome>>>(this, pool_.get());
+    frontJob_ = std::make_unique<BackgroundJob<std::pair<int, double>>>(this, pool_.get());
     buildUi();
     debounce_ = new QTimer(this);
     debounce_->setSingleShot(true);
@@ -132,6 +134,7 @@ BitWidthAdvisor::~BitWidthAdvisor()
     // The jobs first: they cancel and wait, so no work outlives the pool it runs on.
     previewJob_.reset();
     sensitivityJob_.reset();
+    frontJob_.reset();
 }
 
 void BitWidthAdvisor::buildUi()
@@ -228,18 +231,28 @@ void BitWidthAdvisor::buildUi()
     searchButton_->setObjectName("searchButton");
     searchButton_->setEnabled(false);
     searchButton_->setToolTip(tr("Needs the sensitivities: Measure first"));
+    measureFrontButton_ = new QPushButton(tr("Measure front"), search);
+    measureFrontButton_->setObjectName("measureFront");
+    measureFrontButton_->setToolTip(tr("Preview every point of the front: measured mAP (squares) beside the predicted (circles)"));
+    measureFrontButton_->setEnabled(false);
     front_ = new QCustomPlot(search);
     front_->setObjectName("paretoFront");
     front_->setMinimumHeight(160);
     front_->xAxis->setLabel(tr("model size (KB)"));
     front_->yAxis->setLabel(tr("mAP"));
     front_->setInteractions(QCP::iSelectPlottables);
+    front_->xAxis->setRange(0, 1000);
+    front_->yAxis->setRange(0, 1);
+    front_->legend->setVisible(true);
+    front_->legend->setFont(QFont(font().family(), 8));
+    front_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
     frontLabel_ = new QLabel(tr("Click a point to load its bit-widths (Ctrl+Z undoes)"), search);
     frontLabel_->setWordWrap(true);
     auto* searchRow = new QHBoxLayout;
     searchRow->addWidget(new QLabel(tr("Budget"), search));
     searchRow->addWidget(budgetKb_);
     searchRow->addWidget(searchButton_);
+    searchRow->addWidget(measureFrontButton_);
     searchRow->addStretch();
     auto* qg = new QVBoxLayout(search);
     qg->addLayout(searchRow);
@@ -266,6 +279,7 @@ void BitWidthAdvisor::buildUi()
     connect(modelBButton_, &QPushButton::clicked, this, &BitWidthAdvisor::usePreviewAsModelB);
     connect(sensitivityButton_, &QPushButton::clicked, this, &BitWidthAdvisor::measureSensitivity);
     connect(searchButton_, &QPushButton::clicked, this, &BitWidthAdvisor::search);
+    connect(measureFrontButton_, &QPushButton::clicked, this, &BitWidthAdvisor::measureFront);
     connect(front_, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable* p, int dataIndex, QMouseEvent*) {
         if (p == front_->graph(0))
             applyFrontPoint(dataIndex);
@@ -303,7 +317,7 @@ QString BitWidthAdvisor::fpWeights() const
 
 bool BitWidthAdvisor::isBusy() const
 {
-    return previewJob_->isRunning() || sensitivityJob_->isRunning();
+    return previewJob_->isRunning() || sensitivityJob_->isRunning() || frontJob_->isRunning();
 }
 
 void BitWidthAdvisor::schedulePreview()
@@ -318,6 +332,7 @@ void BitWidthAdvisor::cancel()
     debounce_->stop();
     previewJob_->cancel();
     sensitivityJob_->cancel();
+    frontJob_->cancel();
 }
 
 PreviewKey BitWidthAdvisor::currentKey() const
@@ -532,6 +547,9 @@ void BitWidthAdvisor::search()
     candidates.insert(candidates.begin(), 0);
     frontOptions_ = layerOptions(sensitivity_->spec, sensitivity_->base, sensitivity_->table, candidates, candidates);
     frontPoints_ = paretoFront(frontOptions_);
+    measuredFront_.assign(frontPoints_.size(), std::numeric_limits<double>::quiet_NaN());
+    frontJob_->drop();
+    measureFrontButton_->setEnabled(!frontPoints_.empty());
     SearchBudget budget;
     budget.sizeBits = static_cast<int64_t>(budgetKb_->value() * 8000);
     const std::optional<SearchPoint> best = searchBitWidths(frontOptions_, budget);
@@ -556,8 +574,17 @@ void BitWidthAdvisor::drawFront()
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QColor(31, 119, 180), Qt::white, 7));
     g->setPen(QPen(QColor(31, 119, 180), 1.2));
     g->setSelectable(QCP::stSingleData);
+    g->setName(tr("predicted"));
     for (const SearchPoint& p : frontPoints_)
         g->addData(p.sizeBits / 8000.0, sensitivity_->table.fpMap - p.drop);
+    QCPGraph* m = front_->addGraph();
+    m->setName(tr("measured (preview)"));
+    m->setLineStyle(QCPGraph::lsNone);
+    m->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, QColor(214, 39, 40), QColor(214, 39, 40), 6));
+    m->setSelectable(QCP::stNone);
+    for (size_t i = 0; i < frontPoints_.size() && i < measuredFront_.size(); ++i)
+        if (std::isfinite(measuredFront_[i]))
+            m->addData(frontPoints_[i].sizeBits / 8000.0, measuredFront_[i]);
     front_->rescaleAxes();
     front_->yAxis->setRange(front_->yAxis->range().lower - 0.02, std::max(front_->yAxis->range().upper, sensitivity_->table.fpMap) + 0.02);
     front_->replot(QCustomPlot::rpQueuedReplot);
@@ -566,6 +593,51 @@ void BitWidthAdvisor::drawFront()
 int BitWidthAdvisor::frontSize() const
 {
     return static_cast<int>(frontPoints_.size());
+}
+
+void BitWidthAdvisor::measureFront()
+{
+    if (!sensitivity_ || frontPoints_.empty())
+        return;
+    std::vector<QuantConfig> configs;
+    for (const SearchPoint& p : frontPoints_)
+        configs.push_back(configForChoice(sensitivity_->spec, sensitivity_->base, frontOptions_, p.choice));
+    auto work = [provider = previewProvider(), configs](QPromise<std::pair<int, double>>& promise) {
+        const std::shared_ptr<PostTrainingPreview> preview = provider();
+        promise.setProgressRange(0, static_cast<int>(configs.size()));
+        for (size_t i = 0; i < configs.size() && !promise.isCanceled(); ++i) {
+            promise.addResult(std::make_pair(static_cast<int>(i), preview->run(configs[i]).metrics.mAP));
+            promise.setProgressValue(static_cast<int>(i + 1));
+        }
+    };
+    JobHandlers<std::pair<int, double>> handlers;
+    handlers.progress = [this](int done, int total) {
+        progress_->setRange(0, std::max(1, total));
+        progress_->setValue(done);
+    };
+    handlers.result = [this](const std::pair<int, double>& r) {
+        if (r.first >= 0 && static_cast<size_t>(r.first) < measuredFront_.size())
+            measuredFront_[static_cast<size_t>(r.first)] = r.second;
+        drawFront();
+    };
+    auto done = [this] {
+        measureFrontButton_->setEnabled(true);
+        progress_->setRange(0, 1);
+        progress_->setValue(0);
+    };
+    handlers.finished = [this, done] {
+        done();
+        Q_EMIT frontMeasured(true, tr("%1 front points previewed").arg(measuredFront_.size()));
+    };
+    handlers.cancelled = done;
+    handlers.failed = [this, done](const JobFailure& failure) {
+        done();
+        frontLabel_->setText(tr("Measuring the front failed: %1").arg(failure.message));
+        Q_EMIT frontMeasured(false, failure.message);
+    };
+    measureFrontButton_->setEnabled(false);
+    cancelButton_->setEnabled(true);
+    frontJob_->start(std::move(work), std::move(handlers));
 }
 
 void BitWidthAdvisor::applyFrontPoint(int index)

@@ -65,6 +65,11 @@ public:
     int frontSize() const;
     /// Loads a front point's bit-widths into the editor (one undoable edit), as a click does.
     void applyFrontPoint(int index);
+    /// Previews every front point in the background and plots the measured mAP beside the
+    /// predicted one; `frontMeasured` follows.
+    void measureFront();
+    /// Measured mAP of front points so far (NaN where not measured).
+    std::vector<double> measuredFront() const { return measuredFront_; }
     /// Writes the last preview's quantized model as a checkpoint: the Inspect workspace's model B.
     void usePreviewAsModelB();
 
@@ -74,6 +79,7 @@ Q_SIGNALS:
     /// A preview finished (or failed: `ok` false and `text` says why); the label shows it too.
     void previewFinished(bool ok, const QString& text);
     void sensitivityFinished(bool ok, const QString& text);
+    void frontMeasured(bool ok, const QString& text);
     /// The preview model was written to `checkpoint` for the detection view's model B.
     void previewModelReady(const QString& checkpoint);
     void message(tyq::LogLevel level, const QString& text);
@@ -116,6 +122,9 @@ private:
     std::shared_ptr<Cache> cache_; ///< the preview object, shared with the work that builds it
     std::unique_ptr<BackgroundJob<std::shared_ptr<PreviewOutcome>>> previewJob_;
     std::unique_ptr<BackgroundJob<std::shared_ptr<SensitivityOutcome>>> sensitivityJob_;
+    std::unique_ptr<BackgroundJob<std::pair<int, double>>> frontJob_; ///< (front point, measured mAP)
+    std::vector<double> measuredFront_;
+    QPushButton* measureFrontButton_;
     std::optional<double> previewMap_;
     std::shared_ptr<PreviewOutcome> lastPreview_;
     std::shared_ptr<SensitivityOutcome> sensitivity_;

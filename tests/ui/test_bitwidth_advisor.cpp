@@ -136,6 +136,16 @@ private Q_SLOTS:
         QVERIFY(summarizeNetwork(defaultNetworkSpec(), &largest).sizeBitsQuantized > small.sizeBitsQuantized);
         editor.undoStack()->undo();
         QVERIFY(editor.config() == smallest);
+
+        // The front's points previewed: a measured mAP for each, drawn beside the predicted.
+        QSignalSpy front(&advisor, &BitWidthAdvisor::frontMeasured);
+        QTest::mouseClick(advisor.findChild<QPushButton*>("measureFront"), Qt::LeftButton);
+        QVERIFY(tyq::test::waitFor(front));
+        QVERIFY(front.last().at(0).toBool());
+        const std::vector<double> maps = advisor.measuredFront();
+        QCOMPARE(static_cast<int>(maps.size()), advisor.frontSize());
+        for (double map : maps)
+            QVERIFY(map >= 0 && map <= 1);
     }
 };
 
