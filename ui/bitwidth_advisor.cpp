@@ -301,6 +301,19 @@ void BitWidthAdvisor::buildUi()
     connect(budgetKb_, &QDoubleSpinBox::valueChanged, this, remember);
 }
 
+void BitWidthAdvisor::showProgress(int done, int total)
+{
+    progress_->setRange(0, std::max(1, total));
+    progress_->setValue(done);
+}
+
+void BitWidthAdvisor::jobEnded()
+{
+    cancelButton_->setEnabled(isBusy());
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+}
+
 void BitWidthAdvisor::setSources(const QString& fpWeights, const QString& dataFile)
 {
     if (weights_->text() == fpWeights && dataFile_ == dataFile)
@@ -375,10 +388,7 @@ void BitWidthAdvisor::previewNow()
         promise.addResult(outcome);
     };
     JobHandlers<std::shared_ptr<PreviewOutcome>> handlers;
-    handlers.progress = [this](int done, int total) {
-        progress_->setRange(0, std::max(1, total));
-        progress_->setValue(done);
-    };
+    handlers.progress = [this](int done, int total) { showProgress(done, total); };
     handlers.result = [this](const std::shared_ptr<PreviewOutcome>& o) {
         lastPreview_ = o;
         previewMap_ = o->result.metrics.mAP;
@@ -396,11 +406,7 @@ void BitWidthAdvisor::previewNow()
         modelBButton_->setEnabled(true);
         Q_EMIT previewFinished(true, text);
     };
-    auto done = [this] {
-        cancelButton_->setEnabled(sensitivityJob_->isRunning());
-        progress_->setRange(0, 1);
-        progress_->setValue(0);
-    };
+    auto done = [this] { jobEnded(); };
     handlers.failed = [this, done](const JobFailure& failure) {
         done();
         result_->setText(tr("<span style='color:#b02a37'>Preview failed: %1</span>").arg(failure.message.toHtmlEscaped()));
@@ -466,8 +472,7 @@ void BitWidthAdvisor::measureSensitivity()
     };
     JobHandlers<std::shared_ptr<SensitivityOutcome>> handlers;
     handlers.progress = [this](int done, int total) {
-        progress_->setRange(0, std::max(1, total));
-        progress_->setValue(done);
+        showProgress(done, total);
         result_->setText(tr("Measuring sensitivity: %1 / %2").arg(done).arg(total));
     };
     handlers.result = [this](const std::shared_ptr<SensitivityOutcome>& o) {
@@ -483,9 +488,7 @@ void BitWidthAdvisor::measureSensitivity()
     };
     auto done = [this] {
         sensitivityButton_->setEnabled(true);
-        cancelButton_->setEnabled(previewJob_->isRunning());
-        progress_->setRange(0, 1);
-        progress_->setValue(0);
+        jobEnded();
     };
     handlers.failed = [this, done](const JobFailure& failure) {
         done();
@@ -611,10 +614,7 @@ void BitWidthAdvisor::measureFront()
         }
     };
     JobHandlers<std::pair<int, double>> handlers;
-    handlers.progress = [this](int done, int total) {
-        progress_->setRange(0, std::max(1, total));
-        progress_->setValue(done);
-    };
+    handlers.progress = [this](int done, int total) { showProgress(done, total); };
     handlers.result = [this](const std::pair<int, double>& r) {
         if (r.first >= 0 && static_cast<size_t>(r.first) < measuredFront_.size())
             measuredFront_[static_cast<size_t>(r.first)] = r.second;
@@ -622,8 +622,7 @@ void BitWidthAdvisor::measureFront()
     };
     auto done = [this] {
         measureFrontButton_->setEnabled(true);
-        progress_->setRange(0, 1);
-        progress_->setValue(0);
+        jobEnded();
     };
     handlers.finished = [this, done] {
         done();

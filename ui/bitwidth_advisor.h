@@ -89,6 +89,9 @@ private:
     struct SensitivityOutcome;
     void buildUi();
     void schedulePreview();
+    void showProgress(int done, int total);
+    /// A job ended: Cancel and the progress bar follow what still runs.
+    void jobEnded();
     void showSensitivity();
     void drawFront();
     std::shared_ptr<PostTrainingPreview> cachedPreview() const;

@@ -305,7 +305,9 @@ void runSearch(const SearchFlags& o, const GlobalOptions& global)
                                  l.weightBits ? std::to_string(l.weightBits) : "fp", l.actBits ? std::to_string(l.actBits) : "fp");
     }
     std::cout << fmt::format("sensitivity {:.1f} s, search {:.3f} s\n", sensitivitySeconds, searchSeconds);
-    if (o.measure && preview) {
+    if (o.measure) {
+        if (!preview)
+            preview = makePreview(o.preview);
         const PreviewResult r = preview->run(chosen);
         std::cout << fmt::format("measured (PTQ): mAP {:.4f}  contest IoU {:.4f}\n", r.metrics.mAP, r.metrics.contestIoU);
     }

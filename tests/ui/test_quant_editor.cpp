@@ -90,8 +90,8 @@ private:
     }
     QLabel* label(const char* name) const { return editor_->findChild<QLabel*>(name); }
 
-    /// Selects the cell, opens its editor with F2, types, and commits with Return.
-    void typeIntoCell(const QModelIndex& index, const QString& text)
+    /// Selects the cell and opens its editor with F2: the bit spin box (null if none opened).
+    QSpinBox* openBitEditor(const QModelIndex& index)
     {
         view()->setFocus();
         view()->setCurrentIndex(index);
@@ -100,6 +100,13 @@ private:
         for (QSpinBox* b : view()->viewport()->findChildren<QSpinBox*>())
             if (b->isVisible())
                 box = b;
+        return box;
+    }
+
+    /// Selects the cell, opens its editor with F2, types, and commits with Return.
+    void typeIntoCell(const QModelIndex& index, const QString& text)
+    {
+        QSpinBox* box = openBitEditor(index);
         QVERIFY2(box, "F2 opened no spin box");
         QTest::keyClicks(box, text);
         QTest::keyClick(box, Qt::Key_Return);
@@ -240,13 +247,7 @@ private Q_SLOTS:
         QFETCH(QString, refused);
         QFETCH(QString, committed);
         const QModelIndex actBits = cell("module_list.6.conv_6", Model::kActBits);
-        view()->setFocus();
-        view()->setCurrentIndex(actBits);
-        QTest::keyClick(view(), Qt::Key_F2);
-        QSpinBox* box = nullptr;
-        for (QSpinBox* b : view()->viewport()->findChildren<QSpinBox*>())
-            if (b->isVisible())
-                box = b;
+        QSpinBox* box = openBitEditor(actBits);
         QVERIFY(box);
         QTest::keyClicks(box, typed);
         // Said while typing, beside the table, not only in a tooltip.
