@@ -187,6 +187,14 @@ at::Tensor InferenceEngine::runConv(const ConvPlan& plan, const at::Tensor& x) c
 at::Tensor InferenceEngine::runFusedStage(const ConvPlan& plan, const at::Tensor& x) const
 {
     RECORD_FUNCTION("tyq::conv_pool", std::vector<c10::IValue>());
+    // The kernel convolves what it is given: a conv's own input quantizer (the image's, when
+    // the first conv quantizes it) applies first, unless the producer's epilogue applied it.
+    if (plan.inputQuantizer.enabled && !plan.inputQuantizedByProducer) {
+        ConvPlan unquantized = plan;
+        unquantized.inputQuantizer.enabled = false;
+        return runFusedStage(
+            unquantized, quantizeActivation(x, plan.inputQuantizer.step, plan.inputQuantizer.qmin, plan.inputQuantizer.qmax));
+    }
     const int64_t n = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
     const bool kernelFits = height % 2 == 0 && width % 2 == 0 && x.scalar_type() == at::kFloat;
     const ActivationQuantizer& q = plan.epilogueQuantizer;

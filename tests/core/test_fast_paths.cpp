@@ -118,6 +118,28 @@ TEST(FastPaths, EngineMatchesTheReferenceForwardWithLsq)
     }
 }
 
+// The reference bit-widths leave the image unquantized; the editor and the search may quantize
+// it. The fused first stage then quantized nothing (found by the search's sensitivity table:
+// conv_0's input at 2 bits cost no mAP at all).
+TEST(FastPaths, EngineQuantizesTheImageWhenTheFirstConvAsksForIt)
+{
+    const at::Tensor calibration = images(2, 96, 160, 8);
+    YoloNetwork net = randomNetwork(false, 9, calibration);
+    QuantConfig config = defaultQuantConfig();
+    LayerQuantOverride first = *config.overrideFor("module_list.0.conv_0");
+    first.act.bit = 2;
+    config.setOverride("module_list.0.conv_0", first);
+    net->quantize(config);
+    net->calibrateActivationSteps(calibration, StepCalibration::minimumError);
+    at::NoGradGuard noGrad;
+    const at::Tensor input = images(2, 96, 160, 10);
+    const at::Tensor expected = net->detect(input);
+    for (const auto& [name, options] : engineVariants()) {
+        const Agreement a = agreement(InferenceEngine(*net, options).detect(input), expected, 1e-3);
+        EXPECT_GE(a.fractionWithin, 0.995) << name << " (largest difference " << a.maxAbs << ")";
+    }
+}
+
 // conv (no bias) -> affine -> activation -> 2x2 max-pool -> quantizer, op by op.
 at::Tensor convPoolReference(const at::Tensor& x, const at::Tensor& w, const at::Tensor& scale, const at::Tensor& shift,
                              kernels::KernelActivation activation, float step, float qmin, float qmax)
