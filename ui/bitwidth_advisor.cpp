@@ -140,7 +140,8 @@ BitWidthAdvisor::~BitWidthAdvisor()
 void BitWidthAdvisor::buildUi()
 {
     // Preview.
-    auto* preview = new QGroupBox(tr("Preview (post-training quantization)"), this);
+    auto* preview = new QGroupBox(tr("Preview (PTQ)"), this);
+    preview->setToolTip(tr("Post-training quantization: the fp model at these bit-widths, without training"));
     weights_ = new QLineEdit(preview);
     weights_->setObjectName("previewWeights");
     weights_->setPlaceholderText(tr("fp checkpoint, e.g. exps/<fp run>/checkpoints/best.ckpt"));
@@ -189,16 +190,18 @@ void BitWidthAdvisor::buildUi()
     pg->addWidget(new QLabel(tr("Val"), preview), 1, 2);
     pg->addWidget(valImages_, 1, 3);
     pg->addWidget(calibrator_, 1, 4, 1, 2);
-    pg->addWidget(auto_, 2, 0, 1, 2);
-    pg->addWidget(previewButton_, 2, 2, 1, 2);
-    pg->addWidget(cancelButton_, 2, 4);
-    pg->addWidget(modelBButton_, 2, 5);
-    pg->addWidget(progress_, 3, 0, 1, 6);
-    pg->addWidget(result_, 4, 0, 1, 6);
-    pg->setRowStretch(5, 1);
+    // Two buttons a row: the panel shares the workspace's width with the table's neighbours.
+    pg->addWidget(auto_, 2, 0, 1, 3);
+    pg->addWidget(previewButton_, 2, 3, 1, 3);
+    pg->addWidget(cancelButton_, 3, 0, 1, 3);
+    pg->addWidget(modelBButton_, 3, 3, 1, 3);
+    pg->addWidget(progress_, 4, 0, 1, 6);
+    pg->addWidget(result_, 5, 0, 1, 6);
+    pg->setRowStretch(6, 1);
 
     // Sensitivity.
-    auto* sensitivity = new QGroupBox(tr("Sensitivity (mAP drop, one quantizer at a time)"), this);
+    auto* sensitivity = new QGroupBox(tr("Sensitivity (mAP drop)"), this);
+    sensitivity->setToolTip(tr("The mAP lost with one quantizer at a time on, at each width"));
     sensitivityButton_ = new QPushButton(tr("Measure"), sensitivity);
     sensitivityButton_->setObjectName("measureSensitivity");
     sensitivityButton_->setToolTip(tr("Preview each conv's weights and input activations alone at 2, 3, 4 and 8 bits"));
@@ -210,7 +213,10 @@ void BitWidthAdvisor::buildUi()
             columns << QString("%1%2").arg(kind).arg(bits);
     heatMap_->setColumnCount(columns.size());
     heatMap_->setHorizontalHeaderLabels(columns);
+    heatMap_->horizontalHeader()->setMinimumSectionSize(24);
     heatMap_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    heatMap_->setMinimumWidth(200);
+    heatMap_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     heatMap_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 4);
     heatMap_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     heatMap_->setToolTip(tr("Colour: the mAP lost when only that quantizer is on; hover a cell for the numbers"));
@@ -219,7 +225,8 @@ void BitWidthAdvisor::buildUi()
     sg->addWidget(heatMap_, 1);
 
     // Search.
-    auto* search = new QGroupBox(tr("Search (exact, predicted from the sensitivities)"), this);
+    auto* search = new QGroupBox(tr("Search"), this);
+    search->setToolTip(tr("Exact search: the least predicted drop (from the sensitivities) within the budget"));
     budgetKb_ = new QDoubleSpinBox(search);
     budgetKb_->setObjectName("budgetKb");
     budgetKb_->setRange(1, 100000);
@@ -237,23 +244,23 @@ void BitWidthAdvisor::buildUi()
     measureFrontButton_->setEnabled(false);
     front_ = new QCustomPlot(search);
     front_->setObjectName("paretoFront");
-    front_->setMinimumHeight(160);
+    front_->setMinimumHeight(120);
+    front_->setMinimumWidth(200);
     front_->xAxis->setLabel(tr("model size (KB)"));
     front_->yAxis->setLabel(tr("mAP"));
     front_->setInteractions(QCP::iSelectPlottables);
     front_->xAxis->setRange(0, 1000);
     front_->yAxis->setRange(0, 1);
-    front_->legend->setVisible(true);
+    front_->legend->setVisible(false); // until there is a front
     front_->legend->setFont(QFont(font().family(), 8));
     front_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
     frontLabel_ = new QLabel(tr("Click a point to load its bit-widths (Ctrl+Z undoes)"), search);
     frontLabel_->setWordWrap(true);
-    auto* searchRow = new QHBoxLayout;
-    searchRow->addWidget(new QLabel(tr("Budget"), search));
-    searchRow->addWidget(budgetKb_);
-    searchRow->addWidget(searchButton_);
-    searchRow->addWidget(measureFrontButton_);
-    searchRow->addStretch();
+    auto* searchRow = new QGridLayout;
+    searchRow->addWidget(new QLabel(tr("Budget"), search), 0, 0);
+    searchRow->addWidget(budgetKb_, 0, 1);
+    searchRow->addWidget(searchButton_, 1, 0);
+    searchRow->addWidget(measureFrontButton_, 1, 1);
     auto* qg = new QVBoxLayout(search);
     qg->addLayout(searchRow);
     qg->addWidget(front_, 1);
@@ -588,6 +595,7 @@ void BitWidthAdvisor::drawFront()
     for (size_t i = 0; i < frontPoints_.size() && i < measuredFront_.size(); ++i)
         if (std::isfinite(measuredFront_[i]))
             m->addData(frontPoints_[i].sizeBits / 8000.0, measuredFront_[i]);
+    front_->legend->setVisible(true);
     front_->rescaleAxes();
     front_->yAxis->setRange(front_->yAxis->range().lower - 0.02, std::max(front_->yAxis->range().upper, sensitivity_->table.fpMap) + 0.02);
     front_->replot(QCustomPlot::rpQueuedReplot);

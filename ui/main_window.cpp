@@ -553,6 +553,23 @@ Workspace* MainWindow::currentWorkspaceWidget() const
 QStringList MainWindow::layoutProblems() const
 {
     QStringList problems = currentWorkspaceWidget()->layoutProblems();
+    // Minimum sizes adding up past the screen make the window itself larger than it: cut off.
+    if (const QScreen* screen = this->screen()) {
+        const QRect available = screen->availableGeometry();
+        const QSize minimum = minimumSizeHint().expandedTo(minimumSize());
+        if (frameGeometry().width() > available.width() || minimum.width() > available.width())
+            problems << tr("%1: the window (%2 wide, at least %3) is wider than the screen (%4)")
+                            .arg(currentWorkspaceWidget()->title())
+                            .arg(frameGeometry().width())
+                            .arg(minimum.width())
+                            .arg(available.width());
+        if (frameGeometry().height() > available.height() || minimum.height() > available.height())
+            problems << tr("%1: the window (%2 high, at least %3) is taller than the screen (%4)")
+                            .arg(currentWorkspaceWidget()->title())
+                            .arg(frameGeometry().height())
+                            .arg(minimum.height())
+                            .arg(available.height());
+    }
     if (currentWorkspaceWidget() == inspect_) {
         const int a = detectionPanel_->view(0)->width(), b = detectionPanel_->view(1)->width();
         if (std::abs(a - b) > 4)
