@@ -116,9 +116,11 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(window.plotsPanel()->lossPointCount() >= 1, 5000);
         QVERIFY(panel->progressBar()->value() > 0);
 
-        // Stop: the run ends after the batch in flight, with a resumable checkpoint.
-        const int batchesAtStop = batchesDone.load();
+        // Stop: the run ends after the batch in flight, with a resumable checkpoint. Counted from
+        // when the click has returned (the stop request is made by then): counting from before it
+        // also counted batches finished while a loaded machine had this thread descheduled.
         QTest::mouseClick(panel->stopButton(), Qt::LeftButton);
+        const int batchesAtStop = batchesDone.load();
         QVERIFY(finished.wait(60000));
         const RunSummary stopped = finished.takeFirst().at(0).value<RunSummary>();
         QCOMPARE(stopped.outcome, RunOutcome::stopped);
