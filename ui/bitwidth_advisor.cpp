@@ -2,9 +2,6 @@
 #include "bitwidth/bit_search.h"
 #include "bitwidth/post_training.h"
 #include "bitwidth/sensitivity.h"
-#include "io/checkpoint.h"
-#include "io/state_dict.h"
-#include "model/model_loader.h"
 
 #include "bitwidth_advisor.h"
 
@@ -77,18 +74,15 @@ struct BitWidthAdvisor::Cache {
                 throw Error("no fp model: choose its checkpoint (e.g. an fp run's checkpoints/best.ckpt)");
             if (k.data.isEmpty())
                 throw Error("no dataset: the experiment names none");
-            ModelSource source;
-            source.weights = toPath(k.weights);
-            LoadedModel loaded = loadModel(source);
-            if (loaded.network->quantized())
-                throw Error(k.weights.toStdString() + ": is an LSQ model; the preview starts from a full-precision one");
             PreviewOptions options;
             options.calibrationImages = k.calib;
             options.validationImages = k.val;
             options.calibration = k.calibration;
             options.width = k.width;
             options.height = k.height;
-            preview = std::make_shared<PostTrainingPreview>(loaded.network, toPath(k.data), options);
+            ModelSource source;
+            source.weights = toPath(k.weights);
+            preview = openPostTrainingPreview(source, toPath(k.data), options);
             key = k;
         }
         if (fpMetrics) {
@@ -103,7 +97,6 @@ struct BitWidthAdvisor::Cache {
 struct BitWidthAdvisor::PreviewOutcome {
     PreviewResult result;
     EvaluationResult fp;
-    QuantConfig config;
     double seconds = 0;
 };
 
@@ -390,7 +383,6 @@ void BitWidthAdvisor::previewNow()
         if (promise.isCanceled())
             return;
         outcome->fp = *fp;
-        outcome->config = config;
         outcome->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         promise.addResult(outcome);
     };
@@ -440,14 +432,7 @@ void BitWidthAdvisor::usePreviewAsModelB()
     QDir().mkpath(dir);
     const QString path = QDir(dir).filePath("preview-model-b.ckpt");
     try {
-        TrainingCheckpoint c;
-        c.model = collectStateDict(*lastPreview_->result.network);
-        c.phase = "lsq";
-        c.cfgText = lastPreview_->result.network->spec().text;
-        c.quantYaml = quantConfigToYaml(lastPreview_->config);
-        c.metricsJson = "{}";
-        c.tyqVersion = "0.1.0";
-        saveCheckpoint(c, toPath(path));
+        savePostTrainingCheckpoint(lastPreview_->result, toPath(path));
     } catch (const std::exception& e) {
         showError(this, tr("Cannot write the preview model"), QString::fromUtf8(e.what()));
         return;

@@ -10,8 +10,6 @@
 #include "common/atomic_file.h"
 #include "common/embedded_config.h"
 #include "common/error.h"
-#include "io/checkpoint.h"
-#include "io/state_dict.h"
 #include "model/model_loader.h"
 #include "model/network_summary.h"
 
@@ -76,20 +74,17 @@ std::unique_ptr<PostTrainingPreview> makePreview(const PreviewFlags& f)
 {
     if (!std::filesystem::exists(f.data))
         throw Error(f.data + ": dataset not found (create the sample with: tyq gen-data --out data/sample)");
-    ModelSource source = f.model.source();
-    source.quant.clear(); // the fp model: bit-widths are what the command applies
-    LoadedModel loaded = loadModel(source);
-    for (const std::string& w : loaded.warnings)
-        spdlog::warn("{}", w);
-    if (loaded.network->quantized())
-        throw Error(f.model.weights + ": is an LSQ-quantized model; post-training quantization starts from fp weights");
     PreviewOptions options;
     options.calibrationImages = f.calib;
     options.validationImages = f.val;
     options.calibration = parseStepCalibration(f.calibrator);
     options.width = f.width;
     options.height = f.height;
-    return std::make_unique<PostTrainingPreview>(loaded.network, f.data, options);
+    std::vector<std::string> warnings;
+    std::unique_ptr<PostTrainingPreview> preview = openPostTrainingPreview(f.model.source(), f.data, options, &warnings);
+    for (const std::string& w : warnings)
+        spdlog::warn("{}", w);
+    return preview;
 }
 
 bool stderrIsTerminal(const GlobalOptions& global)
@@ -124,15 +119,7 @@ void runPtq(const PtqFlags& o, const GlobalOptions& global)
     std::cout << fmt::format("  reading images {:.2f} s, quantize + calibrate {:.2f} s, evaluate {:.2f} s\n", setup,
                              r.calibrationSeconds, r.evaluationSeconds);
     if (!o.out.empty()) {
-        TrainingCheckpoint c;
-        c.model = collectStateDict(*r.network);
-        c.phase = "lsq";
-        c.cfgText = r.network->spec().text;
-        c.quantYaml = quantConfigToYaml(config);
-        c.optionsYaml = "";
-        c.metricsJson = nlohmann::json{{"ptq", {{"map", r.metrics.mAP}, {"contest_iou", r.metrics.contestIoU}}}}.dump();
-        c.tyqVersion = "0.1.0";
-        saveCheckpoint(c, o.out);
+        savePostTrainingCheckpoint(r, o.out);
         std::cout << "wrote " << o.out << " (LSQ training can start from it: tyq train --quant ... --from " << o.out << ")\n";
     }
     if (!o.json.empty())

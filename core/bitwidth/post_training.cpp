@@ -2,10 +2,13 @@
 
 #include "common/elapsed.h"
 #include "common/error.h"
+#include "io/checkpoint.h"
 #include "io/state_dict.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
+
+#include <fmt/format.h>
 
 #include <chrono>
 
@@ -60,11 +63,12 @@ YoloNetwork quantizeAfterTraining(const YoloNetworkImpl& fp, const QuantConfig& 
     return q;
 }
 
-PostTrainingPreview::PostTrainingPreview(YoloNetwork fp, const std::filesystem::path& dataFile, PreviewOptions options)
+PostTrainingPreview::PostTrainingPreview(YoloNetwork fp, const std::filesystem::path& dataFile, PreviewOptions options,
+                                         const std::string& modelName)
     : fp_(std::move(fp)), options_(options)
 {
     if (fp_->quantized())
-        throw Error("post-training preview: the model is already quantized; give a full-precision one");
+        throw Error(modelName + ": is already quantized (LSQ); post-training quantization starts from fp weights");
     const DataConfig data = loadDataConfig(dataFile);
     if (data.classes != fp_->spec().numClasses())
         throw Error(dataFile.string() + ": has " + std::to_string(data.classes) + " classes but the network predicts " +
@@ -89,6 +93,31 @@ PostTrainingPreview::PostTrainingPreview(YoloNetwork fp, const std::filesystem::
 }
 
 PostTrainingPreview::~PostTrainingPreview() = default;
+
+std::unique_ptr<PostTrainingPreview> openPostTrainingPreview(ModelSource model, const std::filesystem::path& dataFile,
+                                                             const PreviewOptions& options,
+                                                             std::vector<std::string>* warnings)
+{
+    model.quant.clear();
+    LoadedModel loaded = loadModel(model);
+    if (warnings)
+        warnings->insert(warnings->end(), loaded.warnings.begin(), loaded.warnings.end());
+    return std::make_unique<PostTrainingPreview>(loaded.network, dataFile, options, model.weights.string());
+}
+
+void savePostTrainingCheckpoint(const PreviewResult& result, const std::filesystem::path& path)
+{
+    const YoloNetworkImpl& network = *result.network;
+    TrainingCheckpoint c;
+    c.model = collectStateDict(network);
+    c.phase = "lsq";
+    c.cfgText = network.spec().text;
+    c.quantYaml = quantConfigToYaml(*network.quantConfig());
+    c.metricsJson = fmt::format(R"({{"ptq": {{"map": {}, "contest_iou": {}}}}})", result.metrics.mAP,
+                                result.metrics.contestIoU);
+    c.tyqVersion = kTyqVersion;
+    saveCheckpoint(c, path);
+}
 
 int PostTrainingPreview::validationCount() const
 {

@@ -7,6 +7,7 @@
 #include "data/batch_loader.h"
 #include "data/dataset.h"
 #include "infer/dataset_evaluation.h"
+#include "model/model_loader.h"
 #include "model/yolo_network.h"
 
 #include <functional>
@@ -46,13 +47,28 @@ struct PreviewResult {
     std::vector<std::string> warnings;
 };
 
+class PostTrainingPreview;
+
+/// Loads the fp model of `model` (its bit-widths ignored: the preview applies its own) and
+/// builds its preview; the model's load warnings go to `warnings`. What the CLI and the studio
+/// open a preview with.
+std::unique_ptr<PostTrainingPreview> openPostTrainingPreview(ModelSource model, const std::filesystem::path& dataFile,
+                                                             const PreviewOptions& options,
+                                                             std::vector<std::string>* warnings = nullptr);
+
+/// Writes a preview's quantized model as a tyq LSQ checkpoint (its bit-widths and metrics
+/// recorded), which `tyq train --from` starts from and every model field loads. Atomic.
+void savePostTrainingCheckpoint(const PreviewResult& result, const std::filesystem::path& path);
+
 /// The fp model and the images, read once; run() per bit-width choice. run() may be called
 /// from any one thread at a time.
 class PostTrainingPreview {
 public:
     /// Reads the calibration images and lists the validation subset of `dataFile`. Throws
-    /// tyq::Error naming the file when a split is empty or the classes disagree with `fp`.
-    PostTrainingPreview(YoloNetwork fp, const std::filesystem::path& dataFile, PreviewOptions options);
+    /// tyq::Error naming the file when a split is empty or the classes disagree with `fp`, and
+    /// naming `modelName` when `fp` is already quantized.
+    PostTrainingPreview(YoloNetwork fp, const std::filesystem::path& dataFile, PreviewOptions options,
+                        const std::string& modelName = "the model");
     ~PostTrainingPreview();
 
     /// Quantizes at `config` and evaluates. `progress(done, total)` over the validation images;

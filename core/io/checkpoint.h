@@ -17,6 +17,9 @@ namespace tyq {
 
 struct PickleValue;
 
+/// The version tyq records in what it writes.
+inline constexpr const char* kTyqVersion = "0.1.0";
+
 struct TrainingCheckpoint {
     StateDict model;
     std::string phase;       ///< "fp" or "lsq"

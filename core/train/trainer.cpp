@@ -544,7 +544,7 @@ private:
         c.batchInEpoch = pos_.batchInEpoch;
         c.globalBatch = pos_.globalBatch;
         c.rngState = at::detail::getDefaultCPUGenerator().get_state();
-        c.tyqVersion = "0.1.0";
+        c.tyqVersion = kTyqVersion;
         status_.epochsDone = pos_.epoch;
         status_.updated = nowIso8601();
         folder_->writeStatus(status_); // also flushes batch rows, so the csv covers the checkpoint
