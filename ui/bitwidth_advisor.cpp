@@ -465,16 +465,19 @@ void BitWidthAdvisor::measureSensitivity()
     JobHandlers<std::shared_ptr<SensitivityOutcome>> handlers;
     handlers.progress = [this](int done, int total) {
         showProgress(done, total);
-        result_->setText(tr("Measuring sensitivity: %1 / %2").arg(done).arg(total));
+        result_->setText(done == 0 ? tr("Measuring sensitivity: Hessian traces")
+                                   : tr("Measuring sensitivity: %1 / %2").arg(done).arg(total));
     };
     handlers.result = [this](const std::shared_ptr<SensitivityOutcome>& o) {
         sensitivity_ = o;
         showSensitivity();
         searchButton_->setEnabled(true);
         searchButton_->setToolTip(tr("Find the bit-widths that lose least within the budget"));
-        const QString text = tr("Sensitivity measured in %1 s; proxy (output error) rank correlation with the drop %2")
+        const QString text = tr("Sensitivity measured in %1 s; proxies' rank correlation with the drop: "
+                                "output error %2, Hessian trace %3")
                                  .arg(o->seconds, 0, 'f', 0)
-                                 .arg(o->table.proxyRankCorrelation, 0, 'f', 2);
+                                 .arg(o->table.proxyRankCorrelation, 0, 'f', 2)
+                                 .arg(o->table.hessianRankCorrelation, 0, 'f', 2);
         result_->setText(text);
         Q_EMIT sensitivityFinished(true, text);
     };
@@ -517,14 +520,15 @@ void BitWidthAdvisor::showSensitivity()
                     const double share = std::clamp(e->mapDrop / worst, 0.0, 1.0);
                     item->setBackground(QColor(255, static_cast<int>(255 - 180 * share), static_cast<int>(255 - 180 * share)));
                     item->setForeground(Qt::black);
-                    item->setToolTip(tr("%1 %2 at %3 bits alone: mAP %4 (fp %5), drop %6; contest IoU %7; output error %8")
+                    item->setToolTip(tr("%1 %2 at %3 bits alone: mAP %4 (fp %5), drop %6; contest IoU %7; output error %8; Hessian proxy %9")
                                          .arg(QString::fromStdString(module), weight ? tr("weights") : tr("input activations"))
                                          .arg(bits)
                                          .arg(e->map, 0, 'f', 3)
                                          .arg(t.fpMap, 0, 'f', 3)
                                          .arg(e->mapDrop, 0, 'f', 3)
                                          .arg(e->contestIoU, 0, 'f', 3)
-                                         .arg(e->outputError, 0, 'g', 3));
+                                         .arg(e->outputError, 0, 'g', 3)
+                                         .arg(e->hessianProxy, 0, 'g', 3));
                 } else {
                     item->setText("–");
                 }

@@ -136,6 +136,7 @@ struct SensitivityFlags {
     PreviewFlags preview;
     std::vector<int> bits = {2, 3, 4, 8};
     bool proxyOnly = false;
+    int hessianSamples = SensitivityOptions{}.hessianSamples;
     std::string json;
 };
 
@@ -146,9 +147,13 @@ nlohmann::json sensitivityJson(const SensitivityTable& t)
     for (const SensitivityEntry& e : t.entries)
         entries.push_back({{"module", e.module}, {"quantizer", e.weight ? "weight" : "act"}, {"bits", e.bits},
                            {"map", number(e.map)}, {"map_drop", number(e.mapDrop)}, {"contest_iou", number(e.contestIoU)},
-                           {"contest_iou_drop", number(e.contestIoUDrop)}, {"output_error", e.outputError}});
-    return {{"fp_map", t.fpMap}, {"fp_contest_iou", t.fpContestIoU}, {"entries", entries},
-            {"proxy_rank_correlation", number(t.proxyRankCorrelation)}};
+                           {"contest_iou_drop", number(e.contestIoUDrop)}, {"output_error", e.outputError},
+                           {"hessian_proxy", number(e.hessianProxy)}});
+    return {{"fp_map", t.fpMap},
+            {"fp_contest_iou", t.fpContestIoU},
+            {"entries", entries},
+            {"proxy_rank_correlation", number(t.proxyRankCorrelation)},
+            {"hessian_rank_correlation", number(t.hessianRankCorrelation)}};
 }
 
 void runSensitivity(const SensitivityFlags& o, const GlobalOptions& global)
@@ -159,6 +164,7 @@ void runSensitivity(const SensitivityFlags& o, const GlobalOptions& global)
     SensitivityOptions options;
     options.bits = o.bits;
     options.measure = !o.proxyOnly;
+    options.hessianSamples = o.hessianSamples;
     const bool tty = stderrIsTerminal(global);
     const Clock::time_point start = Clock::now();
     const SensitivityTable t = measureSensitivity(*preview, base, options, [&](int done, int total, const std::string& what) {
@@ -174,13 +180,17 @@ void runSensitivity(const SensitivityFlags& o, const GlobalOptions& global)
         std::fprintf(stderr, "\n");
     std::cout << fmt::format("fp: mAP {:.4f}  contest IoU {:.4f} on {} val images\n", t.fpMap, t.fpContestIoU,
                              preview->validationCount());
-    std::cout << fmt::format("{:<24} {:<6} {:>4} {:>9} {:>9} {:>12}\n", "module", "quant", "bits", "mAP", "drop", "output err");
+    std::cout << fmt::format("{:<24} {:<6} {:>4} {:>9} {:>9} {:>12} {:>12}\n", "module", "quant", "bits", "mAP", "drop",
+                             "output err", "hessian");
     for (const SensitivityEntry& e : t.entries)
-        std::cout << fmt::format("{:<24} {:<6} {:>4} {:>9.4f} {:>9.4f} {:>12.5f}\n", e.module, e.weight ? "weight" : "act",
-                                 e.bits, e.map, e.mapDrop, e.outputError);
-    if (!o.proxyOnly)
-        std::cout << fmt::format("proxy (output error) against measured mAP drop: Spearman rank correlation {:.3f}\n",
-                                 t.proxyRankCorrelation);
+        std::cout << fmt::format("{:<24} {:<6} {:>4} {:>9.4f} {:>9.4f} {:>12.5f} {:>12.4g}\n", e.module,
+                                 e.weight ? "weight" : "act", e.bits, e.map, e.mapDrop, e.outputError, e.hessianProxy);
+    if (!o.proxyOnly) {
+        std::cout << fmt::format("Spearman rank correlation with the measured mAP drop: output error {:.3f}, "
+                                 "Hessian trace {:.3f}\n",
+                                 t.proxyRankCorrelation, t.hessianRankCorrelation);
+        std::cout << fmt::format("the better proxy here: {}\n", t.hessianRanksBetter() ? "Hessian trace" : "output error");
+    }
     std::cout << fmt::format("took {:.1f} s\n", std::chrono::duration<double>(Clock::now() - start).count());
     if (!o.json.empty())
         writeFileAtomically(o.json, sensitivityJson(t).dump(2) + "\n");
@@ -196,6 +206,7 @@ struct SearchFlags {
     std::string sensitivityJson;
     std::string out;
     bool measure = false;
+    bool front = false;
 };
 
 /// "300KB", "1.5MiB", "2400000" (bytes) -> bits.
@@ -226,6 +237,11 @@ SensitivityTable readSensitivityJson(const std::string& path)
     try {
         const nlohmann::json j = nlohmann::json::parse(in);
         t.fpMap = j.at("fp_map").get<double>();
+        auto correlation = [&](const char* key) {
+            return j.value(key, nlohmann::json(nullptr)).is_null() ? NAN : j.at(key).get<double>();
+        };
+        t.proxyRankCorrelation = correlation("proxy_rank_correlation");
+        t.hessianRankCorrelation = correlation("hessian_rank_correlation");
         for (const auto& e : j.at("entries")) {
             SensitivityEntry s;
             s.module = e.at("module").get<std::string>();
@@ -233,6 +249,9 @@ SensitivityTable readSensitivityJson(const std::string& path)
             s.bits = e.at("bits").get<int>();
             s.mapDrop = e.at("map_drop").is_null() ? NAN : e.at("map_drop").get<double>();
             s.outputError = e.at("output_error").get<double>();
+            s.hessianProxy = e.value("hessian_proxy", nlohmann::json(nullptr)).is_null()
+                                 ? NAN
+                                 : e.at("hessian_proxy").get<double>();
             t.entries.push_back(s);
         }
     } catch (const nlohmann::json::exception& e) {
@@ -241,11 +260,40 @@ SensitivityTable readSensitivityJson(const std::string& path)
     return t;
 }
 
+/// The size / predicted-mAP Pareto front from 2 to 8 average weight bits, each point measured
+/// by the preview when `preview` is given (opened on first use).
+void printFront(const NetworkSpec& spec, const QuantConfig& base, const std::vector<std::vector<LayerOption>>& layers,
+                const SensitivityTable& table, std::unique_ptr<PostTrainingPreview>* preview, const PreviewFlags& flags)
+{
+    const Clock::time_point start = Clock::now();
+    const std::vector<SearchPoint> front = paretoFront(layers);
+    std::cout << fmt::format("Pareto front ({} points, {:.3f} s); those from 2 to 8 average weight bits:\n", front.size(),
+                             std::chrono::duration<double>(Clock::now() - start).count());
+    std::cout << fmt::format("{:>9} {:>10} {:>10} {:>10} {:>10}\n", "avg bits", "size KB", "G bit-ops", "predicted",
+                             preview ? "measured" : "");
+    for (const SearchPoint& p : front) {
+        const QuantConfig config = configForChoice(spec, base, layers, p.choice);
+        const NetworkSummary summary = summarizeNetwork(spec, &config);
+        const double bits = summary.averageWeightBits();
+        if (bits < 2 || bits > 8)
+            continue;
+        std::string measured;
+        if (preview) {
+            if (!*preview)
+                *preview = makePreview(flags);
+            measured = fmt::format("{:.4f}", (*preview)->run(config).metrics.mAP);
+        }
+        std::cout << fmt::format("{:>9.2f} {:>10.1f} {:>10.3f} {:>10.4f} {:>10}\n", bits, summary.sizeBitsQuantized / 8000.0,
+                                 summary.bitOps / 1e9, table.fpMap - p.drop, measured);
+    }
+}
+
 void runSearch(const SearchFlags& o, const GlobalOptions& global)
 {
     applyGlobalOptions(global);
-    if (o.budgetSize.empty() && o.budgetBops <= 0)
-        throw Error("search: give a budget, --budget-size (e.g. 300KB) and/or --budget-bops (G bit-operations)");
+    if (o.budgetSize.empty() && o.budgetBops <= 0 && !o.front)
+        throw Error("search: give a budget, --budget-size (e.g. 300KB) and/or --budget-bops (G bit-operations), "
+                    "or ask for the --front");
     const QuantConfig base = bitWidthsOf(o.preview);
     SearchBudget budget;
     if (!o.budgetSize.empty())
@@ -276,6 +324,11 @@ void runSearch(const SearchFlags& o, const GlobalOptions& global)
     std::vector<int> candidates = o.bits;
     candidates.insert(candidates.begin(), 0); // full precision is always a choice
     const auto layers = layerOptions(spec, base, table, candidates, candidates);
+    if (o.front) {
+        printFront(spec, base, layers, table, o.measure ? &preview : nullptr, o.preview);
+        if (o.budgetSize.empty() && o.budgetBops <= 0)
+            return;
+    }
     const Clock::time_point searchStart = Clock::now();
     const std::optional<SearchPoint> best = searchBitWidths(layers, budget);
     const double searchSeconds = std::chrono::duration<double>(Clock::now() - searchStart).count();
@@ -323,7 +376,11 @@ void registerBitWidthCommands(CLI::App& app, const GlobalOptions& global)
                                                           "input activations alone at each bit-width, and a cheap proxy");
         addPreviewFlags(*cmd, o->preview, "Quantizer flags to keep (symmetric, per-channel...; default: lsq-3bit.yaml)");
         cmd->add_option("--bits", o->bits, "Candidate bit-widths")->delimiter(',')->check(CLI::Range(1, 16))->capture_default_str();
-        cmd->add_flag("--proxy-only", o->proxyOnly, "Only the output-error proxy (no evaluation per candidate)");
+        cmd->add_flag("--proxy-only", o->proxyOnly, "Only the proxies (no evaluation per candidate)");
+        cmd->add_option("--hessian-samples", o->hessianSamples,
+                        "Rademacher vectors of the Hessian-trace proxy (HAWQ; 0: output-error proxy only)")
+            ->check(CLI::Range(0, 1000))
+            ->capture_default_str();
         cmd->add_option("--json", o->json, "Write the table as JSON (tyq search --sensitivity reads it)");
         cmd->callback([o, &global] { runSensitivity(*o, global); });
     }
@@ -340,7 +397,9 @@ void registerBitWidthCommands(CLI::App& app, const GlobalOptions& global)
         cmd->add_option("--budget-bops", o->budgetBops, "Most bit-operations per image, in G")->check(CLI::PositiveNumber);
         cmd->add_option("--sensitivity", o->sensitivityJson, "Use this table from tyq sensitivity --json instead of measuring")
             ->check(CLI::ExistingFile);
-        cmd->add_flag("--measure", o->measure, "Also evaluate the chosen bit-widths with the post-training preview");
+        cmd->add_flag("--measure", o->measure,
+                      "Also evaluate the chosen bit-widths (and the --front's points) with the post-training preview");
+        cmd->add_flag("--front", o->front, "Print the size / predicted-mAP Pareto front from 2 to 8 average weight bits");
         cmd->add_option("--out,-o", o->out, "Write the chosen bit-widths (reference YAML: quan_default + excepts)");
         cmd->callback([o, &global] { runSearch(*o, global); });
     }

@@ -86,7 +86,9 @@ PostTrainingPreview::PostTrainingPreview(YoloNetwork fp, const std::filesystem::
     BatchLoaderOptions calibrationLoader = loader;
     calibrationLoader.batchSize = static_cast<int>(calibration.size());
     calibrationLoader.threads = 1;
-    calibration_ = BatchLoader(calibration, calibrationLoader).buildBatch(0, 0).images;
+    Batch calibrationBatch = BatchLoader(calibration, calibrationLoader).buildBatch(0, 0);
+    calibration_ = calibrationBatch.images;
+    calibrationTargets_ = calibrationBatch.targets;
 
     loader.batchSize = std::max(1, options_.batchSize);
     validation_ = std::make_unique<BatchLoader>(firstSamples(data.validList, data, options_.validationImages, "val"), loader);

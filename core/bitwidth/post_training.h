@@ -81,6 +81,8 @@ public:
 
     const YoloNetworkImpl& fullPrecision() const { return *fp_; }
     const at::Tensor& calibrationImages() const { return calibration_; }
+    /// Their labels, [T, 6] as a Batch holds them (the Hessian proxy's loss needs them).
+    const at::Tensor& calibrationTargets() const { return calibrationTargets_; }
     const PreviewOptions& options() const { return options_; }
     int validationCount() const;
 
@@ -88,6 +90,7 @@ private:
     YoloNetwork fp_;
     PreviewOptions options_;
     at::Tensor calibration_;
+    at::Tensor calibrationTargets_;
     std::unique_ptr<BatchLoader> validation_;
 };
 

@@ -1,5 +1,6 @@
 #include "bitwidth/sensitivity.h"
 
+#include "bitwidth/hessian_trace.h"
 #include "common/error.h"
 
 #include <ATen/ATen.h>
@@ -8,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <optional>
 #include <numeric>
 
 namespace tyq {
@@ -49,6 +52,17 @@ const SensitivityEntry* SensitivityTable::find(const std::string& module, bool w
         if (e.module == module && e.weight == weight && e.bits == bits)
             return &e;
     return nullptr;
+}
+
+bool SensitivityTable::hessianRanksBetter() const
+{
+    return std::isfinite(hessianRankCorrelation) &&
+           (!std::isfinite(proxyRankCorrelation) || hessianRankCorrelation > proxyRankCorrelation);
+}
+
+double SensitivityTable::bestProxy(const SensitivityEntry& e) const
+{
+    return hessianRanksBetter() ? e.hessianProxy : e.outputError;
 }
 
 QuantConfig singleQuantizerConfig(const QuantConfig& base, const std::string& module, bool weight, int bits)
@@ -103,13 +117,16 @@ SensitivityTable measureSensitivity(const PostTrainingPreview& preview, const Qu
     const at::Tensor& calibration = preview.calibrationImages();
     const at::Tensor proxyImages =
         calibration.slice(0, 0, std::min<int64_t>(calibration.size(0), std::max(1, options.proxyImages)));
-    std::vector<at::Tensor> fpOutputs;
+    std::vector<at::Tensor> fpOutputs, fpLayerOutputs;
     {
         at::NoGradGuard noGrad;
         YoloNetwork copy = cloneNetwork(fp);
         copy->eval();
-        fpOutputs = copy->forward(proxyImages);
+        fpOutputs = copy->forward(proxyImages, &fpLayerOutputs);
     }
+    std::map<std::string, size_t> layerSlot; // module -> index into convLayers()
+    for (size_t k = 0; k < fp.convLayers().size(); ++k)
+        layerSlot[fp.convLayers()[k].moduleName] = k;
 
     struct Candidate {
         std::string module;
@@ -134,6 +151,14 @@ SensitivityTable measureSensitivity(const PostTrainingPreview& preview, const Qu
         }
 
     const int total = static_cast<int>(candidates.size());
+    std::optional<HessianTraces> traces;
+    if (options.hessianSamples > 0 && total > 0) {
+        if (progress && !progress(0, total, "Hessian traces"))
+            return table;
+        const at::Tensor& targets = preview.calibrationTargets();
+        const at::Tensor proxyTargets = targets.numel() ? targets.index({targets.select(1, 0) < proxyImages.size(0)}) : targets;
+        traces = estimateHessianTraces(fp, proxyImages, proxyTargets, options.hessianSamples);
+    }
     for (int i = 0; i < total; ++i) {
         const Candidate& c = candidates[static_cast<size_t>(i)];
         const QuantConfig config = singleQuantizerConfig(base, c.module, c.weight, c.bits);
@@ -146,6 +171,19 @@ SensitivityTable measureSensitivity(const PostTrainingPreview& preview, const Qu
             at::NoGradGuard noGrad;
             YoloNetwork q = quantizeAfterTraining(fp, config, proxyImages, preview.options().calibration);
             e.outputError = relativeOutputError(fpOutputs, q->forward(proxyImages));
+            e.hessianProxy = std::numeric_limits<double>::quiet_NaN();
+            const std::map<std::string, double>* density = traces ? (c.weight ? &traces->weight : &traces->activation) : nullptr;
+            if (density && density->count(c.module)) {
+                const size_t slot = layerSlot.at(c.module);
+                const auto& layer = q->convLayers()[slot];
+                const int index = layer.index;
+                const at::Tensor original = c.weight ? fp.convLayers()[slot].conv->weight
+                                            : index == 0 ? proxyImages
+                                                         : fpLayerOutputs[static_cast<size_t>(index - 1)];
+                LsqQuantizer quantizer = c.weight ? layer.conv->quanW : layer.conv->quanA;
+                if (quantizer)
+                    e.hessianProxy = hessianLossIncrease(density->at(c.module), original, quantizer->forward(original));
+            }
         }
         if (options.measure) {
             const PreviewResult r = preview.run(config);
@@ -162,13 +200,18 @@ SensitivityTable measureSensitivity(const PostTrainingPreview& preview, const Qu
             break;
     }
 
-    std::vector<double> proxy, drop;
+    std::vector<double> proxy, drop, hessian, hessianDrop;
     for (const SensitivityEntry& e : table.entries)
         if (std::isfinite(e.mapDrop)) {
             proxy.push_back(e.outputError);
             drop.push_back(e.mapDrop);
+            if (std::isfinite(e.hessianProxy)) {
+                hessian.push_back(e.hessianProxy);
+                hessianDrop.push_back(e.mapDrop);
+            }
         }
     table.proxyRankCorrelation = spearmanCorrelation(proxy, drop);
+    table.hessianRankCorrelation = spearmanCorrelation(hessian, hessianDrop);
     return table;
 }
 

@@ -13,6 +13,16 @@ std::string TensorShape::str() const
     return fmt::format("{}x{}x{}", channels, height, width);
 }
 
+double NetworkSummary::averageWeightBits() const
+{
+    double bits = 0, weights = 0;
+    for (const LayerSummary& l : layers) {
+        bits += static_cast<double>(l.weightCount) * l.weightBits;
+        weights += static_cast<double>(l.weightCount);
+    }
+    return weights > 0 ? bits / weights : 0.0;
+}
+
 NetworkSummary summarizeNetwork(const NetworkSpec& spec, const QuantConfig* quant, int width, int height)
 {
     NetworkSummary summary;

@@ -53,6 +53,8 @@ struct NetworkSummary {
     int64_t bitOps = 0;            ///< sum over convs of macs x wbits x abits
     int64_t bitOpsFp32 = 0;        ///< the same at 32 x 32
     double compression() const { return sizeBitsQuantized > 0 ? double(sizeBitsFp32) / double(sizeBitsQuantized) : 1.0; }
+    /// Bits per conv weight, averaged over all conv weights (fp weights count 32).
+    double averageWeightBits() const;
 };
 
 /// Shapes and costs at the given input size (0 = the cfg's). Without `quant`, the fp network.

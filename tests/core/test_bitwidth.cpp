@@ -5,12 +5,15 @@
 #include "test_support.h"
 
 #include "bitwidth/bit_search.h"
+#include "bitwidth/hessian_trace.h"
 #include "bitwidth/post_training.h"
 #include "bitwidth/sensitivity.h"
 #include "data/synthetic_dataset.h"
 #include "model/network_summary.h"
+#include "model/yolo_head.h"
 
 #include <ATen/ATen.h>
+#include <torch/autograd.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -156,9 +159,11 @@ TEST(Sensitivity, MoreBitsNeverCostMoreOutputErrorAndOnlyOneQuantizerIsOn)
     options.bits = {2, 4, 8};
     options.measure = false; // the proxy only: a random network has no mAP to lose
     int calls = 0;
-    const SensitivityTable t = measureSensitivity(preview, base, options, [&](int done, int total, const std::string&) {
-        EXPECT_EQ(done, ++calls);
+    const SensitivityTable t = measureSensitivity(preview, base, options, [&](int done, int total, const std::string& what) {
+        EXPECT_EQ(done, calls++); // 0: the Hessian traces, then one per entry
         EXPECT_EQ(total, 60);
+        if (done == 0)
+            EXPECT_EQ(what, "Hessian traces");
         return true;
     });
     ASSERT_EQ(t.entries.size(), 60u); // 10 convs x (weights, activations) x 3 bit-widths
@@ -170,13 +175,64 @@ TEST(Sensitivity, MoreBitsNeverCostMoreOutputErrorAndOnlyOneQuantizerIsOn)
         ASSERT_TRUE(two);
         // 8 bits hurt no more than 2. Activations of these reference flags are all-positive, so
         // the negative part of a leaky ReLU is clipped at any width: a floor with noise on top.
-        if (e.weight)
+        if (e.weight) {
             EXPECT_LT(e.outputError, two->outputError) << e.module;
-        else
+            EXPECT_LT(e.hessianProxy, two->hessianProxy) << e.module;
+        } else {
             EXPECT_LE(e.outputError, two->outputError * 1.05 + 1e-12) << e.module;
+            EXPECT_LE(e.hessianProxy, two->hessianProxy * 1.05 + 1e-12) << e.module;
+        }
+        EXPECT_GE(e.hessianProxy, 0) << e.module;
     }
-    // Stopping after the first entry leaves one.
-    EXPECT_EQ(measureSensitivity(preview, base, options, [](int, int, const std::string&) { return false; }).entries.size(), 1u);
+    // Stopping at the Hessian step leaves nothing, after the first entry one.
+    EXPECT_EQ(measureSensitivity(preview, base, options, [](int, int, const std::string&) { return false; }).entries.size(), 0u);
+    EXPECT_EQ(measureSensitivity(preview, base, options, [](int done, int, const std::string&) { return done == 0; })
+                  .entries.size(),
+              1u);
+    // Without Hessian samples the Hessian proxy is absent, and the output error is the proxy used.
+    options.hessianSamples = 0;
+    const SensitivityTable noHessian = measureSensitivity(preview, base, options);
+    EXPECT_TRUE(std::isnan(noHessian.entries.front().hessianProxy));
+    EXPECT_FALSE(noHessian.hessianRanksBetter());
+}
+
+TEST(Sensitivity, HutchinsonTraceMatchesTheExactHessianTrace)
+{
+    // conv_0's weight (16 x 3 x 3 x 3 = 432 entries) is small enough for the exact trace: the sum
+    // of d2L/dw_i2, one second derivative per entry, against the estimate from random vectors.
+    YoloNetwork fp = seededNetwork();
+    const PostTrainingPreview preview(fp, previewDataset(), toyPreview(StepCalibration::minimumError));
+    const at::Tensor images = preview.calibrationImages().slice(0, 0, 2);
+    const at::Tensor& allTargets = preview.calibrationTargets();
+    const at::Tensor targets = allTargets.index_select(0, (allTargets.select(1, 0) < 2).nonzero().squeeze(1));
+    ASSERT_GT(targets.size(0), 0);
+    const HessianTraces estimate = estimateHessianTraces(*fp, images, targets, 32, 3);
+
+    YoloNetwork net = cloneNetwork(*fp);
+    net->eval();
+    const at::Tensor weight = net->convLayers().front().conv->weight;
+    const std::vector<at::Tensor> heads = net->forward(images);
+    at::Tensor loss;
+    const std::vector<int> yolo = net->spec().yoloIndices();
+    for (size_t k = 0; k < heads.size(); ++k) {
+        const at::Tensor term = yoloLoss(heads[k], net->spec().layers[yolo[k]].yolo(), targets, images.size(2)).total;
+        loss = loss.defined() ? loss + term : term;
+    }
+    const at::Tensor gradient = torch::autograd::grad({loss}, {weight}, {}, true, true)[0].reshape({-1});
+    double exact = 0;
+    for (int64_t i = 0; i < gradient.numel(); ++i)
+        exact += torch::autograd::grad({gradient[i]}, {weight}, {}, true, false)[0].reshape({-1})[i].item<double>();
+    const double exactDensity = exact / static_cast<double>(weight.numel());
+    ASSERT_GT(exactDensity, 0);
+    EXPECT_NEAR(estimate.weight.at("module_list.0.conv_0"), exactDensity, 0.1 * exactDensity);
+    EXPECT_EQ(estimate.weight.size(), 10u);
+    EXPECT_EQ(estimate.activation.size(), 10u);
+    for (const auto& traces : {estimate.weight, estimate.activation})
+        for (const auto& [module, density] : traces)
+            EXPECT_GT(density, 0) << module; // positive semi-definite; every conv reaches the loss
+
+    // HAWQ's loss increase: 1/2 density ||dx||^2.
+    EXPECT_DOUBLE_EQ(hessianLossIncrease(4.0, at::zeros({3}), at::ones({3})), 6.0);
 }
 
 TEST(Sensitivity, SpearmanRankCorrelation)

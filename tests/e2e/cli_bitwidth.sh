@@ -61,7 +61,15 @@ for m in {x["module"] for x in e}:
     for q in ("weight", "act"):
         err = {x["bits"]: x["output_error"] for x in e if x["module"] == m and x["quantizer"] == q}
         assert err[8] <= err[2], (m, q, err)
+# The Hessian-trace proxy (HAWQ) beside it, and both proxies' rank correlations.
+assert all(x["hessian_proxy"] is not None and x["hessian_proxy"] >= 0 for x in e), e[:2]
+for m in {x["module"] for x in e}:
+    h = {x["bits"]: x["hessian_proxy"] for x in e if x["module"] == m and x["quantizer"] == "weight"}
+    assert h[8] < h[2], (m, h)
+assert "hessian_rank_correlation" in j and "proxy_rank_correlation" in j, j.keys()
 PY
+grep -q "Spearman rank correlation with the measured mAP drop: output error .*, Hessian trace" sens.txt &&
+    pass "sensitivity compares the two proxies" || fail "proxy comparison: $(tail -3 sens.txt)"
 
 # --- search ---------------------------------------------------------------------------------------
 "$tyq" --threads 1 -q search --weights "$fp" --sensitivity sens.json --bits 2,8 --budget-size 300KB --out bits.yaml \
@@ -78,6 +86,19 @@ PY
     fail "impossible budget message: $(cat tiny.txt)"
 "$tyq" -q search --weights "$fp" --sensitivity sens.json --budget-size lots >bad.txt 2>&1 &&
     fail "a bad size was accepted" || grep -q "budget-size 'lots'" bad.txt || fail "bad size message: $(cat bad.txt)"
+# The front from 2 to 8 average weight bits, without a budget; with --measure each point previewed.
+"$tyq" --threads 1 -q search --weights "$fp" --data data/dac.data --calib 4 --val 6 "${toy[@]}" --sensitivity sens.json \
+    --bits 2,8 --front --measure >front.txt 2>&1 || fail "search --front failed: $(tail -5 front.txt)"
+"$python" - front.txt <<'PY' && pass "the front lists points from 2 to 8 average bits, measured" || fail "front: $(cat front.txt)"
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip() and l.split()[0].replace(".", "").isdigit()]
+assert len(rows) >= 2, rows
+bits = [float(r[0]) for r in rows]
+size = [float(r[1]) for r in rows]
+assert all(2 <= b <= 8 for b in bits), bits
+assert size == sorted(size), size                      # smallest model first
+assert all(0 <= float(r[4]) <= 1 for r in rows), rows  # the measured mAP
+PY
 echo '{"entries": 3}' >broken.json
 "$tyq" -q search --weights "$fp" --sensitivity broken.json --budget-size 300KB >broken.txt 2>&1 &&
     fail "a broken table was accepted" || grep -q "broken.json: not a tyq sensitivity table" broken.txt ||
