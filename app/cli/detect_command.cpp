@@ -175,6 +175,7 @@ void run(const DetectCommandOptions& o, const GlobalOptions& global)
         if (!o.dump.empty()) {
             const std::filesystem::path dir = std::filesystem::path(o.dump) / stem;
             writeNpy(r.decoded, dir / "output.npy");
+            writeNpy(integer ? input[0] : r.input, dir / "input.npy");
             for (size_t i = 0; i < r.layerOutputs.size(); ++i)
                 if (r.layerOutputs[i].defined())
                     writeNpy(r.layerOutputs[i], dir / fmt::format("layer_{}.npy", i));
@@ -218,7 +219,7 @@ void registerDetectCommand(CLI::App& app, const GlobalOptions& global)
     cmd->add_option("--json", o->json, "Write detections as JSON to this file ('-' = standard output)");
     cmd->add_option("--draw", o->draw, "Write annotated images into this folder");
     cmd->add_option("--dump", o->dump,
-                    "Write DIR/<image>/output.npy (decoded predictions) and layer_<i>.npy (every layer's output); "
+                    "Write DIR/<image>/output.npy (decoded predictions), input.npy (the network input) and layer_<i>.npy (every layer's output); "
                     "with --engine int, layer_<i>_in/_acc/_out_to_<j>/_out.npy (codes, int32 accumulators, floats)");
     cmd->add_option("--names", o->names, "Class names file (default: the DAC names)")->check(CLI::ExistingFile);
     cmd->add_option("images", o->images, "Image files")->required()->check(CLI::ExistingFile);

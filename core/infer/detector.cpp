@@ -58,8 +58,10 @@ ImageDetections Detector::run(const std::filesystem::path& image, const Detectio
     result.detections = detectionsFromDecoded(decoded, network_->spec().numClasses(), options);
     scaleDetections(result.detections, static_cast<float>(original.width) / inputWidth_,
                     static_cast<float>(original.height) / inputHeight_);
-    if (options.keepDecoded)
+    if (options.keepDecoded) {
         result.decoded = decoded;
+        result.input = input[0];
+    }
     return result;
 }
 

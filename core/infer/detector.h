@@ -26,6 +26,7 @@ struct ImageDetections {
     int width = 0, height = 0;          ///< original image size
     std::vector<Detection> detections;  ///< in original image pixels, best first
     at::Tensor decoded;                 ///< [rows, 5+C] in network-input pixels, if kept
+    at::Tensor input;                   ///< [3, H, W] the network input (RGB 0..255), with decoded
     std::vector<at::Tensor> layerOutputs; ///< per layer [C, H, W] (decoded rows for yolo), if kept
 };
 
