@@ -7,6 +7,7 @@
 #include "detection_panel.h"
 #include "detection_view.h"
 #include "hardware_export_dialog.h"
+#include "onnx_export_dialog.h"
 #include "layer_quant_view.h"
 #include "log_panel.h"
 #include "plots_panel.h"
@@ -275,21 +276,46 @@ void MainWindow::createMenus()
     quant->addAction(quantEditor_->undoAction());
     quant->addAction(quantEditor_->redoAction());
     quant->addSeparator();
-    quant->addAction(tr("Export for &hardware…"), this, [this] {
-        // Prefilled with the selected run's best checkpoint (else its last) and the experiment's dataset.
+    // The selected run's best checkpoint (else its last), for either export dialog.
+    auto selectedCheckpoint = [this]() -> QString {
+        const QStringList runs = runsBrowser_->selectedRuns();
+        if (runs.isEmpty())
+            return {};
+        const QString best = QDir(runs.first()).filePath("checkpoints/best.ckpt");
+        return QFileInfo::exists(best) ? best : QDir(runs.first()).filePath("checkpoints/last.ckpt");
+    };
+    QAction* hardwareExport = quant->addAction(tr("Export for &hardware…"), this, [this, selectedCheckpoint] {
+        // Prefilled with the selected run's checkpoint and the experiment's dataset.
         auto* dialog = new HardwareExportDialog(this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
-        const QStringList runs = runsBrowser_->selectedRuns();
-        if (!runs.isEmpty()) {
-            const QString best = QDir(runs.first()).filePath("checkpoints/best.ckpt");
-            dialog->setModel(QFileInfo::exists(best) ? best : QDir(runs.first()).filePath("checkpoints/last.ckpt"));
-            dialog->setOutputDir(QDir(runs.first()).filePath("hardware_export"));
+        const QString checkpoint = selectedCheckpoint();
+        if (!checkpoint.isEmpty()) {
+            dialog->setModel(checkpoint);
+            dialog->setOutputDir(QDir(runsBrowser_->selectedRuns().first()).filePath("hardware_export"));
         }
         dialog->setDataFile(fromPath(trainingPanel_->experiment().dataFile));
         connect(dialog, &HardwareExportDialog::message, logPanel_,
                 [this](const QString& text) { logPanel_->appendMessage(LogLevel::info, text); });
         dialog->show();
     });
+    auto openOnnxExport = [this, selectedCheckpoint](const QString& format) {
+        auto* dialog = new OnnxExportDialog(this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->setFormat(format);
+        const QString checkpoint = selectedCheckpoint();
+        if (!checkpoint.isEmpty()) {
+            dialog->setModel(checkpoint);
+            dialog->setOutputFile(QDir(runsBrowser_->selectedRuns().first())
+                                      .filePath(format == "qonnx" ? "model.qonnx.onnx" : "model.onnx"));
+        }
+        connect(dialog, &OnnxExportDialog::message, logPanel_,
+                [this](const QString& text) { logPanel_->appendMessage(LogLevel::info, text); });
+        dialog->show();
+    };
+    QMenu* exportMenu = menuBar()->addMenu(tr("E&xport"));
+    exportMenu->addAction(tr("&ONNX (onnxruntime, OpenVINO, TensorRT)…"), this, [openOnnxExport] { openOnnxExport("onnx"); });
+    exportMenu->addAction(tr("&QONNX (FINN, hls4ml)…"), this, [openOnnxExport] { openOnnxExport("qonnx"); });
+    exportMenu->addAction(hardwareExport);
 
     QMenu* training = menuBar()->addMenu(tr("&Training"));
     training->addAction(tr("&Start"), this, [this] { trainingPanel_->startTraining(); })->setShortcut(QKeySequence("Ctrl+R"));

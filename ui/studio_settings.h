@@ -53,6 +53,8 @@ inline const Setting<int> previewValImages{"preview/validationImages", 64};
 inline const Setting<QString> previewCalibrator{"preview/calibrator", "mse"};
 inline const Setting<bool> previewOnEdit{"preview/onEveryEdit", true};
 inline const Setting<double> searchBudgetKb{"search/budgetKb", 400.0};
+inline const Setting<QString> onnxExportFormat{"onnxExport/format", "onnx"};    ///< onnx or qonnx
+inline const Setting<QString> onnxExportOutputs{"onnxExport/outputs", "decoded"}; ///< decoded, raw or both
 } // namespace settings
 
 /// Adds a file to the front of the recent-experiments list (at most 10).
