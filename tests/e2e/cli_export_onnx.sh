@@ -77,7 +77,7 @@ fi
 lsq_qcdq() {
     local name=$1 min_agree=$2 conf=$3 weights=$4 yaml=${5:-} quant_flag=()
     [[ -n $yaml ]] && quant_flag=(--quant "$yaml")
-    "$tyq" export --format onnx --weights "$weights" "${quant_flag[@]}" --out "$name.onnx" >"export_$name.txt" 2>&1 ||
+    "$tyq" export --format onnx --outputs both --weights "$weights" "${quant_flag[@]}" --out "$name.onnx" >"export_$name.txt" 2>&1 ||
         { fail "export --format onnx ($name): $(cat "export_$name.txt")"; return; }
     grep -q "QCDQ" "export_$name.txt" && pass "export ($name) reports QCDQ" || fail "QCDQ report: $(cat "export_$name.txt")"
     $check check "$name.onnx" "$quant" && pass "$name.onnx: checker ok, every Clip at its quantizer's range" ||
@@ -92,16 +92,16 @@ lsq_qcdq() {
             fail "onnxruntime $name outputs"
     fi
 }
-# NAME MIN_AGREE CONF WEIGHTS [QUANT]. At least 99.9 % of entries agree for the tyq run, whose
-# detections are compared down to objectness 0.05. The reference checkpoint is more chaotic: one
-# near-tie code into conv 2 (of 590k) cascades through its later 3-bit layers, to 92-97 % of the
-# entries of such an image, and moves a low-score box (objectness 0.04) by 0.3 px; its detections
-# are compared at the default 0.5.
-lsq_qcdq lsq_reference 0.9 0.5 "$seed/lsq_ckpt_92.pth" "$quant"
+# NAME MIN_AGREE CONF WEIGHTS [QUANT]. For the tyq run, at least 99.9 % of the entries (decoded
+# rows and raw maps) agree, and detections are compared down to objectness 0.05. The reference
+# checkpoint is more chaotic: one near-tie code into conv 2 (of 590k) cascades through its later
+# 3-bit layers, to about 92 % of the entries overall, and moves a low-score box (objectness 0.04)
+# by 0.3 px; its detections are compared at the default 0.5, its entries against a sanity bound.
+lsq_qcdq lsq_reference 0.8 0.5 "$seed/lsq_ckpt_92.pth" "$quant"
 lsq_qcdq lsq_tyq 0.999 0.05 "$tyq_lsq"
 
 # --- QONNX ---------------------------------------------------------------------------------------
-if "$tyq" export --format qonnx --weights "$tyq_lsq" --out lsq.qonnx >export_qonnx.txt 2>&1; then
+if "$tyq" export --format qonnx --outputs both --weights "$tyq_lsq" --out lsq.qonnx >export_qonnx.txt 2>&1; then
     grep -q "QONNX Quant nodes" export_qonnx.txt && pass "export --format qonnx" || fail "qonnx report: $(cat export_qonnx.txt)"
 else
     fail "export --format qonnx: $(cat export_qonnx.txt)"
