@@ -68,4 +68,9 @@ void registerAllCommands(CLI::App& app, const GlobalOptions& global)
     registerBitWidthCommands(app, global);
 }
 
+IntegerConvKernel kernelOf(const std::string& name)
+{
+    return name == "reference" ? IntegerConvKernel::reference : IntegerConvKernel::onednn;
+}
+
 } // namespace tyq::cli

@@ -2,6 +2,7 @@
 // them: unknown flags and bad values are errors) and a callback that runs the engine.
 #pragma once
 
+#include "hw/integer_engine.h"
 #include "model/model_loader.h"
 
 #include <CLI/App.hpp>
@@ -48,5 +49,8 @@ struct ModelFlags {
     }
 };
 void addModelFlags(CLI::App& command, ModelFlags& flags, bool weightsRequired);
+
+/// `--int-kernel`: "onednn" or "reference".
+IntegerConvKernel kernelOf(const std::string& name);
 
 } // namespace tyq::cli

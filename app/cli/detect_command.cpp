@@ -40,6 +40,7 @@ struct DetectCommandOptions {
     std::string names;
     std::string engine = "float";
     std::string intModel;
+    std::string intKernel = "onednn";
     bool compare = false;
     std::vector<std::string> images;
 };
@@ -100,15 +101,17 @@ void run(const DetectCommandOptions& o, const GlobalOptions& global)
         IntegerModel model = readIntegerModel(o.intModel);
         if (o.compare)
             network = networkFromIntegerModel(model);
-        engine.emplace(std::move(model));
+        engine.emplace(std::move(model), kernelOf(o.intKernel));
     } else {
         LoadedModel loaded = loadModel(o.model.source());
         for (const std::string& w : loaded.warnings)
             spdlog::warn("{}", w);
         network = loaded.network;
         if (integer)
-            engine.emplace(exportIntegerModel(*network, o.model.weights));
+            engine.emplace(exportIntegerModel(*network, o.model.weights), kernelOf(o.intKernel));
     }
+    if (engine)
+        spdlog::info("integer engine: {}", engine->kernelDescription());
     const std::vector<std::string> names = o.names.empty() ? dacClassNames() : loadClassNames(o.names);
     std::optional<Detector> detector;
     if (!integer)
@@ -209,6 +212,10 @@ void registerDetectCommand(CLI::App& app, const GlobalOptions& global)
     cmd->add_option("--engine", o->engine,
                     "float: the (fake-quantized) float network; int: the integer-only network of tyq export --format int")
         ->check(CLI::IsMember({"float", "int"}))
+        ->capture_default_str();
+    cmd->add_option("--int-kernel", o->intKernel,
+                    "Integer engine convolutions: onednn (int8 kernels) or reference (int32 loops); identical results")
+        ->check(CLI::IsMember({"onednn", "reference"}))
         ->capture_default_str();
     cmd->add_option("--int-model", o->intModel, "Run an export folder of tyq export --format int (implies --engine int)")
         ->check(CLI::ExistingDirectory);

@@ -36,6 +36,7 @@ struct EvalCommandOptions {
     std::string json;
     std::string engine = "float";
     std::string intModel;
+    std::string intKernel = "onednn";
 };
 
 nlohmann::json metricsJson(const EvaluationResult& r, const std::vector<std::string>& names)
@@ -65,17 +66,19 @@ void run(const EvalCommandOptions& o, const GlobalOptions& global)
     LoadedModel loaded;
     std::optional<IntegerEngine> engine;
     if (!o.intModel.empty()) {
-        engine.emplace(readIntegerModel(o.intModel));
+        engine.emplace(readIntegerModel(o.intModel), kernelOf(o.intKernel));
         loaded.weightsDescription = "integer export";
     } else {
         loaded = loadModel(o.model.source());
         for (const std::string& w : loaded.warnings)
             spdlog::warn("{}", w);
         if (integer) {
-            engine.emplace(exportIntegerModel(*loaded.network, o.model.weights));
+            engine.emplace(exportIntegerModel(*loaded.network, o.model.weights), kernelOf(o.intKernel));
             loaded.weightsDescription += ", integer engine";
         }
     }
+    if (engine)
+        spdlog::info("integer engine: {}", engine->kernelDescription());
     const NetworkSpec& spec = engine ? engine->spec() : loaded.network->spec();
     if (data.classes != spec.numClasses())
         throw Error(o.data + ": has " + std::to_string(data.classes) + " classes but the network predicts " +
@@ -131,6 +134,10 @@ void registerEvalCommand(CLI::App& app, const GlobalOptions& global)
     cmd->add_option("--engine", o->engine,
                     "float: the (fake-quantized) float network; int: the integer-only network of tyq export --format int")
         ->check(CLI::IsMember({"float", "int"}))
+        ->capture_default_str();
+    cmd->add_option("--int-kernel", o->intKernel,
+                    "Integer engine convolutions: onednn (int8 kernels) or reference (int32 loops); identical results")
+        ->check(CLI::IsMember({"onednn", "reference"}))
         ->capture_default_str();
     cmd->add_option("--int-model", o->intModel, "Evaluate an export folder of tyq export --format int (implies --engine int)")
         ->check(CLI::ExistingDirectory);

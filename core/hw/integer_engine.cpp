@@ -1,6 +1,7 @@
 #include "hw/integer_engine.h"
 
 #include "common/error.h"
+#include "hw/onednn_integer_conv.h"
 #include "model/yolo_head.h"
 
 #include <ATen/ATen.h>
@@ -180,10 +181,30 @@ at::Tensor integerConvolution(const at::Tensor& inputTensor, const at::Tensor& w
     return out;
 }
 
-IntegerEngine::IntegerEngine(IntegerModel model) : model_(std::move(model))
+IntegerEngine::IntegerEngine(IntegerModel model, IntegerConvKernel kernel) : model_(std::move(model)), kernel_(kernel)
 {
-    for (const IntegerConvLayer& c : model_.convs)
+    for (const IntegerConvLayer& c : model_.convs) {
         weights_[c.index] = c.weightCodes.to(at::kInt).contiguous();
+        if (kernel_ == IntegerConvKernel::onednn)
+            fastConvs_[c.index] =
+                std::make_shared<OneDnnIntegerConv>(c.weightCodes, c.stride, c.padding, c.inputQmin, c.inputQmax);
+    }
+}
+
+std::string IntegerEngine::kernelDescription() const
+{
+    if (kernel_ == IntegerConvKernel::reference)
+        return "int32 loops (reference)";
+    int fast = 0;
+    std::string slow;
+    for (const auto& [index, conv] : fastConvs_) {
+        if (conv->usable())
+            ++fast;
+        else
+            slow += "; conv " + std::to_string(index) + " on the int32 loops: " + conv->reason();
+    }
+    return "oneDNN int8 (" + oneDnnIsaName() + "): " +
+           std::to_string(fast) + " of " + std::to_string(fastConvs_.size()) + " convs" + slow;
 }
 
 std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const IntegerRunOptions& options) const
@@ -215,7 +236,10 @@ std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const In
         }
         if (trace)
             trace->convInputs[conv.index] = input;
-        at::Tensor acc = integerConvolution(input, weights_.at(conv.index), conv.stride, conv.padding);
+        const auto fast = fastConvs_.find(conv.index);
+        at::Tensor acc = fast != fastConvs_.end() && fast->second->usable()
+                             ? fast->second->run(input)
+                             : integerConvolution(input, weights_.at(conv.index), conv.stride, conv.padding);
         if (trace)
             trace->accumulators[conv.index] = acc;
         return accumulators.emplace(conv.index, std::move(acc)).first->second;

@@ -1,8 +1,9 @@
-// The integer-only reference inference of an exported network: int codes in, int32
-// accumulation (plain loops, exact), the documented fixed-point requantization to each
-// consumer's codes, max-pool / upsample / route on codes, and float only for the last conv's
-// scale and bias and the yolo decode. Written for exactness and readability, not speed (about a
-// second per 512x288 image); its outputs are what a hardware implementation must reproduce.
+// The integer-only inference of an exported network: int codes in, int32 accumulation (exact),
+// the documented fixed-point requantization to each consumer's codes, max-pool / upsample /
+// route on codes, and float only for the last conv's scale and bias and the yolo decode. Its
+// outputs are what a hardware implementation must reproduce. The convolutions run on oneDNN's
+// int8 kernels (hw/onednn_integer_conv.h) or, as the readable reference, plain int32 loops;
+// both give the same accumulators bit for bit.
 #pragma once
 
 #include "hw/integer_model.h"
@@ -10,6 +11,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,9 +44,17 @@ struct IntegerRunOptions {
     const std::map<int, at::Tensor>* forcedInputs = nullptr;
 };
 
+class OneDnnIntegerConv;
+
+/// How the engine's convolutions run. Both give identical accumulators (unit.IntegerEngineKernels).
+enum class IntegerConvKernel {
+    reference, ///< plain int32 loops: exact and readable, about a second per 512x288 image
+    onednn,    ///< oneDNN u8/s8 x s8 -> s32; a layer it cannot compute exactly here uses the loops
+};
+
 class IntegerEngine {
 public:
-    explicit IntegerEngine(IntegerModel model);
+    explicit IntegerEngine(IntegerModel model, IntegerConvKernel kernel = IntegerConvKernel::onednn);
 
     /// Raw outputs of the yolo layers, float32 [N, A*(5+C), H, W]. `image` is [N, 3, H, W] with
     /// integer pixel values 0..255 (any dtype); throws tyq::Error otherwise.
@@ -54,11 +64,17 @@ public:
     at::Tensor detect(const at::Tensor& image, const IntegerRunOptions& options = {}) const;
 
     const IntegerModel& model() const { return model_; }
+    IntegerConvKernel kernel() const { return kernel_; }
+    /// Which path the convolutions take here: "oneDNN int8 (AVX-512 with VNNI): 10 of 10 convs",
+    /// with the reason for any layer on the loops; or "int32 loops (reference)".
+    std::string kernelDescription() const;
     const NetworkSpec& spec() const { return model_.spec; }
 
 private:
     IntegerModel model_;
     std::map<int, at::Tensor> weights_; ///< conv index -> int32 weight codes, contiguous
+    IntegerConvKernel kernel_;
+    std::map<int, std::shared_ptr<OneDnnIntegerConv>> fastConvs_; ///< conv index -> its oneDNN form
 };
 
 /// The int32 accumulators of a convolution of int32 codes [N, C, H, W] with int32 weights

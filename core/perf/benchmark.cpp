@@ -7,6 +7,9 @@
 #include "data/batch_loader.h"
 #include "data/dataset.h"
 #include "data/synthetic_dataset.h"
+#include "hw/integer_engine.h"
+#include "hw/integer_model.h"
+#include "hw/onednn_integer_conv.h"
 #include "infer/dataset_evaluation.h"
 #include "infer/inference_engine.h"
 #include "kernels/cpu_isa.h"
@@ -242,7 +245,7 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
     report.threads = configureComputeThreads(o.threads);
     report.machine = fmt::format("{}, {} hardware threads", cpuModel(), std::thread::hardware_concurrency());
     report.libtorch = TORCH_VERSION;
-    report.kernelIsa = kernels::isaName(kernels::cpuIsa());
+    report.kernelIsa = std::string(kernels::isaName(kernels::cpuIsa())) + "; int8 convolutions: " + oneDnnIsaName();
     report.width = o.width;
     report.height = o.height;
     const bool referenceSize = o.width == 512 && o.height == 288;
@@ -273,6 +276,33 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
                     network->detect(images);
                 },
                 static_cast<double>(n), o, log);
+            report.rows.push_back(row);
+        }
+    }
+
+    // --- The integer engine: oneDNN int8 against its reference int32 loops ---------------------
+    // The same 3-bit network as lsq_infer (fake-quantized there), exported to integers; pixels
+    // are whole numbers, as the engine requires. The loops take seconds per image, so only batch
+    // 1 gets that baseline; the targets compare with fp inference of the same run.
+    {
+        YoloNetwork network = benchmarkNetwork(o, true);
+        network->eval();
+        const IntegerModel model = exportIntegerModel(*network, "benchmark");
+        const IntegerEngine fast(model, IntegerConvKernel::onednn);
+        const IntegerEngine loops(model, IntegerConvKernel::reference);
+        say("integer engine: " + fast.kernelDescription());
+        for (const at::Tensor& images : {batch1, batch8}) {
+            const at::Tensor pixels = images.round();
+            BenchmarkRow row;
+            const int64_t n = images.size(0);
+            row.key = fmt::format("int_infer_b{}", n);
+            row.what = fmt::format("integer engine (oneDNN int8), batch {}; baseline: its int32 loops", n);
+            if (n == 8)
+                row.what = "integer engine (oneDNN int8), batch 8";
+            std::function<void()> baseline;
+            if (n == 1)
+                baseline = [&] { loops.detect(pixels); };
+            compare(row, [&] { fast.detect(pixels); }, baseline, static_cast<double>(n), o, log);
             report.rows.push_back(row);
         }
     }

@@ -13,6 +13,7 @@
 #include "hw/integer_model.h"
 #include "hw/integer_model_files.h"
 #include "hw/integer_model_sizes.h"
+#include "hw/onednn_integer_conv.h"
 #include "hw/requantization.h"
 #include "io/checkpoint.h"
 #include "io/npy.h"
@@ -166,6 +167,45 @@ TEST(IntegerConvolution, EqualsAnExactDoubleConvolution)
                 EXPECT_TRUE(torch::equal(got, expected.to(at::kInt)))
                     << "size " << size << " stride " << stride << " padding " << padding;
             }
+}
+
+
+// oneDNN's int8 convolution against the loops, for every way codes go into it: u8 (pixels and
+// unsigned codes), s8 (signed codes), and codes wider than 8 bits split in two; the range's own
+// extremes (saturated codes: whole channels at qmin and qmax), strides and padding.
+TEST(IntegerConvolution, OneDnnEqualsTheLoopsForEveryInputForm)
+{
+    torch::manual_seed(6);
+    std::cout << "oneDNN ISA: " << oneDnnIsaName() << (oneDnnHasVnni() ? " (VNNI)" : " (no VNNI)") << "\n";
+    const std::vector<std::pair<int, int>> ranges{{0, 255}, {0, 7}, {-128, 127}, {-4, 3}, {0, 511}, {-2048, 2047}};
+    for (const auto& [qmin, qmax] : ranges)
+        for (int64_t size : {1, 3})
+            for (int64_t stride : {1, 2})
+                for (int64_t padding : {int64_t(0), (size - 1) / 2 + 1}) {
+                    at::Tensor input = torch::randint(qmin, qmax + 1, {2, 19, 11, 13}, torch::kInt);
+                    input.select(1, 0).fill_(qmax); // saturated channels
+                    input.select(1, 1).fill_(qmin);
+                    const int wmax = qmax > 255 || qmin < -128 ? 3 : 127;
+                    at::Tensor weight = torch::randint(-wmax, wmax + 1, {17, 19, size, size}, torch::kInt);
+                    weight.select(0, 0).fill_(wmax);
+                    weight.select(0, 1).fill_(-wmax);
+                    const OneDnnIntegerConv conv(weight, stride, padding, qmin, qmax);
+                    const std::string what = "range [" + std::to_string(qmin) + ", " + std::to_string(qmax) +
+                                             "] size " + std::to_string(size) + " stride " + std::to_string(stride) +
+                                             " padding " + std::to_string(padding);
+                    if (!conv.usable()) { // only without VNNI, where 16-bit pair sums could saturate
+                        EXPECT_FALSE(oneDnnHasVnni()) << what << ": " << conv.reason();
+                        continue;
+                    }
+                    const at::Tensor expected = integerConvolution(input, weight, stride, padding);
+                    const at::Tensor got = conv.run(input);
+                    ASSERT_EQ(got.sizes(), expected.sizes()) << what;
+                    EXPECT_TRUE(torch::equal(got, expected)) << what;
+                }
+    // Weights wider than 8 bits have no oneDNN form: the layer says so (the engine uses the loops).
+    const OneDnnIntegerConv wide(torch::full({2, 2, 1, 1}, 300, torch::kInt), 1, 0, 0, 7);
+    EXPECT_FALSE(wide.usable());
+    EXPECT_NE(wide.reason().find("wider than 8 bits"), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -496,6 +536,59 @@ TEST(HardwareExport, TyqCheckpointExportsAndAgrees)
         const at::Tensor image = syntheticImage(1);
         const at::Tensor diff = (loaded.network->detect(image) - rebuilt->detect(image)).abs();
         EXPECT_GE((diff <= 1e-3).to(at::kDouble).mean().item<double>(), 0.999);
+    }
+}
+
+// The fast engine (oneDNN) and the reference loops: identical input codes, accumulators and
+// output codes at every position of every layer, and identical heads, on the reference
+// checkpoint and on tyq LSQ checkpoints (per-tensor and per-channel weights); on photos, smooth
+// and noise images, a white and a black image (codes saturated at both ends), and a batch.
+TEST(HardwareExport, OneDnnEngineComputesExactlyWhatTheReferenceEngineComputes)
+{
+    test::TempDir dir;
+    std::vector<std::pair<std::string, IntegerModel>> models;
+    if (fs::exists(test::referenceDir() / "seed" / "lsq_ckpt_92.pth"))
+        models.emplace_back("reference", exportIntegerModel(*referenceLsqModel().network, "lsq_ckpt_92.pth"));
+    for (bool perChannel : {false, true}) {
+        LoadedModel loaded = loadModel({"", "", makeTyqLsqCheckpoint(dir.path(), perChannel)});
+        models.emplace_back(perChannel ? "tyq per-channel" : "tyq", exportIntegerModel(*loaded.network, "tyq"));
+    }
+    std::vector<std::pair<std::string, at::Tensor>> images{
+        {"noise", syntheticImage(0)},
+        {"smooth", syntheticImage(1)},
+        {"white", torch::full({1, 3, 288, 512}, 255.0)},
+        {"black", torch::zeros({1, 3, 288, 512})},
+        {"batch", at::cat({syntheticImage(1), syntheticImage(0)}, 0)},
+    };
+    if (fs::exists(goldenDir() / "fruits.jpg"))
+        images.emplace_back("fruits", loadNetworkInput(goldenDir() / "fruits.jpg", 512, 288).unsqueeze(0));
+
+    for (auto& [modelName, model] : models) {
+        const IntegerEngine reference(model, IntegerConvKernel::reference);
+        const IntegerEngine fast(model, IntegerConvKernel::onednn);
+        std::cout << modelName << ": " << fast.kernelDescription() << "\n";
+        for (const auto& [imageName, image] : images) {
+            const std::string what = modelName + ", " + imageName;
+            IntegerTrace a, b;
+            IntegerRunOptions runA, runB;
+            runA.trace = &a;
+            runB.trace = &b;
+            const std::vector<at::Tensor> headsA = reference.forward(image, runA);
+            const std::vector<at::Tensor> headsB = fast.forward(image, runB);
+            ASSERT_EQ(headsA.size(), headsB.size());
+            for (size_t k = 0; k < headsA.size(); ++k)
+                EXPECT_TRUE(torch::equal(headsA[k], headsB[k])) << what << ": head " << k;
+            ASSERT_EQ(a.convInputs.size(), b.convInputs.size());
+            for (const auto& [conv, codes] : a.convInputs) {
+                EXPECT_TRUE(torch::equal(codes, b.convInputs.at(conv))) << what << ": conv " << conv << " input codes";
+                EXPECT_TRUE(torch::equal(a.accumulators.at(conv), b.accumulators.at(conv)))
+                    << what << ": conv " << conv << " accumulators";
+            }
+            ASSERT_EQ(a.outputs.size(), b.outputs.size());
+            for (const auto& [key, value] : a.outputs)
+                EXPECT_TRUE(torch::equal(value, b.outputs.at(key)))
+                    << what << ": layer " << key.first << " output for " << key.second;
+        }
     }
 }
 

@@ -1,0 +1,51 @@
+// The integer engine's convolutions on oneDNN: u8 (or s8) activation codes x s8 weight codes ->
+// s32 accumulators, channels-last, with VNNI where the CPU has it. The sums are exact, so the
+// accumulators equal the reference loops' (integerConvolution) bit for bit. Codes wider than 8
+// bits (the 9-bit input of the default config's last conv) are split exactly, x = 256 hi + lo,
+// into two convolutions. Without VNNI, oneDNN sums pairs of u8 x s8 products in saturating 16-bit
+// arithmetic first; a layer whose pair sums could exceed that runs the reference loops instead.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace tyq {
+
+/// The CPU's int8 instruction set as oneDNN can use it ("AVX-512 with VNNI", ...), and whether it has VNNI.
+std::string oneDnnIsaName();
+bool oneDnnHasVnni();
+
+class OneDnnIntegerConv {
+public:
+    /// `weightCodes` [O, I, k, k] (any integer dtype, each within int8); `inputQmin..inputQmax`
+    /// the range of the input codes (for the split and the saturation check).
+    OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stride, int64_t padding, int inputQmin, int inputQmax);
+    ~OneDnnIntegerConv();
+
+    /// Whether oneDNN computes this layer exactly on this CPU (else callers use the reference loops).
+    bool usable() const { return usable_; }
+    /// Why not, when not usable.
+    const std::string& reason() const { return reason_; }
+
+    /// int32 accumulators [N, O, OH, OW] of int32 input codes [N, I, H, W] (zero padding).
+    at::Tensor run(const at::Tensor& inputCodes) const;
+
+private:
+    struct Primitive;
+    std::shared_ptr<Primitive> primitive(int64_t n, int64_t h, int64_t w, bool signedInput) const;
+
+    at::Tensor weight_; ///< int8 [O, I, k, k]
+    int64_t stride_, padding_;
+    int inputQmin_, inputQmax_;
+    bool usable_ = true;
+    std::string reason_;
+    mutable std::mutex mutex_;
+    mutable std::map<std::tuple<int64_t, int64_t, int64_t, bool>, std::shared_ptr<Primitive>> cache_;
+};
+
+} // namespace tyq
