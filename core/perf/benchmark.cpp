@@ -395,6 +395,30 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         compare(row, evaluation(true), evaluation(false), static_cast<double>(valSamples.size()), o, log);
         report.rows.push_back(row);
     }
+    {
+        // The same evaluation through the integer engine (the 3-bit network of int_infer), against
+        // the engine's own int32 loops: the metrics are identical, only the time differs.
+        YoloNetwork network = benchmarkNetwork(o, true);
+        network->eval();
+        const IntegerModel model = exportIntegerModel(*network, "benchmark");
+        const IntegerEngine fast(model, IntegerConvKernel::onednn);
+        const IntegerEngine loops(model, IntegerConvKernel::reference);
+        BatchLoaderOptions valLoading = trainLoading;
+        valLoading.shuffle = false;
+        valLoading.flip = false;
+        BatchLoader loader(valSamples, valLoading);
+        BenchmarkRow row;
+        row.key = "int_eval_dataset";
+        row.what = "evaluation of a dataset through the integer engine (oneDNN int8); baseline: its int32 loops";
+        const int classes = defaultNetworkSpec().numClasses();
+        auto evaluation = [&loader, classes](const IntegerEngine* engine) {
+            return [engine, &loader, classes] {
+                evaluateDataset([engine](const at::Tensor& images) { return engine->detect(images); }, classes, loader, {});
+            };
+        };
+        compare(row, evaluation(&fast), evaluation(&loops), static_cast<double>(valSamples.size()), o, log);
+        report.rows.push_back(row);
+    }
     double fpTrain = 0, pipeline = 0;
     for (const BenchmarkRow& r : report.rows) {
         if (r.key == "fp_train_b8")

@@ -9,7 +9,7 @@ cd "$work" || exit 1
 
 mkdir tmp
 TMPDIR=$work/tmp "$tyq" --threads 2 bench --quick --json bench.json >table.txt 2>log.txt || fail "bench failed: $(tail -5 log.txt)"
-for key in fp_infer_b1 fp_infer_b8 lsq_infer_b8 int_infer_b1 int_infer_b8 fp_train_b8 lsq_train_b8 data_pipeline eval_dataset; do
+for key in fp_infer_b1 fp_infer_b8 lsq_infer_b8 int_infer_b1 int_infer_b8 fp_train_b8 lsq_train_b8 data_pipeline eval_dataset int_eval_dataset; do
     grep -q "^$key " table.txt || fail "the table has no $key row"
 done
 grep -q "memory over 12 training batches" table.txt || fail "the table has no memory check"
@@ -19,7 +19,7 @@ grep -q "memory over 12 training batches" table.txt || fail "the table has no me
 import json, sys
 j = json.load(open(sys.argv[1]))
 problems = []
-for key in ["fp_infer_b8", "lsq_infer_b8", "int_infer_b1", "fp_train_b8", "lsq_train_b8", "data_pipeline", "eval_dataset"]:
+for key in ["fp_infer_b8", "lsq_infer_b8", "int_infer_b1", "fp_train_b8", "lsq_train_b8", "data_pipeline", "eval_dataset", "int_eval_dataset"]:
     for k in [key, key + "_baseline", key + "_speedup"]:
         if not isinstance(j.get(k), (int, float)) or j[k] <= 0:
             problems.append(f"{k} = {j.get(k)!r}")
