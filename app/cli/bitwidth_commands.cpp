@@ -209,6 +209,13 @@ struct SearchFlags {
     bool front = false;
 };
 
+/// A number a table may lack or hold as null (written by an older tyq, or not measured): NaN then.
+double optionalNumber(const nlohmann::json& j, const char* key)
+{
+    const auto it = j.find(key);
+    return it == j.end() || it->is_null() ? NAN : it->get<double>();
+}
+
 /// "300KB", "1.5MiB", "2400000" (bytes) -> bits.
 int64_t parseSize(const std::string& text)
 {
@@ -237,11 +244,8 @@ SensitivityTable readSensitivityJson(const std::string& path)
     try {
         const nlohmann::json j = nlohmann::json::parse(in);
         t.fpMap = j.at("fp_map").get<double>();
-        auto correlation = [&](const char* key) {
-            return j.value(key, nlohmann::json(nullptr)).is_null() ? NAN : j.at(key).get<double>();
-        };
-        t.proxyRankCorrelation = correlation("proxy_rank_correlation");
-        t.hessianRankCorrelation = correlation("hessian_rank_correlation");
+        t.proxyRankCorrelation = optionalNumber(j, "proxy_rank_correlation");
+        t.hessianRankCorrelation = optionalNumber(j, "hessian_rank_correlation");
         for (const auto& e : j.at("entries")) {
             SensitivityEntry s;
             s.module = e.at("module").get<std::string>();
@@ -249,9 +253,7 @@ SensitivityTable readSensitivityJson(const std::string& path)
             s.bits = e.at("bits").get<int>();
             s.mapDrop = e.at("map_drop").is_null() ? NAN : e.at("map_drop").get<double>();
             s.outputError = e.at("output_error").get<double>();
-            s.hessianProxy = e.value("hessian_proxy", nlohmann::json(nullptr)).is_null()
-                                 ? NAN
-                                 : e.at("hessian_proxy").get<double>();
+            s.hessianProxy = optionalNumber(e, "hessian_proxy");
             t.entries.push_back(s);
         }
     } catch (const nlohmann::json::exception& e) {

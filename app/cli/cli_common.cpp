@@ -68,6 +68,15 @@ void registerAllCommands(CLI::App& app, const GlobalOptions& global)
     registerBitWidthCommands(app, global);
 }
 
+void addIntKernelFlag(CLI::App& command, std::string& kernel)
+{
+    command
+        .add_option("--int-kernel", kernel,
+                    "Integer engine convolutions: onednn (int8 kernels) or reference (int32 loops); identical results")
+        ->check(CLI::IsMember({"onednn", "reference"}))
+        ->capture_default_str();
+}
+
 IntegerConvKernel kernelOf(const std::string& name)
 {
     return name == "reference" ? IntegerConvKernel::reference : IntegerConvKernel::onednn;

@@ -50,7 +50,9 @@ struct ModelFlags {
 };
 void addModelFlags(CLI::App& command, ModelFlags& flags, bool weightsRequired);
 
-/// `--int-kernel`: "onednn" or "reference".
+/// Adds `--int-kernel onednn|reference` (the integer engine's convolutions) to `command`.
+void addIntKernelFlag(CLI::App& command, std::string& kernel);
+/// The kernel a `--int-kernel` value names.
 IntegerConvKernel kernelOf(const std::string& name);
 
 } // namespace tyq::cli

@@ -213,10 +213,7 @@ void registerDetectCommand(CLI::App& app, const GlobalOptions& global)
                     "float: the (fake-quantized) float network; int: the integer-only network of tyq export --format int")
         ->check(CLI::IsMember({"float", "int"}))
         ->capture_default_str();
-    cmd->add_option("--int-kernel", o->intKernel,
-                    "Integer engine convolutions: onednn (int8 kernels) or reference (int32 loops); identical results")
-        ->check(CLI::IsMember({"onednn", "reference"}))
-        ->capture_default_str();
+    addIntKernelFlag(*cmd, o->intKernel);
     cmd->add_option("--int-model", o->intModel, "Run an export folder of tyq export --format int (implies --engine int)")
         ->check(CLI::ExistingDirectory);
     cmd->add_flag("--compare", o->compare,

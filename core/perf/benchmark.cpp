@@ -376,11 +376,12 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         compare(row, epochOf(fastLoader), epochOf(baselineLoader), static_cast<double>(trainSamples.size()), o, log);
         report.rows.push_back(row);
     }
+    // Both evaluations read the validation split in order, unaugmented.
+    BatchLoaderOptions valLoading = trainLoading;
+    valLoading.shuffle = false;
+    valLoading.flip = false;
     {
         YoloNetwork network = benchmarkNetwork(o, false);
-        BatchLoaderOptions valLoading = trainLoading;
-        valLoading.shuffle = false;
-        valLoading.flip = false;
         BatchLoader loader(valSamples, valLoading);
         BenchmarkRow row;
         row.key = "eval_dataset";
@@ -403,9 +404,6 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         const IntegerModel model = exportIntegerModel(*network, "benchmark");
         const IntegerEngine fast(model, IntegerConvKernel::onednn);
         const IntegerEngine loops(model, IntegerConvKernel::reference);
-        BatchLoaderOptions valLoading = trainLoading;
-        valLoading.shuffle = false;
-        valLoading.flip = false;
         BatchLoader loader(valSamples, valLoading);
         BenchmarkRow row;
         row.key = "int_eval_dataset";
