@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "hw/onednn_integer_conv.h"
+#include "kernels/integer_code_kernel.h"
 #include "model/yolo_head.h"
 
 #include <ATen/ATen.h>
@@ -120,15 +121,139 @@ at::Tensor floatOutput(const at::Tensor& acc, const IntegerConvLayer& layer)
     return activateFloat(out, layer.activation);
 }
 
+const char* const kPixelError = "integer engine: the input must hold integer pixel values 0..255 (the network's preprocessing)";
+
 // The image as codes: integer pixels 0..255, int32.
 at::Tensor pixelCodes(const at::Tensor& image)
 {
     const at::Tensor d = image.to(at::kDouble);
     if (d.numel() > 0 && (!at::equal(d, d.round()) || d.min().item<double>() < 0 || d.max().item<double>() > 255))
-        throw Error("integer engine: the input must hold integer pixel values 0..255 (the network's preprocessing)");
+        throw Error(kPixelError);
     return d.to(at::kInt).contiguous();
 }
 
+
+// --- Codes channels-last ([N, C, H, W] sizes, NHWC memory) in the dtype oneDNN reads ---------
+
+at::Tensor emptyChannelsLast(int64_t n, int64_t c, int64_t h, int64_t w, at::ScalarType type)
+{
+    return at::empty({n, c, h, w}, at::TensorOptions(type).memory_format(at::MemoryFormat::ChannelsLast));
+}
+
+kernels::MapShape mapShape(const at::Tensor& t)
+{
+    return {t.size(0), t.size(2), t.size(3), t.size(1)};
+}
+
+bool isCodes(const at::Tensor& t)
+{
+    return t.scalar_type() != at::kFloat;
+}
+
+// What a trace records: codes as int32 NCHW (as the reference engine holds them), floats as they are.
+at::Tensor referenceForm(const at::Tensor& t)
+{
+    return isCodes(t) ? t.to(at::kInt).contiguous() : t.contiguous();
+}
+
+at::Tensor pixelCodesChannelsLast(const at::Tensor& image)
+{
+    const at::Tensor pixels = image.to(at::kFloat).contiguous();
+    at::Tensor codes = emptyChannelsLast(pixels.size(0), pixels.size(1), pixels.size(2), pixels.size(3), at::kByte);
+    if (!kernels::pixelCodesChannelsLast(pixels.data_ptr<float>(), mapShape(pixels), codes.data_ptr<uint8_t>()))
+        throw Error(kPixelError);
+    return codes;
+}
+
+template <typename F>
+void withCodeType(at::ScalarType type, F&& f)
+{
+    switch (type) {
+    case at::kByte: f(uint8_t{}); return;
+    case at::kChar: f(int8_t{}); return;
+    case at::kShort: f(int16_t{}); return;
+    default: throw Error("integer engine: no channels-last kernel for codes of type " + std::string(c10::toString(type)));
+    }
+}
+
+at::Tensor maxPoolChannelsLast(const at::Tensor& x, int64_t size, int64_t stride, int64_t padding)
+{
+    const int64_t oh = outputSize(x.size(2), size, stride, padding), ow = outputSize(x.size(3), size, stride, padding);
+    at::Tensor out = emptyChannelsLast(x.size(0), x.size(1), oh, ow, x.scalar_type());
+    withCodeType(x.scalar_type(), [&](auto code) {
+        using Code = decltype(code);
+        kernels::maxPoolCodes(x.data_ptr<Code>(), mapShape(x), size, stride, padding, out.data_ptr<Code>());
+    });
+    return out;
+}
+
+at::Tensor upsampleChannelsLast(const at::Tensor& x, int64_t factor)
+{
+    at::Tensor out = emptyChannelsLast(x.size(0), x.size(1), x.size(2) * factor, x.size(3) * factor, x.scalar_type());
+    kernels::upsampleNearestRows(x.data_ptr(), mapShape(x), factor, x.element_size(), out.data_ptr());
+    return out;
+}
+
+at::Tensor concatChannelsLast(const std::vector<at::Tensor>& parts)
+{
+    int64_t channels = 0;
+    for (const at::Tensor& p : parts)
+        channels += p.size(1);
+    const at::Tensor& first = parts.front();
+    at::Tensor out = emptyChannelsLast(first.size(0), channels, first.size(2), first.size(3), first.scalar_type());
+    const int64_t pixels = first.size(0) * first.size(2) * first.size(3);
+    int64_t offset = 0;
+    for (const at::Tensor& p : parts) {
+        kernels::copyChannelColumns(p.data_ptr(), pixels, p.size(1), channels, offset, p.element_size(), out.data_ptr());
+        offset += p.size(1);
+    }
+    return out;
+}
+
+} // namespace
+
+struct ChannelsLastRequantization {
+    std::vector<int64_t> multiplier, offset, shift;
+    kernels::RequantizeTable table; ///< points into the vectors above
+    at::ScalarType codeType = at::kByte;
+
+    ChannelsLastRequantization(const Requantization& r, at::ScalarType type) : codeType(type)
+    {
+        for (int64_t c = 0; c < r.channels(); ++c) {
+            const auto k = static_cast<size_t>(c);
+            multiplier.push_back(r.multiplier[k]);
+            offset.push_back(int64_t{r.bias[k]} + (int64_t{1} << (r.shift[k] - 1)));
+            shift.push_back(r.shift[k]);
+        }
+        table = {multiplier.data(), offset.data(), shift.data(), r.channels(), r.qmin, r.qmax};
+    }
+
+    at::Tensor operator()(const at::Tensor& acc) const
+    {
+        at::Tensor out = emptyChannelsLast(acc.size(0), acc.size(1), acc.size(2), acc.size(3), codeType);
+        const int64_t pixels = acc.size(0) * acc.size(2) * acc.size(3);
+        withCodeType(codeType, [&](auto code) {
+            using Code = decltype(code);
+            kernels::requantizeRows(acc.data_ptr<int32_t>(), pixels, table, out.data_ptr<Code>());
+        });
+        return out;
+    }
+
+    /// The max-pool of the codes operator() gives, in one pass (kernels::requantizeMaxPool).
+    at::Tensor pooled(const at::Tensor& acc, int64_t size, int64_t stride, int64_t padding) const
+    {
+        const int64_t oh = outputSize(acc.size(2), size, stride, padding), ow = outputSize(acc.size(3), size, stride, padding);
+        at::Tensor out = emptyChannelsLast(acc.size(0), acc.size(1), oh, ow, codeType);
+        withCodeType(codeType, [&](auto code) {
+            using Code = decltype(code);
+            kernels::requantizeMaxPool(acc.data_ptr<int32_t>(), mapShape(acc), size, stride, padding, table,
+                                       out.data_ptr<Code>());
+        });
+        return out;
+    }
+};
+
+namespace {
 } // namespace
 
 at::Tensor integerConvolution(const at::Tensor& inputTensor, const at::Tensor& weightTensor, int64_t stride, int64_t padding)
@@ -183,12 +308,23 @@ at::Tensor integerConvolution(const at::Tensor& inputTensor, const at::Tensor& w
 
 IntegerEngine::IntegerEngine(IntegerModel model, IntegerConvKernel kernel) : model_(std::move(model)), kernel_(kernel)
 {
+    channelsLast_ = kernel_ == IntegerConvKernel::onednn;
     for (const IntegerConvLayer& c : model_.convs) {
         weights_[c.index] = c.weightCodes.to(at::kInt).contiguous();
         if (kernel_ == IntegerConvKernel::onednn)
             fastConvs_[c.index] =
                 std::make_shared<OneDnnIntegerConv>(c.weightCodes, c.stride, c.padding, c.inputQmin, c.inputQmax);
+        if (oneDnnCodeType(c.inputQmin, c.inputQmax) == at::kInt)
+            channelsLast_ = false;
     }
+    if (!channelsLast_)
+        return;
+    for (const IntegerConvLayer& c : model_.convs)
+        for (const Requantization& r : c.requantizations) {
+            const IntegerConvLayer& consumer = *model_.conv(r.consumer);
+            channelsLastRequantizations_[{c.index, r.consumer}] = std::make_shared<const ChannelsLastRequantization>(
+                r, oneDnnCodeType(consumer.inputQmin, consumer.inputQmax));
+        }
 }
 
 std::string IntegerEngine::kernelDescription() const
@@ -215,11 +351,15 @@ std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const In
         throw Error("integer engine: input must be [N, " + std::to_string(spec.channels) + ", H, W] with H and W multiples of " +
                     std::to_string(multiple) + ", got " + c10::str(image.sizes()));
     at::NoGradGuard noGrad;
-    const at::Tensor pixels = pixelCodes(image);
+    // Codes are int32 NCHW on the reference loops, channels-last in oneDNN's dtypes otherwise;
+    // float values (the yolo layers' inputs) are float32 NCHW in both.
+    const bool channelsLast = channelsLast_;
+    const at::Tensor pixels = channelsLast ? pixelCodesChannelsLast(image) : pixelCodes(image);
     std::map<std::pair<int, int>, at::Tensor> values;
     std::map<int, at::Tensor> accumulators;
     std::map<int, RequantStats> localStats;
     IntegerTrace* trace = options.trace;
+    const bool wantStats = trace || options.checkExact;
 
     std::function<at::Tensor(int, int)> value;
     const auto accumulator = [&](const IntegerConvLayer& conv) -> const at::Tensor& {
@@ -228,20 +368,26 @@ std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const In
             return it->second;
         at::Tensor input;
         if (options.forcedInputs && options.forcedInputs->count(conv.index)) {
-            input = options.forcedInputs->at(conv.index).to(at::kInt).contiguous();
+            input = options.forcedInputs->at(conv.index).to(at::kInt);
+            input = channelsLast ? input.to(oneDnnCodeType(conv.inputQmin, conv.inputQmax)).contiguous(at::MemoryFormat::ChannelsLast)
+                                 : input.contiguous();
             if (trace && conv.index > 0)
                 value(conv.index - 1, conv.index); // what this engine would have fed it, for comparison
         } else {
             input = value(conv.index - 1, conv.index);
         }
         if (trace)
-            trace->convInputs[conv.index] = input;
+            trace->convInputs[conv.index] = referenceForm(input);
         const auto fast = fastConvs_.find(conv.index);
-        at::Tensor acc = fast != fastConvs_.end() && fast->second->usable()
-                             ? fast->second->run(input)
-                             : integerConvolution(input, weights_.at(conv.index), conv.stride, conv.padding);
+        at::Tensor acc;
+        if (fast != fastConvs_.end() && fast->second->usable())
+            acc = channelsLast ? fast->second->runChannelsLast(input) : fast->second->run(input);
+        else
+            acc = integerConvolution(input, weights_.at(conv.index), conv.stride, conv.padding);
+        if (channelsLast)
+            acc = acc.contiguous(at::MemoryFormat::ChannelsLast);
         if (trace)
-            trace->accumulators[conv.index] = acc;
+            trace->accumulators[conv.index] = acc.contiguous();
         return accumulators.emplace(conv.index, std::move(acc)).first->second;
     };
     value = [&](int layer, int domain) -> at::Tensor {
@@ -250,40 +396,65 @@ std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const In
             return it->second;
         at::Tensor y;
         if (layer < 0) {
-            y = domain == kFloatDomain ? pixels.to(at::kFloat) : pixels;
+            y = domain == kFloatDomain ? image.to(at::kFloat).contiguous() : pixels;
         } else {
             const LayerSpec& l = spec.layers[static_cast<size_t>(layer)];
             if (l.isConv()) {
                 const IntegerConvLayer& conv = *model_.conv(layer);
                 const at::Tensor& acc = accumulator(conv);
                 if (domain == kFloatDomain) {
-                    y = floatOutput(acc, conv);
+                    y = floatOutput(acc.contiguous(), conv);
                 } else {
                     const Requantization* r = conv.requantizationFor(domain);
                     if (!r)
                         throw Error("integer engine: layer " + std::to_string(layer) + " has no requantization to layer " +
                                     std::to_string(domain));
-                    y = requantizeAccumulators(acc, *r, options.checkExact, localStats[domain]);
+                    if (!channelsLast) {
+                        y = requantizeAccumulators(acc, *r, options.checkExact, localStats[domain]);
+                    } else {
+                        y = (*channelsLastRequantizations_.at({conv.index, domain}))(acc);
+                        if (wantStats) // the diagnostics (ties, exactness) from the reference pass; codes from the kernel
+                            requantizeAccumulators(acc.contiguous(), *r, options.checkExact, localStats[domain]);
+                    }
                 }
             } else if (const auto* pool = std::get_if<MaxpoolSpec>(&l.params)) {
                 const int64_t pad = pool->size == pool->stride ? 0 : (pool->size - 1) / 2;
+                const LayerSpec& before = spec.layers[static_cast<size_t>(layer - 1)];
+                if (channelsLast && !wantStats && domain != kFloatDomain && before.isConv() && pad < pool->size &&
+                    model_.conv(before.index)->requantizationFor(domain)) {
+                    // A conv's codes pooled: requantize only each window's pick (without a trace
+                    // or statistics, which need every code).
+                    const IntegerConvLayer& conv = *model_.conv(before.index);
+                    y = channelsLastRequantizations_.at({conv.index, domain})->pooled(accumulator(conv), pool->size,
+                                                                                       pool->stride, pad);
+                    values.emplace(key, y);
+                    return y;
+                }
                 const at::Tensor x = value(layer - 1, domain);
-                y = domain == kFloatDomain ? at::max_pool2d(x, {pool->size, pool->size}, {pool->stride, pool->stride}, {pad, pad})
-                                           : maxPoolCodes(x, pool->size, pool->stride, pad);
+                if (!isCodes(x))
+                    y = at::max_pool2d(x, {pool->size, pool->size}, {pool->stride, pool->stride}, {pad, pad});
+                else if (channelsLast)
+                    y = maxPoolChannelsLast(x, pool->size, pool->stride, pad);
+                else
+                    y = maxPoolCodes(x, pool->size, pool->stride, pad);
             } else if (const auto* route = std::get_if<RouteSpec>(&l.params)) {
                 std::vector<at::Tensor> parts;
                 for (int from : route->layers)
                     parts.push_back(value(from, domain));
-                y = parts.size() == 1 ? parts.front() : at::cat(parts, 1);
+                if (parts.size() == 1)
+                    y = parts.front();
+                else
+                    y = channelsLast && isCodes(parts.front()) ? concatChannelsLast(parts) : at::cat(parts, 1);
             } else if (const auto* up = std::get_if<UpsampleSpec>(&l.params)) {
-                y = upsampleNearest(value(layer - 1, domain), up->stride);
+                const at::Tensor x = value(layer - 1, domain);
+                y = channelsLast && isCodes(x) ? upsampleChannelsLast(x, up->stride) : upsampleNearest(x, up->stride);
             } else if (l.isYolo()) {
                 y = value(layer - 1, domain);
             } else {
                 throw Error("integer engine: layer " + std::to_string(layer) + " (" + l.typeName() + ") is not supported");
             }
             if (trace)
-                trace->outputs[key] = y;
+                trace->outputs[key] = referenceForm(y);
         }
         values.emplace(key, y);
         return y;

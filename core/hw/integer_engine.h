@@ -45,6 +45,7 @@ struct IntegerRunOptions {
 };
 
 class OneDnnIntegerConv;
+struct ChannelsLastRequantization; // a Requantization in the channels-last kernel's form (integer_engine.cpp)
 
 /// How the engine's convolutions run. Both give identical accumulators (unit.IntegerEngineKernels).
 enum class IntegerConvKernel {
@@ -75,6 +76,13 @@ private:
     std::map<int, at::Tensor> weights_; ///< conv index -> int32 weight codes, contiguous
     IntegerConvKernel kernel_;
     std::map<int, std::shared_ptr<OneDnnIntegerConv>> fastConvs_; ///< conv index -> its oneDNN form
+    /// With oneDNN, codes stay channels-last in the dtype oneDNN reads them in (uint8, int8,
+    /// int16) from pixels to the last conv, and the passes between convolutions run on them
+    /// (kernels/integer_code_kernel.h). Off for the reference loops (int32 NCHW throughout) and
+    /// for codes wider than 16 bits.
+    bool channelsLast_ = false;
+    /// (conv index, consumer conv index) -> its requantization in the kernel's form
+    std::map<std::pair<int, int>, std::shared_ptr<const ChannelsLastRequantization>> channelsLastRequantizations_;
 };
 
 /// The int32 accumulators of a convolution of int32 codes [N, C, H, W] with int32 weights

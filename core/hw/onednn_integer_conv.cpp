@@ -68,6 +68,11 @@ OneDnnIntegerConv::OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stri
         return;
     }
     weight_ = w.to(at::kChar).contiguous();
+    if (oneDnnCodeType(inputQmin, inputQmax) == at::kInt) {
+        usable_ = false;
+        reason_ = "input codes wider than 16 bits";
+        return;
+    }
     // Without VNNI, oneDNN adds pairs of u8 x s8 products in saturating int16 (s8 inputs are
     // shifted to u8 first); exact only while two products fit.
     const int64_t srcMax = inputForm(inputQmin, inputQmax) == InputForm::u8 ? inputQmax : 255;
@@ -112,17 +117,40 @@ std::shared_ptr<OneDnnIntegerConv::Primitive> OneDnnIntegerConv::primitive(int64
     return p;
 }
 
+at::ScalarType oneDnnCodeType(int qmin, int qmax)
+{
+    switch (inputForm(qmin, qmax)) {
+    case InputForm::u8: return at::kByte;
+    case InputForm::s8: return at::kChar;
+    case InputForm::split: break;
+    }
+    return qmin >= -32768 && qmax <= 32767 ? at::kShort : at::kInt;
+}
+
+at::ScalarType OneDnnIntegerConv::codeType() const
+{
+    return oneDnnCodeType(inputQmin_, inputQmax_);
+}
+
 at::Tensor OneDnnIntegerConv::run(const at::Tensor& inputCodes) const
+{
+    const at::Tensor codes = inputCodes.to(at::kInt).to(codeType()).contiguous(at::MemoryFormat::ChannelsLast);
+    return runChannelsLast(codes).contiguous();
+}
+
+at::Tensor OneDnnIntegerConv::runChannelsLast(const at::Tensor& codes) const
 {
     if (!usable_)
         throw Error("oneDNN integer convolution: " + reason_);
-    const at::Tensor input = inputCodes.to(at::kInt);
-    const int64_t n = input.size(0), h = input.size(2), w = input.size(3);
-    const auto convolve = [&](const at::Tensor& nchwCodes, bool signedInput) {
-        const at::Tensor src = nchwCodes.permute({0, 2, 3, 1}).to(signedInput ? at::kChar : at::kByte).contiguous();
+    if (codes.scalar_type() != codeType() || !codes.is_contiguous(at::MemoryFormat::ChannelsLast))
+        throw Error("oneDNN integer convolution: codes must be channels-last " + std::string(c10::toString(codeType())));
+    const int64_t n = codes.size(0), h = codes.size(2), w = codes.size(3);
+    // `src` is channels-last u8 or s8; the result is channels-last s32.
+    const auto convolve = [&](const at::Tensor& src, bool signedInput) {
         const std::shared_ptr<Primitive> p = primitive(n, h, w, signedInput);
         const dnnl::memory::dims dims = p->dst.dims();
-        at::Tensor dst = at::empty({dims[0], dims[2], dims[3], dims[1]}, at::kInt); // NHWC
+        const at::Tensor dst = at::empty({dims[0], dims[1], dims[2], dims[3]},
+                                         at::TensorOptions(at::kInt).memory_format(at::MemoryFormat::ChannelsLast));
         dnnl::memory srcMemory(p->src, cpuEngine(), src.data_ptr());
         dnnl::memory dstMemory(p->dst, cpuEngine(), dst.data_ptr());
         dnnl::stream stream(cpuEngine());
@@ -130,22 +158,19 @@ at::Tensor OneDnnIntegerConv::run(const at::Tensor& inputCodes) const
         stream.wait();
         return dst;
     };
-    at::Tensor acc;
     switch (inputForm(inputQmin_, inputQmax_)) {
-    case InputForm::u8: acc = convolve(input, false); break;
-    case InputForm::s8: acc = convolve(input, true); break;
-    case InputForm::split: {
-        // x = 256 hi + lo with lo in 0..255, so conv(x) = 256 conv(hi) + conv(lo), each exact.
-        const at::Tensor lo = at::bitwise_and(input, 255);
-        const at::Tensor hi = at::__rshift__(input, 8);
-        const bool hiSigned = inputQmin_ < 0;
-        if (inputQmax_ >> 8 > (hiSigned ? 127 : 255) || inputQmin_ >> 8 < -128)
-            throw Error("oneDNN integer convolution: input codes beyond 16 bits");
-        acc = convolve(lo, false).add_(convolve(hi, hiSigned).mul_(256));
-        break;
+    case InputForm::u8: return convolve(codes, false);
+    case InputForm::s8: return convolve(codes, true);
+    case InputForm::split: break;
     }
-    }
-    return acc.permute({0, 3, 1, 2}).contiguous();
+    // x = 256 hi + lo with lo in 0..255, so conv(x) = 256 conv(hi) + conv(lo), each exact.
+    const bool hiSigned = inputQmin_ < 0;
+    if (inputQmax_ >> 8 > (hiSigned ? 127 : 255) || inputQmin_ >> 8 < -128)
+        throw Error("oneDNN integer convolution: input codes beyond 16 bits");
+    const auto channelsLast = at::MemoryFormat::ChannelsLast;
+    const at::Tensor lo = at::bitwise_and(codes, 255).to(at::kByte).contiguous(channelsLast);
+    const at::Tensor hi = at::__rshift__(codes, 8).to(hiSigned ? at::kChar : at::kByte).contiguous(channelsLast);
+    return convolve(lo, false).add_(convolve(hi, hiSigned).mul_(256));
 }
 
 } // namespace tyq

@@ -20,6 +20,10 @@ namespace tyq {
 std::string oneDnnIsaName();
 bool oneDnnHasVnni();
 
+/// The dtype oneDNN takes codes in [qmin, qmax] as: uint8, int8, int16 (split in two
+/// convolutions), or int32 where they are wider than 16 bits (no oneDNN form).
+at::ScalarType oneDnnCodeType(int qmin, int qmax);
+
 class OneDnnIntegerConv {
 public:
     /// `weightCodes` [O, I, k, k] (any integer dtype, each within int8); `inputQmin..inputQmax`
@@ -34,6 +38,13 @@ public:
 
     /// int32 accumulators [N, O, OH, OW] of int32 input codes [N, I, H, W] (zero padding).
     at::Tensor run(const at::Tensor& inputCodes) const;
+
+    /// The same for the engine's own form: codes [N, I, H, W] channels-last in the dtype of their
+    /// range (uint8, int8, or int16 for the split), accumulators int32 channels-last.
+    at::Tensor runChannelsLast(const at::Tensor& codes) const;
+
+    /// The dtype runChannelsLast wants for this layer's input range.
+    at::ScalarType codeType() const;
 
 private:
     struct Primitive;

@@ -18,6 +18,7 @@
 #include "io/checkpoint.h"
 #include "io/npy.h"
 #include "io/state_dict.h"
+#include "kernels/integer_code_kernel.h"
 #include "model/model_loader.h"
 
 #include <torch/torch.h>
@@ -206,6 +207,105 @@ TEST(IntegerConvolution, OneDnnEqualsTheLoopsForEveryInputForm)
     const OneDnnIntegerConv wide(torch::full({2, 2, 1, 1}, 300, torch::kInt), 1, 0, 0, 7);
     EXPECT_FALSE(wide.usable());
     EXPECT_NE(wide.reason().find("wider than 8 bits"), std::string::npos);
+}
+
+// The channels-last passes between the oneDNN convolutions, against the documented scalar
+// formula (requantize) and ATen: every output type, channel counts with and without a 16-wide
+// block and a tail, accumulators and multipliers at the int32 extremes, shifts 1..62.
+TEST(IntegerCodeKernels, RequantizationEqualsTheDocumentedFormula)
+{
+    std::mt19937_64 random(7);
+    const auto uniform = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(random); };
+    const std::vector<std::pair<int32_t, int32_t>> ranges{{0, 255}, {0, 7}, {-4, 3}, {-128, 127}, {-256, 255}, {0, 511}};
+    for (const int64_t channels : {3, 16, 19, 51, 64})
+        for (const auto& [qmin, qmax] : ranges) {
+            const int64_t pixels = 36; // a 6 x 6 map for the pooled check
+            std::vector<int64_t> multiplier, offset, shift;
+            std::vector<int32_t> m32, b32, s32;
+            for (int64_t c = 0; c < channels; ++c) {
+                const auto s = static_cast<int32_t>(c == 0 ? 1 : c == 1 ? 62 : uniform(1, 62));
+                const auto m = static_cast<int32_t>(c == 2 ? INT32_MAX : c == 3 ? -INT32_MAX : uniform(-INT32_MAX, INT32_MAX) >> uniform(0, 30));
+                const auto b = static_cast<int32_t>(uniform(-INT32_MAX, INT32_MAX) >> uniform(0, 30));
+                m32.push_back(m), b32.push_back(b), s32.push_back(s);
+                multiplier.push_back(m), offset.push_back(int64_t{b} + (int64_t{1} << (s - 1))), shift.push_back(s);
+            }
+            std::vector<int32_t> acc(static_cast<size_t>(pixels * channels));
+            for (size_t i = 0; i < acc.size(); ++i)
+                acc[i] = static_cast<int32_t>(i % 7 == 0 ? INT32_MAX : i % 7 == 1 ? -INT32_MAX : uniform(-INT32_MAX, INT32_MAX) >> uniform(0, 31));
+            const kernels::RequantizeTable table{multiplier.data(), offset.data(), shift.data(), channels, qmin, qmax};
+            const auto check = [&](auto* out, const char* type) {
+                kernels::requantizeRows(acc.data(), pixels, table, out);
+                for (int64_t p = 0; p < pixels; ++p)
+                    for (int64_t c = 0; c < channels; ++c) {
+                        const auto k = static_cast<size_t>(c), i = static_cast<size_t>(p * channels + c);
+                        ASSERT_EQ(int32_t{out[i]}, requantize(acc[i], m32[k], b32[k], s32[k], qmin, qmax))
+                            << type << " [" << qmin << ", " << qmax << "], " << channels << " channels, pixel " << p
+                            << " channel " << c;
+                    }
+            };
+            if (qmin >= 0 && qmax <= 255) {
+                std::vector<uint8_t> out(acc.size());
+                check(out.data(), "u8");
+            }
+            if (qmin >= -128 && qmax <= 127) {
+                std::vector<int8_t> out(acc.size());
+                check(out.data(), "s8");
+            }
+            std::vector<int16_t> out(acc.size());
+            check(out.data(), "s16");
+
+            // Pooled in one pass (multipliers of both signs above): the pool of the codes.
+            const kernels::MapShape shape{1, 6, 6, channels};
+            for (const auto& [size, stride, padding] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{2, 2, 0}, {3, 1, 1}}) {
+                std::vector<int16_t> pooled(acc.size()), expected(acc.size());
+                kernels::requantizeMaxPool(acc.data(), shape, size, stride, padding, table, pooled.data());
+                kernels::maxPoolCodes(out.data(), shape, size, stride, padding, expected.data());
+                const int64_t side = (6 + 2 * padding - size) / stride + 1;
+                for (int64_t i = 0; i < side * side * channels; ++i)
+                    ASSERT_EQ(pooled[static_cast<size_t>(i)], expected[static_cast<size_t>(i)])
+                        << "[" << qmin << ", " << qmax << "], " << channels << " channels, pool size " << size << " stride "
+                        << stride << ", position " << i;
+            }
+        }
+}
+
+TEST(IntegerCodeKernels, PoolUpsampleConcatAndPixelsEqualATen)
+{
+    torch::manual_seed(8);
+    const at::Tensor codes = torch::randint(-128, 128, {2, 21, 9, 12}, torch::kInt).to(at::kChar);
+    const at::Tensor nhwc = codes.permute({0, 2, 3, 1}).contiguous();
+    const kernels::MapShape shape{2, 9, 12, 21};
+    for (const auto& [size, stride, padding] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{2, 2, 0}, {3, 1, 1}, {3, 2, 1}, {2, 1, 0}}) {
+        const at::Tensor expected = at::max_pool2d(codes.to(at::kFloat), {size, size}, {stride, stride}, {padding, padding});
+        at::Tensor out = torch::empty({2, expected.size(2), expected.size(3), 21}, torch::kChar);
+        kernels::maxPoolCodes(nhwc.data_ptr<int8_t>(), shape, size, stride, padding, out.data_ptr<int8_t>());
+        EXPECT_TRUE(torch::equal(out.permute({0, 3, 1, 2}).to(at::kFloat), expected))
+            << "max-pool size " << size << " stride " << stride << " padding " << padding;
+    }
+    at::Tensor up = torch::empty({2, 18, 24, 21}, torch::kChar);
+    kernels::upsampleNearestRows(nhwc.data_ptr(), shape, 2, 1, up.data_ptr());
+    EXPECT_TRUE(torch::equal(up.permute({0, 3, 1, 2}), codes.repeat_interleave(2, 2).repeat_interleave(2, 3)));
+
+    const at::Tensor other = torch::randint(-128, 128, {2, 9, 12, 5}, torch::kInt).to(at::kChar);
+    at::Tensor both = torch::empty({2, 9, 12, 26}, torch::kChar);
+    kernels::copyChannelColumns(nhwc.data_ptr(), 2 * 9 * 12, 21, 26, 0, 1, both.data_ptr());
+    kernels::copyChannelColumns(other.data_ptr(), 2 * 9 * 12, 5, 26, 21, 1, both.data_ptr());
+    EXPECT_TRUE(torch::equal(both, torch::cat({nhwc, other}, 3)));
+
+    // 37 columns: two 16-wide vector blocks and a tail; 0 and 255 included.
+    at::Tensor image = torch::randint(0, 256, {2, 3, 8, 37}).to(at::kFloat);
+    image[0][0][0][0] = 0.0f, image[0][1][0][1] = 255.0f;
+    at::Tensor pixels = torch::empty({2, 8, 37, 3}, torch::kByte);
+    const kernels::MapShape imageShape{2, 8, 37, 3};
+    ASSERT_TRUE(kernels::pixelCodesChannelsLast(image.data_ptr<float>(), imageShape, pixels.data_ptr<uint8_t>()));
+    EXPECT_TRUE(torch::equal(pixels, image.permute({0, 2, 3, 1}).to(at::kByte)));
+    for (const float bad : {0.5f, -1.0f, 256.0f, 254.75f, std::nanf("")})
+        for (const int64_t column : {5, 20, 35}) {
+            at::Tensor broken = image.clone();
+            broken[1][2][7][column] = bad;
+            EXPECT_FALSE(kernels::pixelCodesChannelsLast(broken.data_ptr<float>(), imageShape, pixels.data_ptr<uint8_t>()))
+                << "pixel value " << bad << " in column " << column;
+        }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,9 +675,14 @@ TEST(HardwareExport, OneDnnEngineComputesExactlyWhatTheReferenceEngineComputes)
             runB.trace = &b;
             const std::vector<at::Tensor> headsA = reference.forward(image, runA);
             const std::vector<at::Tensor> headsB = fast.forward(image, runB);
+            const std::vector<at::Tensor> untraced = fast.forward(image); // the path detect and eval take
             ASSERT_EQ(headsA.size(), headsB.size());
-            for (size_t k = 0; k < headsA.size(); ++k)
+            ASSERT_EQ(headsA.size(), untraced.size());
+            for (size_t k = 0; k < headsA.size(); ++k) {
                 EXPECT_TRUE(torch::equal(headsA[k], headsB[k])) << what << ": head " << k;
+                EXPECT_TRUE(torch::equal(headsA[k], untraced[k])) << what << ": head " << k << " without a trace";
+            }
+            EXPECT_EQ(a.requantStats.size(), b.requantStats.size()) << what;
             ASSERT_EQ(a.convInputs.size(), b.convInputs.size());
             for (const auto& [conv, codes] : a.convInputs) {
                 EXPECT_TRUE(torch::equal(codes, b.convInputs.at(conv))) << what << ": conv " << conv << " input codes";

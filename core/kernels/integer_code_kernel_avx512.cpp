@@ -1,0 +1,175 @@
+// AVX-512 body of the fixed-point requantization (compiled with -mavx512f): 16 channels at a
+// time as two halves of 8 int64 lanes: sign-extend, 32 x 32 -> 64-bit signed product (vpmuldq),
+// add the offset, arithmetic shift per lane (vpsravq), clamp, narrow. Exactly the scalar
+// formula, so the codes are the same bit for bit.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized" // GCC 12, inside its own intrinsics
+#include "kernels/integer_code_kernel.h"
+
+#include <immintrin.h>
+
+namespace tyq::kernels::detail {
+namespace {
+
+struct Half {
+    __m512i multiplier, offset, shift;
+};
+
+inline __m512i requantizeHalf(__m256i acc, const Half& h, __m512i qmin, __m512i qmax)
+{
+    const __m512i wide = _mm512_cvtepi32_epi64(acc);
+    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(wide, h.multiplier), h.offset);
+    v = _mm512_srav_epi64(v, h.shift);
+    return _mm512_min_epi64(_mm512_max_epi64(v, qmin), qmax);
+}
+
+inline Half loadHalf(const RequantizeTable& t, int64_t k)
+{
+    return {_mm512_loadu_si512(t.multiplier + k), _mm512_loadu_si512(t.offset + k), _mm512_loadu_si512(t.shift + k)};
+}
+
+inline void store8(uint8_t* q, __m512i v) { _mm_storel_epi64(reinterpret_cast<__m128i*>(q), _mm512_cvtepi64_epi8(v)); }
+inline void store8(int8_t* q, __m512i v) { _mm_storel_epi64(reinterpret_cast<__m128i*>(q), _mm512_cvtepi64_epi8(v)); }
+inline void store8(int16_t* q, __m512i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi64_epi16(v)); }
+
+template <typename Code>
+int64_t requantizeRowsImpl(const int32_t* acc, int64_t pixels, const RequantizeTable& t, Code* out)
+{
+    const int64_t c = t.channels, blocks = c / 16;
+    if (blocks == 0)
+        return 0;
+    const __m512i qmin = _mm512_set1_epi64(t.qmin), qmax = _mm512_set1_epi64(t.qmax);
+    for (int64_t p = 0; p < pixels; ++p) {
+        const int32_t* a = acc + p * c;
+        Code* q = out + p * c;
+        for (int64_t b = 0; b < blocks; ++b) {
+            const int64_t k = b * 16;
+            const __m512i values = _mm512_loadu_si512(a + k);
+            store8(q + k, requantizeHalf(_mm512_castsi512_si256(values), loadHalf(t, k), qmin, qmax));
+            store8(q + k + 8, requantizeHalf(_mm512_extracti64x4_epi64(values, 1), loadHalf(t, k + 8), qmin, qmax));
+        }
+    }
+    return blocks * 16;
+}
+
+// Output rows [begin, end) of the 2x2 / stride-2 pool of the requantized codes: per 16-channel
+// block, the window's max and min accumulators, the max where the multiplier is >= 0, else the min.
+template <typename Code>
+void requantizeMaxPool2x2Impl(const int32_t* acc, const MapShape& s, const RequantizeTable& t, int64_t begin,
+                              int64_t end, Code* out)
+{
+    const int64_t oh = s.h / 2, ow = s.w / 2, c = s.c;
+    const __m512i qmin = _mm512_set1_epi64(t.qmin), qmax = _mm512_set1_epi64(t.qmax);
+    for (int64_t row = begin; row < end; ++row) {
+        const int64_t image = row / oh, oy = row % oh;
+        const int32_t* top = acc + (image * s.h + 2 * oy) * s.w * c;
+        const int32_t* bottom = top + s.w * c;
+        Code* q = out + row * ow * c;
+        for (int64_t ox = 0; ox < ow; ++ox)
+            for (int64_t k = 0; k < c; k += 16) {
+                const int64_t at = 2 * ox * c + k;
+                const __m512i a = _mm512_loadu_si512(top + at), b = _mm512_loadu_si512(top + at + c);
+                const __m512i d = _mm512_loadu_si512(bottom + at), e = _mm512_loadu_si512(bottom + at + c);
+                const __m512i high = _mm512_max_epi32(_mm512_max_epi32(a, b), _mm512_max_epi32(d, e));
+                const __m512i low = _mm512_min_epi32(_mm512_min_epi32(a, b), _mm512_min_epi32(d, e));
+                const __m512i m0 = _mm512_loadu_si512(t.multiplier + k), m1 = _mm512_loadu_si512(t.multiplier + k + 8);
+                // The multipliers' signs as 16 lanes: negative int64 -> take the min.
+                const __mmask16 negative = static_cast<__mmask16>(
+                    _mm512_cmplt_epi64_mask(m0, _mm512_setzero_si512()) |
+                    (_mm512_cmplt_epi64_mask(m1, _mm512_setzero_si512()) << 8));
+                const __m512i picked = _mm512_mask_blend_epi32(negative, high, low);
+                Code* dst = q + ox * c + k;
+                store8(dst, requantizeHalf(_mm512_castsi512_si256(picked), loadHalf(t, k), qmin, qmax));
+                store8(dst + 8, requantizeHalf(_mm512_extracti64x4_epi64(picked, 1), loadHalf(t, k + 8), qmin, qmax));
+            }
+    }
+}
+
+// pshufb masks that interleave three 16-byte channel vectors into 48 bytes of RGB pixels:
+// byte g of the output is channel g % 3 of pixel g / 3.
+struct InterleaveMasks {
+    alignas(16) int8_t mask[3][3][16]; ///< [output chunk][source channel][byte]
+    InterleaveMasks()
+    {
+        for (int chunk = 0; chunk < 3; ++chunk)
+            for (int k = 0; k < 3; ++k)
+                for (int i = 0; i < 16; ++i) {
+                    const int g = 16 * chunk + i;
+                    mask[chunk][k][i] = static_cast<int8_t>(g % 3 == k ? g / 3 : -128);
+                }
+    }
+};
+
+} // namespace
+
+bool pixelCodes3ChannelsAvx512(const float* nchw, const MapShape& s, int64_t begin, int64_t end, uint8_t* nhwc)
+{
+    static const InterleaveMasks masks;
+    const int64_t plane = s.h * s.w;
+    const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
+    __mmask16 valid = 0xFFFF;
+    for (int64_t row = begin; row < end; ++row) {
+        const int64_t image = row / s.h, y = row % s.h;
+        const float* p = nchw + image * 3 * plane + y * s.w;
+        uint8_t* q = nhwc + row * s.w * 3;
+        int64_t x = 0;
+        for (; x + 16 <= s.w; x += 16) {
+            __m128i bytes[3];
+            for (int k = 0; k < 3; ++k) {
+                const __m512 v = _mm512_loadu_ps(p + k * plane + x);
+                // NaN fails the range test; a fraction differs from its floor.
+                valid &= _mm512_cmp_ps_mask(v, zero, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v, top, _CMP_LE_OQ) &
+                         _mm512_cmp_ps_mask(v, _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), _CMP_EQ_OQ);
+                bytes[k] = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v));
+            }
+            for (int chunk = 0; chunk < 3; ++chunk) {
+                __m128i o = _mm_setzero_si128();
+                for (int k = 0; k < 3; ++k)
+                    o = _mm_or_si128(o, _mm_shuffle_epi8(bytes[k], _mm_load_si128(reinterpret_cast<const __m128i*>(masks.mask[chunk][k]))));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 3 * x + 16 * chunk), o);
+            }
+        }
+        for (; x < s.w; ++x)
+            for (int k = 0; k < 3; ++k) {
+                const float v = p[k * plane + x];
+                if (!(v >= 0.0f && v <= 255.0f && static_cast<float>(static_cast<int>(v)) == v))
+                    return false;
+                q[3 * x + k] = static_cast<uint8_t>(v);
+            }
+    }
+    return valid == 0xFFFF;
+}
+
+void requantizeMaxPool2x2Avx512(const int32_t* acc, const MapShape& shape, const RequantizeTable& table, int64_t begin,
+                                int64_t end, uint8_t* out)
+{
+    requantizeMaxPool2x2Impl(acc, shape, table, begin, end, out);
+}
+
+void requantizeMaxPool2x2Avx512(const int32_t* acc, const MapShape& shape, const RequantizeTable& table, int64_t begin,
+                                int64_t end, int8_t* out)
+{
+    requantizeMaxPool2x2Impl(acc, shape, table, begin, end, out);
+}
+
+void requantizeMaxPool2x2Avx512(const int32_t* acc, const MapShape& shape, const RequantizeTable& table, int64_t begin,
+                                int64_t end, int16_t* out)
+{
+    requantizeMaxPool2x2Impl(acc, shape, table, begin, end, out);
+}
+
+int64_t requantizeRowsAvx512(const int32_t* acc, int64_t pixels, const RequantizeTable& table, uint8_t* out)
+{
+    return requantizeRowsImpl(acc, pixels, table, out);
+}
+
+int64_t requantizeRowsAvx512(const int32_t* acc, int64_t pixels, const RequantizeTable& table, int8_t* out)
+{
+    return requantizeRowsImpl(acc, pixels, table, out);
+}
+
+int64_t requantizeRowsAvx512(const int32_t* acc, int64_t pixels, const RequantizeTable& table, int16_t* out)
+{
+    return requantizeRowsImpl(acc, pixels, table, out);
+}
+
+} // namespace tyq::kernels::detail
