@@ -45,7 +45,7 @@ void evaluate(const EvaluationRequest& request, QPromise<EvaluationUpdate>& prom
         totals.result = evaluateDataset(
             [&](const at::Tensor& images) {
                 std::lock_guard<std::mutex> lock(model->mutex); // browsing shares the model
-                return model->detector->detectBatch(images);
+                return model->detectorFor(request.integer[slot]).detectBatch(images);
             },
             model->numClasses, loader, options,
             [&](int64_t done, int64_t) {
@@ -123,6 +123,12 @@ void DetectionEvaluation::start(EvaluationRequest request)
     progress_->setValue(0);
     progress_->setVisible(true);
 
+    // The summary names the engine of a quantized model: its numbers are that engine's.
+    QString engines[2];
+    for (int slot = 0; slot < 2; ++slot)
+        if (models_[slot] && models_[slot]->loaded.network->quantized())
+            engines[slot] = request.integer[slot] && models_[slot]->integerDetector ? tr(" (integer engine)")
+                                                                                    : tr(" (fake-quant float)");
     auto totals = std::make_shared<QStringList>();
     auto problems = std::make_shared<QStringList>();
     JobHandlers<EvaluationUpdate> handlers;
@@ -131,14 +137,14 @@ void DetectionEvaluation::start(EvaluationRequest request)
         progress_->setValue(done);
         Q_EMIT progress(done, total);
     };
-    handlers.result = [this, totals, problems](const EvaluationUpdate& update) {
+    handlers.result = [this, totals, problems, engines](const EvaluationUpdate& update) {
         if (!update.totals) {
             Q_EMIT imageScored(update.slot, update.entry, update.topIoU);
             return;
         }
         const EvaluationResult& r = update.result;
-        *totals << tr("<b>%1</b>: mean top-box IoU %2, mAP@0.5 %3 (%4 boxes)")
-                       .arg(slotName(update.slot))
+        *totals << tr("<b>%1</b>%2: mean top-box IoU %3, mAP@0.5 %4 (%5 boxes)")
+                       .arg(slotName(update.slot), engines[update.slot])
                        .arg(r.contestIoU, 0, 'f', 3)
                        .arg(r.mAP, 0, 'f', 3)
                        .arg(r.predictions);

@@ -25,6 +25,7 @@ struct SlotModel;
 /// What to evaluate: the models (null: slot empty), the images in list order, the thresholds.
 struct EvaluationRequest {
     std::shared_ptr<SlotModel> models[2];
+    bool integer[2] = {false, false}; ///< a slot's model runs its integer form (SlotModel::detectorFor)
     std::vector<Sample> samples;
     std::vector<int> entries; ///< the image list's entry of each sample
     float confThreshold = 0.5f;

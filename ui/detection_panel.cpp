@@ -124,12 +124,12 @@ void DetectionPanel::buildUi()
     auto* grid = new QGridLayout(models);
     grid->setColumnStretch(1, 3);
     grid->setColumnStretch(3, 2);
-    grid->setColumnStretch(6, 3);
+    grid->setColumnStretch(7, 3);
     for (int slot = 0; slot < kSlots; ++slot)
         d.models[slot]->addModelRow(grid, slot);
     d.bestButton = new QPushButton(tr("Runs' best"));
     d.bestButton->setObjectName("bestCheckpointsButton");
-    grid->addWidget(d.bestButton, 0, 7, kSlots, 1);
+    grid->addWidget(d.bestButton, 0, 8, kSlots, 1);
     offerBestCheckpoints({}, {});
 
     // Thresholds.
@@ -256,6 +256,12 @@ void DetectionPanel::buildUi()
             if (ok && d_->currentEntry >= 0)
                 d_->shownPending = true;
             refreshDetections();
+        });
+        connect(view, &ModelSlotView::engineChanged, this, [this, slot] {
+            // The IoU column and a running evaluation of this slot were the other engine's.
+            if (d_->evaluation->measures(slot, d_->models[slot]->model().model().get()))
+                cancelEvaluation();
+            d_->list->clearIoU(slot);
         });
         connect(view, &ModelSlotView::boxesChanged, this, &DetectionPanel::refreshDetections);
         connect(view, &ModelSlotView::boxSelected, this, &DetectionPanel::updateViews);
@@ -620,8 +626,10 @@ void DetectionPanel::evaluateAll()
     if (isEvaluating())
         return;
     EvaluationRequest request;
-    for (int slot = 0; slot < kSlots; ++slot)
+    for (int slot = 0; slot < kSlots; ++slot) {
         request.models[slot] = d.models[slot]->model().model();
+        request.integer[slot] = d.models[slot]->model().usesIntegerEngine();
+    }
     if (!request.models[0] && !request.models[1]) {
         setStatus(tr("Load a model (A or B) before evaluating."), true);
         return;

@@ -22,6 +22,17 @@ std::shared_ptr<SlotModel> loadSlotModel(const QString& weights, const QString& 
     source.quant = toPath(quantYaml);
     model->loaded = loadModel(source);
     model->detector = std::make_unique<Detector>(model->loaded.network);
+    if (!model->loaded.network->quantized()) {
+        model->integerForm = QObject::tr("full precision: no integer form");
+    } else {
+        try {
+            auto engine = std::make_shared<const IntegerEngine>(exportIntegerModel(*model->loaded.network));
+            model->integerForm = QString::fromStdString(engine->kernelDescription());
+            model->integerDetector = std::make_unique<Detector>(model->loaded.network, std::move(engine));
+        } catch (const Error& e) {
+            model->integerForm = QObject::tr("no integer form: %1").arg(QString::fromUtf8(e.what()));
+        }
+    }
     model->numClasses = model->loaded.network->spec().numClasses();
     model->inputWidth = model->detector->inputWidth();
     model->inputHeight = model->detector->inputHeight();
@@ -38,7 +49,7 @@ std::shared_ptr<SlotModel> loadSlotModel(const QString& weights, const QString& 
     return model;
 }
 
-DecodedImage runSlotModel(SlotModel& model, const QString& path)
+DecodedImage runSlotModel(SlotModel& model, const QString& path, bool integer)
 {
     QElapsedTimer timer;
     timer.start();
@@ -46,9 +57,10 @@ DecodedImage runSlotModel(SlotModel& model, const QString& path)
     options.keepDecoded = true;
     options.confThreshold = 2.0f; // no boxes here: NMS runs on the GUI thread over the cached rows
     std::lock_guard<std::mutex> lock(model.mutex);
-    ImageDetections result = model.detector->run(toPath(path), options);
+    Detector& detector = model.detectorFor(integer);
+    ImageDetections result = detector.run(toPath(path), options);
     return {path, result.decoded.contiguous(), result.width, result.height,
-            static_cast<double>(timer.nsecsElapsed()) / 1e6};
+            static_cast<double>(timer.nsecsElapsed()) / 1e6, detector.integerEngine() != nullptr};
 }
 
 } // namespace
@@ -110,6 +122,27 @@ bool ModelSlot::isRunning() const
     return !running_.isEmpty();
 }
 
+bool ModelSlot::usesIntegerEngine() const
+{
+    return integerAsked_ && model_ && model_->integerDetector;
+}
+
+void ModelSlot::setIntegerEngine(bool on)
+{
+    if (on == integerAsked_)
+        return;
+    const bool changes = model_ && model_->integerDetector; // else both settings run the float network
+    integerAsked_ = on;
+    if (!changes)
+        return;
+    // The rows of the other engine must not show under this one: drop them and the image in
+    // progress (its result is discarded); the caller asks for the current image again.
+    inferJob_->drop();
+    running_.clear();
+    cache_.clear();
+    cacheOrder_.clear();
+}
+
 void ModelSlot::request(const QString& path)
 {
     requested_ = path;
@@ -129,9 +162,9 @@ void ModelSlot::request(const QString& path)
     };
     running_ = path;
     inferJob_->start(
-        [model = model_, path](QPromise<DecodedImage>& promise) {
+        [model = model_, path, integer = integerAsked_](QPromise<DecodedImage>& promise) {
             configureComputeThreads(0);
-            promise.addResult(runSlotModel(*model, path));
+            promise.addResult(runSlotModel(*model, path, integer));
         },
         std::move(handlers));
 }

@@ -22,15 +22,22 @@ namespace tyq::ui {
 template <typename T>
 class BackgroundJob;
 
-/// A loaded model with its detector; the mutex serializes its forwards (browsing and "Evaluate all").
+/// A loaded model with its detectors; the mutex serializes their forwards (browsing and "Evaluate all").
 struct SlotModel {
     LoadedModel loaded;
-    std::unique_ptr<Detector> detector;
+    std::unique_ptr<Detector> detector;        ///< the float network (fake-quantized when LSQ)
+    std::unique_ptr<Detector> integerDetector; ///< a quantized model's integer form; null: none
+    /// The integer form's kernels ("oneDNN int8 (AVX-512 with VNNI): 13 of 13 convs"), or why the
+    /// model has none (full precision, or what exportIntegerModel refused).
+    QString integerForm;
     std::mutex mutex;
     int numClasses = 0;
     int inputWidth = 0;
     int inputHeight = 0;
     QString description; ///< "best.ckpt (tyq checkpoint, LSQ 3-bit weights / 3-bit activations, 512x288)"
+
+    /// The integer form when asked for and there is one, else the float network.
+    Detector& detectorFor(bool integer) { return integer && integerDetector ? *integerDetector : *detector; }
 };
 
 /// One image through a model: its decoded rows and the original size.
@@ -40,6 +47,7 @@ struct DecodedImage {
     int width = 0;      ///< original image size
     int height = 0;
     double milliseconds = 0;
+    bool integer = false; ///< computed by the integer engine (else the float network)
 };
 
 class ModelSlot : public QObject {
@@ -65,6 +73,13 @@ public:
     /// An image is being run (until `decoded` or `failed`).
     bool isRunning() const;
 
+    /// Whether a quantized model runs its integer form (when it has one) rather than the
+    /// fake-quantized float network. Changing it drops the cached rows and the image in progress.
+    void setIntegerEngine(bool on);
+    bool integerEngineAsked() const { return integerAsked_; }
+    /// The images run through the integer engine now: asked for, and the model has one.
+    bool usesIntegerEngine() const;
+
 Q_SIGNALS:
     /// The load finished: the model's description, or the failure for a person to read.
     void loaded(bool ok, const QString& message, tyq::ErrorKind kind);
@@ -82,6 +97,7 @@ private:
     } kept_; ///< during a load: the model before it
     bool loading_ = false;
     QString weights_, quantYaml_;
+    bool integerAsked_ = true;
     QString requested_; ///< the latest image asked for
     QString running_;   ///< the image the inference job runs on; empty when idle
     std::map<QString, DecodedImage> cache_;

@@ -2,8 +2,10 @@
 #include "model_slot.h"
 
 #include "model_slot_view.h"
+#include "studio_settings.h"
 #include "ui_utils.h"
 
+#include <QCheckBox>
 #include <QFileInfo>
 #include <QGridLayout>
 #include <QHeaderView>
@@ -28,7 +30,8 @@ QString iouText(double v) { return std::isnan(v) ? QString("–") : QString::num
 
 ModelSlotView::ModelSlotView(int slot, QObject* parent)
     : QObject(parent), slot_(slot), model_(new ModelSlot(this)), weightsEdit_(new QLineEdit),
-      yamlEdit_(new QLineEdit), loadButton_(new QPushButton(tr("Load"))), busy_(new QProgressBar),
+      yamlEdit_(new QLineEdit), loadButton_(new QPushButton(tr("Load"))), integerCheck_(new QCheckBox(tr("Integer"))),
+      busy_(new QProgressBar),
       status_(new QLabel(tr("no model"))), title_(new QLabel), viewBox_(new QWidget), view_(new DetectionView),
       table_(new QTableWidget(0, 5))
 {
@@ -38,6 +41,10 @@ ModelSlotView::ModelSlotView(int slot, QObject* parent)
     weightsEdit_->setToolTip(tr("tyq checkpoint (.ckpt), tyq export or reference .pth"));
     yamlEdit_->setPlaceholderText(tr("bit-widths (reference LSQ .pth only)"));
     yamlEdit_->setToolTip(tr("The bit-width YAML of a reference LSQ .pth; tyq checkpoints record their own"));
+    integerCheck_->setObjectName(QString("integerEngine%1").arg(name));
+    integerCheck_->setChecked(settings::detectIntegerEngine[slot].get());
+    model_->setIntegerEngine(integerCheck_->isChecked());
+    updateIntegerSwitch();
     busy_->setRange(0, 0);
     busy_->setMaximumWidth(60);
     busy_->setTextVisible(false);
@@ -96,6 +103,21 @@ ModelSlotView::ModelSlotView(int slot, QObject* parent)
         selected_ = row;
         Q_EMIT boxSelected();
     });
+    connect(integerCheck_, &QCheckBox::toggled, this, [this](bool on) {
+        settings::detectIntegerEngine[slot_].set(on);
+        const bool before = model_->usesIntegerEngine();
+        model_->setIntegerEngine(on);
+        updateIntegerSwitch();
+        if (model_->usesIntegerEngine() == before)
+            return; // a full-precision model (or none) runs the same either way
+        boxes_ = {};
+        selected_ = -1;
+        Q_EMIT message(LogLevel::info, tr("Detections, model %1: now on the %2").arg(slotName(slot_), engineName()));
+        Q_EMIT engineChanged();
+        if (!path_.isEmpty())
+            showImage(path_, labels_);
+        Q_EMIT boxesChanged();
+    });
     connect(model_, &ModelSlot::loaded, this, &ModelSlotView::onLoaded);
     connect(model_, &ModelSlot::decoded, this, [this](const QString& path) {
         if (path != path_)
@@ -124,8 +146,32 @@ void ModelSlotView::addModelRow(QGridLayout* grid, int row)
     grid->addWidget(new QLabel(tr("YAML")), row, 2);
     grid->addWidget(pathField(yamlEdit_, tr("Bit-widths (*.yaml *.yml)")), row, 3);
     grid->addWidget(loadButton_, row, 4);
-    grid->addWidget(busy_, row, 5);
-    grid->addWidget(status_, row, 6);
+    grid->addWidget(integerCheck_, row, 5);
+    grid->addWidget(busy_, row, 6);
+    grid->addWidget(status_, row, 7);
+}
+
+QString ModelSlotView::engineName() const
+{
+    const std::shared_ptr<SlotModel> m = model_->model();
+    if (!m || !m->loaded.network->quantized())
+        return {};
+    return model_->usesIntegerEngine() ? tr("integer engine") : tr("fake-quant float");
+}
+
+void ModelSlotView::updateIntegerSwitch()
+{
+    const std::shared_ptr<SlotModel> m = model_->model();
+    const bool available = m && m->integerDetector;
+    // Checkable before a model is loaded (the choice applies to the next one), not for a model
+    // without an integer form: the tooltip says why.
+    integerCheck_->setEnabled(!m || available);
+    QString tip = tr("Run a quantized model's integer form: integer codes and int32 accumulators on oneDNN int8, "
+                     "what `tyq export --format int` and the hardware compute. Off: the fake-quantized float "
+                     "network, as in training.");
+    if (m)
+        tip += "\n\n" + m->integerForm;
+    integerCheck_->setToolTip(tip);
 }
 
 bool ModelSlotView::hasModel() const
@@ -193,9 +239,12 @@ void ModelSlotView::onLoaded(bool ok, const QString& text, ErrorKind kind)
     }
     status_->setText(text);
     status_->setToolTip(text);
+    updateIntegerSwitch();
     for (const std::string& w : model_->model()->loaded.warnings)
         Q_EMIT message(LogLevel::warning, QString::fromStdString(w));
-    Q_EMIT message(LogLevel::info, tr("Detections: model %1 is %2").arg(name, text));
+    const QString engine = engineName();
+    Q_EMIT message(LogLevel::info, tr("Detections: model %1 is %2%3")
+                                       .arg(name, text, engine.isEmpty() ? QString() : tr(", on the %1").arg(engine)));
     Q_EMIT status(tr("Model %1 loaded: %2").arg(name, text), false);
     Q_EMIT loaded(true, text, kind);
     if (!path_.isEmpty())
@@ -278,13 +327,19 @@ void ModelSlotView::render(const QVector<OverlayBox>& truth, bool haveImage, boo
                    .arg(name)
                    .arg(b.detections.size())
                    .arg(b.detections.size() == 1 ? tr("box") : tr("boxes"))
-                   .arg(inferMs_, 0, 'f', 0);
+                   .arg(inferMs_, 0, 'f', 0) +
+               (engineName().isEmpty() ? QString() : QString(" · ") + engineName());
     view_->setNote(note);
-    title_->setText(QString("<b>%1</b> — %2")
-                        .arg(name, hasModel()             ? model_->model()->description.toHtmlEscaped()
-                                   : model_->isLoading() ? tr("loading…")
-                                                         : tr("no model")));
-    title_->setToolTip(hasModel() ? model_->model()->description : QString());
+    const QString engine = engineName();
+    // The engine first: a narrow view cuts the end of a long description.
+    title_->setText(QString("<b>%1</b> — %2%3")
+                        .arg(name, engine.isEmpty() ? QString() : QString("<b>%1</b> · ").arg(engine),
+                             hasModel()             ? model_->model()->description.toHtmlEscaped()
+                             : model_->isLoading() ? tr("loading…")
+                                                   : tr("no model")));
+    title_->setToolTip(hasModel() ? model_->model()->description +
+                                        (engine.isEmpty() ? QString() : "\n" + tr("Integer form: %1").arg(model_->model()->integerForm))
+                                  : QString());
 
     const QSignalBlocker block(table_);
     table_->setRowCount(showBoxes ? static_cast<int>(b.detections.size()) : 0);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+class QCheckBox;
 class QGridLayout;
 class QLabel;
 class QLineEdit;
@@ -71,12 +72,18 @@ Q_SIGNALS:
     void boxesChanged();
     /// The user picked a box in the table (-1: none).
     void boxSelected();
+    /// The integer-engine switch changed what the model runs (the boxes are recomputed).
+    void engineChanged();
     void status(const QString& text, bool error);
     void message(tyq::LogLevel level, const QString& text);
 
 private:
     void recomputeBoxes();
     void onLoaded(bool ok, const QString& text, ErrorKind kind);
+    /// The switch's state and tooltip for the model loaded now.
+    void updateIntegerSwitch();
+    /// "integer engine" or "fake-quant float" for a quantized model; empty for full precision.
+    QString engineName() const;
 
     int slot_;
     ModelSlot* model_;
@@ -91,6 +98,7 @@ private:
     QLineEdit* weightsEdit_;
     QLineEdit* yamlEdit_;
     QPushButton* loadButton_;
+    QCheckBox* integerCheck_; ///< run a quantized model's integer form (persisted per slot)
     QProgressBar* busy_;
     QLabel* status_;
     QLabel* title_;

@@ -48,6 +48,9 @@ inline const Setting<double> plotSmoothing{"plots/smoothing", 0.0};
 inline const Setting<bool> stepSizeLogScale{"plots/stepSizeLogScale", false};
 inline const Setting<double> detectConf{"detections/conf", 0.5};
 inline const Setting<double> detectNms{"detections/nms", 0.1};
+/// Per model slot (A, B): a quantized model runs its integer form, not the fake-quant float net.
+inline const Setting<bool> detectIntegerEngine[2] = {{"detections/integerEngineA", true},
+                                                     {"detections/integerEngineB", true}};
 inline const Setting<int> previewCalibImages{"preview/calibrationImages", 32};
 inline const Setting<int> previewValImages{"preview/validationImages", 64};
 inline const Setting<QString> previewCalibrator{"preview/calibrator", "mse"};

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 
 namespace tyq {
 namespace {
@@ -339,8 +340,16 @@ std::string IntegerEngine::kernelDescription() const
         else
             slow += "; conv " + std::to_string(index) + " on the int32 loops: " + conv->reason();
     }
-    return "oneDNN int8 (" + oneDnnIsaName() + "): " +
-           std::to_string(fast) + " of " + std::to_string(fastConvs_.size()) + " convs" + slow;
+    // What oneDNN actually dispatched to (once a shape has run): the proof of the path taken.
+    std::map<std::string, int> chosen;
+    for (const auto& [index, conv] : fastConvs_)
+        for (const std::string& name : conv->implementations())
+            ++chosen[name];
+    std::string kernels;
+    for (const auto& [name, count] : chosen)
+        kernels += (kernels.empty() ? "; oneDNN kernels: " : ", ") + name + " x" + std::to_string(count);
+    return "oneDNN int8 (" + oneDnnIsaName() + "): " + std::to_string(fast) + " of " +
+           std::to_string(fastConvs_.size()) + " convs" + slow + kernels;
 }
 
 std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const IntegerRunOptions& options) const

@@ -67,7 +67,8 @@ public:
     const IntegerModel& model() const { return model_; }
     IntegerConvKernel kernel() const { return kernel_; }
     /// Which path the convolutions take here: "oneDNN int8 (AVX-512 with VNNI): 10 of 10 convs",
-    /// with the reason for any layer on the loops; or "int32 loops (reference)".
+    /// with the reason for any layer on the loops and, once an image has run, the kernels oneDNN
+    /// chose; or "int32 loops (reference)".
     std::string kernelDescription() const;
     const NetworkSpec& spec() const { return model_.spec; }
 

@@ -54,6 +54,7 @@ struct OneDnnIntegerConv::Primitive {
     dnnl::convolution_forward conv;
     dnnl::memory weights; ///< in the layout (and with the compensation) the primitive wants
     dnnl::memory::desc src, dst;
+    std::string implementation; ///< the kernel oneDNN chose, e.g. "brgconv:avx512_core_amx_int8"
 };
 
 OneDnnIntegerConv::OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stride, int64_t padding, int inputQmin,
@@ -108,6 +109,7 @@ std::shared_ptr<OneDnnIntegerConv::Primitive> OneDnnIntegerConv::primitive(int64
     p->conv = dnnl::convolution_forward(pd);
     p->src = pd.src_desc();
     p->dst = pd.dst_desc();
+    p->implementation = pd.impl_info_str();
     dnnl::memory plain({{o, i, k, k}, dt::s8, tag::oihw}, cpuEngine(), weight_.data_ptr());
     p->weights = dnnl::memory(pd.weights_desc(), cpuEngine());
     dnnl::stream stream(cpuEngine());
@@ -115,6 +117,15 @@ std::shared_ptr<OneDnnIntegerConv::Primitive> OneDnnIntegerConv::primitive(int64
     stream.wait();
     cache_.emplace(key, p);
     return p;
+}
+
+std::set<std::string> OneDnnIntegerConv::implementations() const
+{
+    std::lock_guard lock(mutex_);
+    std::set<std::string> names;
+    for (const auto& [key, p] : cache_)
+        names.insert(p->implementation);
+    return names;
 }
 
 at::ScalarType oneDnnCodeType(int qmin, int qmax)

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 
@@ -42,6 +43,9 @@ public:
     /// The same for the engine's own form: codes [N, I, H, W] channels-last in the dtype of their
     /// range (uint8, int8, or int16 for the split), accumulators int32 channels-last.
     at::Tensor runChannelsLast(const at::Tensor& codes) const;
+
+    /// The kernels oneDNN chose for the shapes run so far ("brgconv:avx512_core_amx_int8", ...).
+    std::set<std::string> implementations() const;
 
     /// The dtype runChannelsLast wants for this layer's input range.
     at::ScalarType codeType() const;

@@ -1,5 +1,6 @@
 #include "infer/detector.h"
 
+#include "common/error.h"
 #include "data/image_io.h"
 #include "eval/nms.h"
 
@@ -17,6 +18,14 @@ Detector::Detector(YoloNetwork network, int inputWidth, int inputHeight, bool fa
         engine_ = std::make_shared<const InferenceEngine>(*network_);
 }
 
+Detector::Detector(YoloNetwork network, std::shared_ptr<const IntegerEngine> integer, int inputWidth, int inputHeight)
+    : Detector(std::move(network), inputWidth, inputHeight, false)
+{
+    if (!integer)
+        throw Error("Detector: no integer engine given");
+    integer_ = std::move(integer);
+}
+
 std::vector<Detection> Detector::detectionsFromDecoded(const at::Tensor& decoded, int numClasses,
                                                        const DetectionOptions& options)
 {
@@ -28,12 +37,16 @@ std::vector<Detection> Detector::detectionsFromDecoded(const at::Tensor& decoded
 at::Tensor Detector::detectBatch(const at::Tensor& images)
 {
     at::NoGradGuard noGrad;
+    if (integer_)
+        return integer_->detect(images);
     return engine_ ? engine_->detect(images) : network_->detect(images);
 }
 
 ImageDetections Detector::run(const std::filesystem::path& image, const DetectionOptions& options)
 {
     at::NoGradGuard noGrad;
+    if (options.keepLayers && integer_)
+        throw Error("layer outputs of the integer engine: use tyq detect --engine int --dump");
     ImageDetections result;
     result.image = image;
     cv::Size original;

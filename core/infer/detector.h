@@ -1,8 +1,10 @@
-// Inference on image files: preprocessing as the reference, the network, decode, NMS, and boxes
-// mapped back to the original image. Used by `tyq detect`, `tyq eval` and the studio.
+// Inference on image files: preprocessing as the reference, the network (or a quantized network's
+// integer form), decode, NMS, and boxes mapped back to the original image. Used by `tyq detect`,
+// `tyq eval` and the studio.
 #pragma once
 
 #include "eval/detection.h"
+#include "hw/integer_engine.h"
 #include "infer/inference_engine.h"
 #include "model/yolo_network.h"
 
@@ -37,6 +39,10 @@ public:
     /// weight changes need a new Detector); without it, or when every layer's output is kept
     /// (dumps), through the network's own reference forward.
     explicit Detector(YoloNetwork network, int inputWidth = 0, int inputHeight = 0, bool fastPath = true);
+    /// Images run through `integer`, the integer-only form of `network` (exportIntegerModel):
+    /// the codes the hardware computes. `network` supplies the spec; layer dumps (keepLayers) are
+    /// refused, as `tyq detect --engine int --dump` writes the integer engine's own.
+    Detector(YoloNetwork network, std::shared_ptr<const IntegerEngine> integer, int inputWidth = 0, int inputHeight = 0);
 
     /// Runs one image. Throws tyq::Error naming the image if it cannot be read.
     ImageDetections run(const std::filesystem::path& image, const DetectionOptions& options);
@@ -52,10 +58,13 @@ public:
     int inputWidth() const { return inputWidth_; }
     int inputHeight() const { return inputHeight_; }
     YoloNetwork& network() { return network_; }
+    /// The integer engine images run through, or null (the float network).
+    const IntegerEngine* integerEngine() const { return integer_.get(); }
 
 private:
     YoloNetwork network_;
     std::shared_ptr<const InferenceEngine> engine_; ///< null: the reference forward
+    std::shared_ptr<const IntegerEngine> integer_;  ///< set: it runs instead of the network
     int inputWidth_;
     int inputHeight_;
 };

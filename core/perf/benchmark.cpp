@@ -305,6 +305,8 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
             compare(row, [&] { fast.detect(pixels); }, baseline, static_cast<double>(n), o, log);
             report.rows.push_back(row);
         }
+        report.integerKernels = fast.kernelDescription();
+        say("integer engine ran: " + report.integerKernels);
     }
 
     // --- Training steps -----------------------------------------------------------------------
@@ -417,17 +419,30 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         compare(row, evaluation(&fast), evaluation(&loops), static_cast<double>(valSamples.size()), o, log);
         report.rows.push_back(row);
     }
-    double fpTrain = 0, pipeline = 0;
-    for (const BenchmarkRow& r : report.rows) {
-        if (r.key == "fp_train_b8")
-            fpTrain = r.imagesPerSecond;
-        if (r.key == "data_pipeline")
-            pipeline = r.imagesPerSecond;
-    }
+    auto rowOf = [&report](const std::string& key) -> BenchmarkRow* {
+        for (BenchmarkRow& r : report.rows)
+            if (r.key == key)
+                return &r;
+        return nullptr;
+    };
+    // Ratios of one run: the machine's load and speed cancel out of them.
+    auto addRatio = [&](const std::string& key, const std::string& what, double numerator, double denominator,
+                        double target) {
+        if (numerator > 0 && denominator > 0)
+            report.ratios.push_back({key, what, numerator / denominator, target});
+    };
+    const double fpTrain = rowOf("fp_train_b8")->imagesPerSecond;
+    const double pipeline = rowOf("data_pipeline")->imagesPerSecond;
     report.dataToTrainRatio = fpTrain > 0 ? pipeline / fpTrain : 0;
-    for (BenchmarkRow& r : report.rows)
-        if (r.key == "data_pipeline")
-            r.target = 3 * fpTrain;
+    rowOf("data_pipeline")->target = 3 * fpTrain;
+    addRatio("data_to_train_ratio", "data pipeline / fp training", pipeline, fpTrain, 3);
+    for (const int n : {1, 8})
+        addRatio(fmt::format("int_over_fp_infer_b{}", n), fmt::format("integer engine / fp inference, batch {}", n),
+                 rowOf(fmt::format("int_infer_b{}", n))->imagesPerSecond,
+                 rowOf(fmt::format("fp_infer_b{}", n))->imagesPerSecond, n == 1 ? 2.0 : 2.5);
+    const BenchmarkRow* intEval = rowOf("int_eval_dataset");
+    addRatio("int_eval_over_loops", "integer-engine evaluation / its int32 loops", intEval->imagesPerSecond,
+             intEval->baselineImagesPerSecond, 20);
 
     // --- Memory: RSS over many training batches from the pipeline -------------------------------
     if (o.memoryBatches > 0) {
@@ -475,6 +490,8 @@ std::string formatBenchmarkTable(const BenchmarkReport& r)
     std::ostringstream out;
     out << fmt::format("tyq bench at {}x{}: {}; {} compute threads; LibTorch {}; kernels {}\n", r.width, r.height,
                        r.machine, r.threads, r.libtorch, r.kernelIsa);
+    if (!r.integerKernels.empty())
+        out << "integer engine: " << r.integerKernels << "\n";
     out << "baseline: the straightforward path in the same process (1 thread, NCHW, op by op, reference "
            "quantizer, plain allocator)\n\n";
     out << fmt::format("{:<16} {:>11} {:>11} {:>8} {:>8} {:>9}  {}\n", "key", "images/s", "baseline", "speedup",
@@ -489,7 +506,12 @@ std::string formatBenchmarkTable(const BenchmarkReport& r)
         out << fmt::format("{:<16} {:>11.2f} {:>11} {:>8} {:>8} {:>6.0f} MB  {}\n", row.key, row.imagesPerSecond,
                            baseline, speedup, target, row.peakRssMb, row.what);
     }
-    out << fmt::format("\ndata pipeline / fp training: x{:.1f} (target x3)\n", r.dataToTrainRatio);
+    out << "\n";
+    for (const BenchmarkRatio& ratio : r.ratios)
+        out << fmt::format("{:<46} x{:.2f}{}\n", ratio.what + ":", ratio.value,
+                           ratio.target > 0 ? fmt::format("  (target x{:g}: {})", ratio.target,
+                                                          ratio.value >= ratio.target ? "ok" : "NO")
+                                            : "");
     if (r.memory.batches > 0)
         out << fmt::format("memory over {} training batches: {:.0f} MB first quarter, {:.0f} MB last quarter, peak "
                            "{:.0f} MB: {}\n",
@@ -504,6 +526,7 @@ std::string benchmarkJson(const BenchmarkReport& r)
     j["machine"] = r.machine;
     j["libtorch"] = r.libtorch;
     j["kernel_isa"] = r.kernelIsa;
+    j["integer_kernels"] = r.integerKernels;
     j["threads"] = r.threads;
     j["width"] = r.width;
     j["height"] = r.height;
@@ -521,6 +544,13 @@ std::string benchmarkJson(const BenchmarkReport& r)
         }
     }
     j["data_to_train_ratio"] = r.dataToTrainRatio;
+    for (const BenchmarkRatio& ratio : r.ratios) {
+        j[ratio.key] = ratio.value;
+        if (ratio.target > 0) {
+            j[ratio.key + "_target"] = ratio.target;
+            j[ratio.key + "_target_met"] = ratio.value >= ratio.target;
+        }
+    }
     if (r.memory.batches > 0) {
         j["memory_batches"] = r.memory.batches;
         j["memory_first_quarter_mb"] = r.memory.firstQuarterMb;

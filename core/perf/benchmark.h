@@ -48,15 +48,25 @@ struct MemoryCheck {
     bool bounded = false;      ///< the last quarter is within 5% (or 32 MB) of the first
 };
 
+/// A figure of merit between two measurements of one run (int_infer_b8 over fp_infer_b8, ...).
+struct BenchmarkRatio {
+    std::string key;   ///< JSON key: int_over_fp_infer_b8, ...
+    std::string what;  ///< in words: "integer / fp inference, batch 8"
+    double value = 0;
+    double target = 0; ///< the ratio the project aims for (0: none)
+};
+
 struct BenchmarkReport {
     std::string machine;    ///< CPU model and core count
     std::string libtorch;   ///< LibTorch version
     std::string kernelIsa;  ///< instruction set of the hand-written kernels
+    std::string integerKernels; ///< the integer engine's convolutions as they ran (oneDNN's choices)
     int threads = 0;        ///< fast-path compute threads
     int width = 0, height = 0;
     std::vector<BenchmarkRow> rows;
     MemoryCheck memory;
     double dataToTrainRatio = 0; ///< data pipeline images/s over fp training images/s
+    std::vector<BenchmarkRatio> ratios; ///< the run's ratios with targets, data-to-train among them
 };
 
 /// Runs every measurement. `log` receives a line per step (may be empty). Throws tyq::Error on

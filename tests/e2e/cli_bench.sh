@@ -13,6 +13,8 @@ for key in fp_infer_b1 fp_infer_b8 lsq_infer_b8 int_infer_b1 int_infer_b8 fp_tra
     grep -q "^$key " table.txt || fail "the table has no $key row"
 done
 grep -q "memory over 12 training batches" table.txt || fail "the table has no memory check"
+grep -Eq "^integer engine / fp inference, batch 8: +x[0-9.]+  \(target x2.5: (ok|NO)\)" table.txt ||
+    fail "the table has no integer/fp ratio line: $(grep -i ratio table.txt)"
 [[ -z $(ls -A tmp) ]] || fail "the temporary dataset was left behind: $(ls tmp)"
 
 "$python" - bench.json <<'PY' || fail "bench.json is incomplete"
@@ -27,12 +29,21 @@ if not isinstance(j.get("int_infer_b8"), (int, float)) or j["int_infer_b8"] <= 0
     problems.append(f"int_infer_b8 = {j.get('int_infer_b8')!r}")
 if "int8 convolutions" not in j.get("kernel_isa", ""):
     problems.append(f"kernel_isa does not say which int8 path ran: {j.get('kernel_isa')!r}")
+if "oneDNN kernels: " not in j.get("integer_kernels", ""):
+    problems.append(f"integer_kernels does not name oneDNN's kernels: {j.get('integer_kernels')!r}")
 for k in ["machine", "threads", "width", "height", "data_to_train_ratio", "memory_first_quarter_mb",
           "memory_last_quarter_mb", "memory_bounded"]:
     if k not in j:
         problems.append(f"missing {k}")
 if (j.get("width"), j.get("height"), j.get("threads")) != (160, 96, 2):
     problems.append(f"size/threads {j.get('width')}x{j.get('height')}, {j.get('threads')}")
+# The ratios are those of the run's own rows, each with its target.
+for ratio, num, den, target in [("int_over_fp_infer_b1", "int_infer_b1", "fp_infer_b1", 2),
+                                ("int_over_fp_infer_b8", "int_infer_b8", "fp_infer_b8", 2.5),
+                                ("int_eval_over_loops", "int_eval_dataset", "int_eval_dataset_baseline", 20)]:
+    expected = j.get(num, 0) / j.get(den, 1)
+    if abs(j.get(ratio, -1) - expected) > 1e-6 * expected or j.get(ratio + "_target") != target:
+        problems.append(f"{ratio} = {j.get(ratio)!r} (target {j.get(ratio + '_target')!r}), expected {expected}")
 if "fp_infer_b8_target" in j:
     problems.append("targets are for 512x288 only, yet the quick run has one")
 if problems:

@@ -1,15 +1,20 @@
 // The detection panel and the layer quantization view driven for real on the offscreen
 // platform: boxes equal to the engine's own detections for a known model and image, sliders
 // that re-run only NMS, keyboard navigation, "Evaluate all" in the background (the numbers of
-// core's evaluateDataset, cancellable, the GUI keeps running), and the per-layer LSQ statistics
-// of the reference checkpoint.
+// core's evaluateDataset, cancellable, the GUI keeps running), a quantized model on its integer
+// engine with a persisted switch back to fake-quant float, and the per-layer LSQ statistics of
+// the reference checkpoint.
 // Engine (LibTorch) headers first: Qt's `slots` macro breaks LibTorch's.
 #include "data/batch_loader.h"
 #include "data/dataset.h"
 #include "data/synthetic_dataset.h"
 #include "infer/dataset_evaluation.h"
+#include "hw/integer_engine.h"
+#include "hw/integer_model.h"
 #include "infer/detector.h"
+#include "io/checkpoint.h"
 #include "io/state_dict.h"
+#include "quant/quant_config.h"
 #include "model/darknet_cfg.h"
 #include "model/model_loader.h"
 
@@ -20,6 +25,7 @@
 #include "detection_view.h"
 #include "layer_quant_view.h"
 #include "main_window.h"
+#include "studio_settings.h"
 #include "workspace.h"
 #include "runs_browser.h"
 #include "ui_test_support.h"
@@ -29,6 +35,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QApplication>
+#include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QLineEdit>
@@ -108,6 +115,7 @@ private:
     QTemporaryDir dir_;
     QString dataFile_;
     QString randomModel_;
+    QString lsqModel_; ///< a tyq LSQ 3-bit checkpoint of a random network, steps calibrated
 
 private Q_SLOTS:
     void initTestCase()
@@ -127,6 +135,24 @@ private Q_SLOTS:
         net->initializeLikeReference();
         randomModel_ = dir_.path() + "/random.pth";
         writeStateDictPth(collectStateDict(*net), randomModel_.toStdString());
+
+        const QuantConfig bits = defaultQuantConfig();
+        net->quantize(bits);
+        net->eval();
+        {
+            torch::NoGradGuard noGrad;
+            for (auto& c : net->convLayers())
+                c.conv->calibrateActivationStep = true;
+            net->forward((torch::rand({1, 3, 288, 512}) * 255).round());
+        }
+        TrainingCheckpoint lsq;
+        lsq.model = collectStateDict(*net);
+        lsq.phase = "lsq";
+        lsq.cfgText = defaultNetworkSpec().text;
+        lsq.quantYaml = quantConfigToYaml(bits);
+        lsq.rngState = at::detail::getDefaultCPUGenerator().get_state();
+        lsqModel_ = dir_.path() + "/lsq.ckpt";
+        saveCheckpoint(lsq, lsqModel_.toStdString());
     }
 
     void theDetectionViewShowsTheExpectedBoxesForAKnownModelAndImage()
@@ -452,6 +478,108 @@ private Q_SLOTS:
         QVERIFY2(filled < panel.imageCount(), qPrintable(QString("%1 rows evaluated after cancelling").arg(filled)));
     }
 
+    void aQuantizedModelRunsItsIntegerFormWithAPersistedSwitchBackToFakeQuant()
+    {
+        // Slot A switched to fake-quant float, slot B on the integer engine (the default): the
+        // same checkpoint in both, so the panel compares the two forms side by side.
+        settings::detectIntegerEngine[0].set(false);
+        settings::detectIntegerEngine[1].set(true);
+        DetectionPanel panel;
+        panel.resize(1280, 800);
+        panel.show();
+        auto* switchA = panel.findChild<QCheckBox*>("integerEngineA");
+        auto* switchB = panel.findChild<QCheckBox*>("integerEngineB");
+        QVERIFY(switchA && switchB);
+        QVERIFY(!switchA->isChecked());
+        QVERIFY(switchB->isChecked());
+        panel.setThresholds(1e-7, 0.5); // many boxes: every score is compared
+        QVERIFY(loadInto(panel, 0, lsqModel_));
+        QVERIFY(loadInto(panel, 1, lsqModel_));
+        QVERIFY(switchA->isEnabled() && switchB->isEnabled());
+        QVERIFY2(switchB->toolTip().contains("oneDNN int8"), qPrintable(switchB->toolTip()));
+        QSignalSpy shown(&panel, &DetectionPanel::imageShown);
+        QVERIFY(listInto(panel, dataFile_));
+        QVERIFY(waitFor(shown));
+        QTRY_VERIFY_WITH_TIMEOUT(!panel.detections(0).empty() && !panel.detections(1).empty(), 60000);
+
+        // Each slot shows exactly what its engine computes, and says which engine that is.
+        LoadedModel direct = loadModel({"", "", lsqModel_.toStdString()});
+        Detector fakeQuant(direct.network);
+        Detector integer(direct.network, std::make_shared<const IntegerEngine>(exportIntegerModel(*direct.network)));
+        DetectionOptions options;
+        options.confThreshold = 1e-7f;
+        options.nmsThreshold = 0.5f;
+        const std::string image = panel.imagePath(panel.currentRow()).toStdString();
+        const std::vector<Detection> expectedFloat = fakeQuant.run(image, options).detections;
+        const std::vector<Detection> expectedInteger = integer.run(image, options).detections;
+        auto same = [](const std::vector<Detection>& a, const std::vector<Detection>& b) {
+            if (a.size() != b.size())
+                return false;
+            for (size_t i = 0; i < a.size(); ++i)
+                if (a[i].classId != b[i].classId || a[i].objectness != b[i].objectness ||
+                    a[i].classScore != b[i].classScore || a[i].x1 != b[i].x1 || a[i].y2 != b[i].y2)
+                    return false;
+            return true;
+        };
+        QVERIFY(same(panel.detections(0), expectedFloat));
+        QVERIFY(same(panel.detections(1), expectedInteger));
+        // The two forms agree in their codes, not in the last float bits: which one ran shows.
+        QVERIFY(!same(expectedFloat, expectedInteger));
+        QVERIFY2(panel.view(0)->note().contains("fake-quant float"), qPrintable(panel.view(0)->note()));
+        QVERIFY2(panel.view(1)->note().contains("integer engine"), qPrintable(panel.view(1)->note()));
+
+        // "Evaluate all" measures each slot on its own engine: B's numbers are the integer engine's.
+        QSignalSpy finished(&panel, &DetectionPanel::evaluationFinished);
+        QSignalSpy messages(&panel, &DetectionPanel::message);
+        panel.evaluateAll();
+        QVERIFY(waitFor(finished));
+        const DataConfig data = loadDataConfig(dataFile_.toStdString());
+        DatasetLoadOptions listing;
+        listing.numClasses = data.classes;
+        const std::vector<Sample> samples = loadDatasetList(data.validList, listing).samples;
+        BatchLoaderOptions loading;
+        loading.shuffle = false;
+        BatchLoader loader(samples, loading);
+        EvalOptions thresholds;
+        thresholds.confThreshold = 1e-7f;
+        thresholds.nmsThreshold = 0.5f;
+        const EvaluationResult expected =
+            evaluateDataset([&](const at::Tensor& images) { return integer.detectBatch(images); },
+                            direct.network->spec().numClasses(), loader, thresholds);
+        QString summary;
+        for (const QList<QVariant>& m : messages)
+            if (m.at(1).toString().startsWith("Detections evaluated"))
+                summary = m.at(1).toString();
+        QVERIFY2(summary.contains("A (fake-quant float): mean top-box IoU"), qPrintable(summary));
+        QVERIFY2(summary.contains(QString("B (integer engine): mean top-box IoU %1, mAP@0.5 %2")
+                                      .arg(expected.contestIoU, 0, 'f', 3)
+                                      .arg(expected.mAP, 0, 'f', 3)),
+                 qPrintable(summary));
+
+        // Switching A to the integer engine re-runs the image there, clears A's IoU column and
+        // persists; a new panel starts with both switches as left.
+        QVERIFY(!std::isnan(panel.topIoU(0, 0)));
+        switchA->click();
+        QVERIFY(std::isnan(panel.topIoU(0, 0)));
+        QTRY_VERIFY_WITH_TIMEOUT(panel.view(0)->note().contains("integer engine"), 60000);
+        QVERIFY(same(panel.detections(0), expectedInteger));
+        QCOMPARE(settings::detectIntegerEngine[0].get(), true);
+        switchB->click();
+        QCOMPARE(settings::detectIntegerEngine[1].get(), false);
+        DetectionPanel again;
+        QVERIFY(again.findChild<QCheckBox*>("integerEngineA")->isChecked());
+        QVERIFY(!again.findChild<QCheckBox*>("integerEngineB")->isChecked());
+
+        // A full-precision model has no integer form: the switch is off-limits and says why.
+        QVERIFY(loadInto(panel, 0, randomModel_));
+        QVERIFY(!switchA->isEnabled());
+        QVERIFY2(switchA->toolTip().contains("full precision"), qPrintable(switchA->toolTip()));
+        QTRY_VERIFY_WITH_TIMEOUT(!panel.view(0)->note().contains("running"), 60000);
+        QVERIFY(!panel.view(0)->note().contains("integer engine"));
+        settings::detectIntegerEngine[0].set(true);
+        settings::detectIntegerEngine[1].set(true);
+    }
+
     void theLayerViewShowsTheLsqStatisticsOfAConv()
     {
         const QString weights = referenceFile("seed/lsq_ckpt_92.pth");
@@ -537,6 +665,28 @@ private Q_SLOTS:
         QVERIFY(waitFor(shown));
         panel.view(0)->zoomBy(1.6);
         QVERIFY(panel.grab().save(out + "/detections-dataset.png"));
+
+        // The Inspect workspace at both review sizes: the reference 3-bit model in A on
+        // fake-quant float and in B on its integer engine, with the layout checked.
+        settings::detectIntegerEngine[0].set(false);
+        for (const QSize size : {QSize(1280, 800), QSize(1920, 1080)}) {
+            MainWindow window;
+            window.resize(size);
+            window.showWorkspace(2);
+            window.show();
+            DetectionPanel& inspect = *window.detectionPanel();
+            QVERIFY(loadInto(inspect, 0, lsq, yaml));
+            QVERIFY(loadInto(inspect, 1, lsq, yaml));
+            QSignalSpy listed(&inspect, &DetectionPanel::imageShown);
+            inspect.setThresholds(0.01, 0.1);
+            inspect.setDataset(dataFile_, "val");
+            QVERIFY(waitFor(listed));
+            QTRY_VERIFY_WITH_TIMEOUT(!inspect.view(1)->note().contains("running"), 60000);
+            const QStringList problems = window.layoutProblems();
+            QVERIFY2(problems.isEmpty(), qPrintable(problems.join("; ")));
+            QVERIFY(window.grab().save(out + QString("/inspect-integer-%1x%2.png").arg(size.width()).arg(size.height())));
+        }
+        settings::detectIntegerEngine[0].set(true);
 
         LayerQuantView view;
         view.resize(1000, 420);
