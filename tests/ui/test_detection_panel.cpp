@@ -117,6 +117,15 @@ private:
     QString randomModel_;
     QString lsqModel_; ///< a tyq LSQ 3-bit checkpoint of a random network, steps calibrated
 
+    /// The synthetic dataset's validation split, as the panel lists it.
+    std::vector<Sample> validationSamples() const
+    {
+        const DataConfig data = loadDataConfig(dataFile_.toStdString());
+        DatasetLoadOptions listing;
+        listing.numClasses = data.classes;
+        return loadDatasetList(data.validList, listing).samples;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -433,10 +442,7 @@ private Q_SLOTS:
         QCOMPARE(panel.topIoU(3, 0), panel.topIoU(3, 1));
 
         // The numbers are core's evaluateDataset's (what `tyq eval` prints) for these images and thresholds.
-        const DataConfig data = loadDataConfig(dataFile_.toStdString());
-        DatasetLoadOptions listing;
-        listing.numClasses = data.classes;
-        const std::vector<Sample> samples = loadDatasetList(data.validList, listing).samples;
+        const std::vector<Sample> samples = validationSamples();
         BatchLoaderOptions loading;
         loading.shuffle = false;
         BatchLoader loader(samples, loading);
@@ -533,10 +539,7 @@ private Q_SLOTS:
         QSignalSpy messages(&panel, &DetectionPanel::message);
         panel.evaluateAll();
         QVERIFY(waitFor(finished));
-        const DataConfig data = loadDataConfig(dataFile_.toStdString());
-        DatasetLoadOptions listing;
-        listing.numClasses = data.classes;
-        const std::vector<Sample> samples = loadDatasetList(data.validList, listing).samples;
+        const std::vector<Sample> samples = validationSamples();
         BatchLoaderOptions loading;
         loading.shuffle = false;
         BatchLoader loader(samples, loading);
