@@ -37,6 +37,7 @@ struct EvalCommandOptions {
     std::string engine = "float";
     std::string intModel;
     std::string intKernel = "onednn";
+    std::string precision = "fp32";
 };
 
 nlohmann::json metricsJson(const EvaluationResult& r, const std::vector<std::string>& names)
@@ -59,6 +60,10 @@ void run(const EvalCommandOptions& o, const GlobalOptions& global)
         throw Error(o.data + ": dataset not found (create the sample with: tyq gen-data --out data/sample)");
     const DataConfig data = loadDataConfig(o.data);
     const bool integer = o.engine == "int" || !o.intModel.empty();
+    EvalOptions evalOptions = o.eval;
+    evalOptions.precision = parsePrecision(o.precision);
+    if (integer && evalOptions.precision != Precision::fp32)
+        throw Error("eval: --precision is for the float engine; the integer engine computes exactly in integers");
     if (o.model.weights.empty() && o.intModel.empty())
         throw Error("eval: give the model with --weights (or, for the integer engine, an export folder with --int-model)");
     if (!o.intModel.empty() && (!o.model.weights.empty() || !o.model.cfg.empty() || !o.model.quant.empty()))
@@ -79,6 +84,8 @@ void run(const EvalCommandOptions& o, const GlobalOptions& global)
     }
     if (engine)
         spdlog::info("integer engine: {}", engine->kernelDescription());
+    else if (evalOptions.precision != Precision::fp32)
+        loaded.weightsDescription += std::string(", ") + precisionName(evalOptions.precision) + " convolutions";
     const NetworkSpec& spec = engine ? engine->spec() : loaded.network->spec();
     if (data.classes != spec.numClasses())
         throw Error(o.data + ": has " + std::to_string(data.classes) + " classes but the network predicts " +
@@ -108,8 +115,8 @@ void run(const EvalCommandOptions& o, const GlobalOptions& global)
     };
     const EvaluationResult result =
         engine ? evaluateDataset([&](const at::Tensor& images) { return engine->detect(images); }, spec.numClasses(), loader,
-                                 o.eval, progress, nullptr, &problems)
-               : evaluateDataset(*loaded.network, loader, o.eval, progress, nullptr, &problems);
+                                 evalOptions, progress, nullptr, &problems)
+               : evaluateDataset(*loaded.network, loader, evalOptions, progress, nullptr, &problems);
     if (tty)
         std::fprintf(stderr, "\n");
     for (const std::string& p : problems)
@@ -136,6 +143,11 @@ void registerEvalCommand(CLI::App& app, const GlobalOptions& global)
         ->check(CLI::IsMember({"float", "int"}))
         ->capture_default_str();
     addIntKernelFlag(*cmd, o->intKernel);
+    cmd->add_option("--precision", o->precision,
+                    "Float engine arithmetic: fp32, or bf16 (full-precision models: bf16 convolutions accumulating in "
+                    "f32; needs AVX-512)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->capture_default_str();
     cmd->add_option("--int-model", o->intModel, "Evaluate an export folder of tyq export --format int (implies --engine int)")
         ->check(CLI::ExistingDirectory);
     cmd->add_option("--data", o->data, "Dataset .data file")->capture_default_str();

@@ -30,16 +30,28 @@ EvaluationResult evaluateDataset(YoloNetworkImpl& network, BatchLoader& loader, 
                                  const ImageEvaluationSink& perImage, std::vector<std::string>* problems)
 {
     const bool wasTraining = network.is_training();
-    network.eval();
+    const NetworkExecution execution = network.execution();
     std::optional<InferenceEngine> engine;
-    if (options.fastPath)
-        engine.emplace(network); // the weights once: BN folded, quantized weights computed
-    const EvaluationResult result = evaluateDataset(
+    if (options.fastPath) // the weights once: BN folded, quantized weights computed
+        engine.emplace(network, InferenceOptions().setPrecision(options.precision));
+    network.eval();
+    NetworkExecution evaluated = execution;
+    evaluated.precision = options.precision;
+    network.setExecution(evaluated);
+    struct Restore { // the network's mode and execution, also when evaluation throws
+        YoloNetworkImpl& network;
+        NetworkExecution execution;
+        bool training;
+        ~Restore()
+        {
+            network.setExecution(execution);
+            if (training)
+                network.train();
+        }
+    } restore{network, execution, wasTraining};
+    return evaluateDataset(
         [&](const at::Tensor& images) { return engine ? engine->detect(images) : network.detect(images); },
         network.spec().numClasses(), loader, options, progress, perImage, problems);
-    if (wasTraining)
-        network.train();
-    return result;
 }
 
 EvaluationResult evaluateDataset(const BatchDetector& detect, int numClasses, BatchLoader& loader,

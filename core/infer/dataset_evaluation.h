@@ -5,6 +5,7 @@
 
 #include "data/batch_loader.h"
 #include "eval/detection_metrics.h"
+#include "model/precision.h"
 
 #include <functional>
 #include <vector>
@@ -20,6 +21,8 @@ struct EvalOptions {
     /// Run the images through an InferenceEngine built from the network's current weights
     /// (folded BN, fused first stages); false: the network's own reference forward.
     bool fastPath = true;
+    /// The convolutions' arithmetic (model/precision.h); bf16 is for full-precision networks.
+    Precision precision = Precision::fp32;
 };
 
 /// Per-image outcome, for browsing the worst images (the studio fills its IoU columns from it).

@@ -64,7 +64,17 @@ InferenceEngine::InferenceEngine(const YoloNetworkImpl& network, InferenceOption
     bool hasActivationQuantizers = false;
     for (const YoloNetworkImpl::ConvLayer& c : network.convLayers())
         hasActivationQuantizers |= c.conv->quanA && c.conv->quanA->spec().enabled();
-    const bool fold = options_.foldBatchNorm && !hasActivationQuantizers;
+    bool quantized = hasActivationQuantizers;
+    for (const YoloNetworkImpl::ConvLayer& c : network.convLayers())
+        quantized |= c.conv->quanW && c.conv->quanW->spec().enabled();
+    const bool bf16 = options_.precision == Precision::bf16;
+    if (bf16) {
+        requirePrecision(options_.precision, "bf16 inference");
+        if (quantized)
+            throw Error("bf16 inference is for full-precision networks: a quantized network runs exactly, and faster, "
+                        "as its integer form (--engine int)");
+    }
+    const bool fold = (options_.foldBatchNorm || bf16) && !hasActivationQuantizers;
 
     for (const YoloNetworkImpl::ConvLayer& c : network.convLayers()) {
         ConvPlan& plan = plans_[static_cast<size_t>(c.index)];
@@ -104,6 +114,10 @@ InferenceEngine::InferenceEngine(const YoloNetworkImpl& network, InferenceOption
         }
         plan.weight = options_.channelsLast ? weight.contiguous(at::MemoryFormat::ChannelsLast) : weight.contiguous();
         plan.bias = bias.defined() ? bias.contiguous() : bias;
+        if (bf16) { // rounded once here rather than on every call
+            plan.weight = plan.weight.to(at::kBFloat16);
+            plan.bias = plan.bias.defined() ? plan.bias.to(at::kBFloat16) : plan.bias;
+        }
 
         if (c.conv->quanA && c.conv->quanA->spec().enabled()) {
             plan.inputQuantizer.enabled = true;
@@ -115,7 +129,7 @@ InferenceEngine::InferenceEngine(const YoloNetworkImpl& network, InferenceOption
         const size_t i = static_cast<size_t>(c.index);
         const MaxpoolSpec* pool = maxpoolAt(spec_, i + 1);
         const bool kernelAffine = !c.batchNorm || fold || !bias.defined(); // the kernel has one bias term
-        plan.fusedWithPool = options_.fuseStages && kernelAffine && conv.size == 3 && conv.stride == 1 &&
+        plan.fusedWithPool = options_.fuseStages && !bf16 && kernelAffine && conv.size == 3 && conv.stride == 1 &&
                              conv.padding == 1 && pool && pool->size == 2 && pool->stride == 2 && !outputNeeded_[i] &&
                              c.conv->weight.size(1) <= options_.fuseMaxInputChannels &&
                              kernels::convPoolKernelAvailable(conv.filters);
@@ -176,8 +190,13 @@ at::Tensor InferenceEngine::runConv(const ConvPlan& plan, const at::Tensor& x) c
     at::Tensor input = x;
     if (plan.inputQuantizer.enabled && !plan.inputQuantizedByProducer)
         input = quantizeActivation(input, plan.inputQuantizer.step, plan.inputQuantizer.qmin, plan.inputQuantizer.qmax);
-    at::Tensor y = options_.channelsLast ? convolve(input, plan.weight, plan.bias, plan.stride, plan.padding)
-                                         : at::conv2d(input, plan.weight, plan.bias, {plan.stride, plan.stride},
+    // bf16: activations stay bf16 from the first conv to the heads (the bias goes into oneDNN's
+    // f32 accumulator); no autograd here, so no need for convolveBf16's backward.
+    at::Tensor y = options_.precision == Precision::bf16
+                       ? at::conv2d(input.to(at::kBFloat16), plan.weight, plan.bias, {plan.stride, plan.stride},
+                                    {plan.padding, plan.padding})
+                   : options_.channelsLast ? convolve(input, plan.weight, plan.bias, plan.stride, plan.padding)
+                                           : at::conv2d(input, plan.weight, plan.bias, {plan.stride, plan.stride},
                                                       {plan.padding, plan.padding});
     if (plan.bnWeight.defined())
         y = at::batch_norm(y, plan.bnWeight, plan.bnBias, plan.bnMean, plan.bnVar, false, 0.0, plan.bnEps, false);
@@ -282,7 +301,7 @@ std::vector<at::Tensor> InferenceEngine::forward(const at::Tensor& input) const
         } else if (const auto* shortcut = std::get_if<ShortcutSpec>(&layer.params)) {
             y = activate(outputs[static_cast<size_t>(shortcut->from)] + x, shortcut->activation);
         } else if (layer.isYolo()) {
-            heads.push_back(x.contiguous());
+            heads.push_back(x.contiguous().to(at::kFloat));
             y = x;
         }
         if (outputNeeded_[i])

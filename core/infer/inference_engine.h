@@ -11,6 +11,7 @@
 #pragma once
 
 #include "model/darknet_cfg.h"
+#include "model/precision.h"
 
 #include <ATen/core/Tensor.h>
 
@@ -30,7 +31,12 @@ struct InferenceOptions {
     /// Fuse only convs with at most this many input channels: beyond it oneDNN + a separate
     /// pool is as fast (measured on the 32 -> 64 stage) and the kernel has no edge.
     int fuseMaxInputChannels = 16;
+    /// bf16 (full-precision networks only): every conv in oneDNN's bf16 kernel with f32
+    /// accumulation, weights rounded once, batch norm folded, the fused f32 stages off. A
+    /// quantized network's fast path is its integer form (hw/integer_engine.h), which is exact.
+    Precision precision = Precision::fp32;
 
+    InferenceOptions& setPrecision(Precision v) { precision = v; return *this; }
     InferenceOptions& setChannelsLast(bool v) { channelsLast = v; return *this; }
     InferenceOptions& setFoldBatchNorm(bool v) { foldBatchNorm = v; return *this; }
     InferenceOptions& setFuseStages(bool v) { fuseStages = v; return *this; }

@@ -1,6 +1,7 @@
 #include "model/yolo_network.h"
 
 #include "common/error.h"
+#include "model/bf16_convolution.h"
 #include "model/fast_ops.h"
 #include "model/yolo_head.h"
 
@@ -28,7 +29,9 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
             quanA->calibrate(x, activationCalibration);
         calibrateActivationStep = false;
     }
-    const torch::Tensor input = quanA ? quanA(x) : x;
+    const torch::Tensor input = quanA ? quanA(x.to(torch::kFloat)) : x; // codes from f32, whatever the precision
+    if (precision == Precision::bf16)
+        return convolveBf16(input, effectiveWeight(), bias, stride, padding);
     if (channelsLast)
         return convolve(input, effectiveWeight(), bias, stride, padding);
     return at::conv2d(input, effectiveWeight(), bias, {stride, stride}, {padding, padding});
@@ -141,6 +144,7 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
         } else if (layer.isYolo()) {
             if (execution_.channelsLast)
                 x = x.contiguous(); // the head's consumers view it as [N, A, 5+C, H, W]
+            x = x.to(torch::kFloat); // the loss and decoding in f32 (bf16 precision ends here)
             heads.push_back(x);
             y = x;
             if (layerOutputs) {
@@ -221,8 +225,12 @@ void YoloNetworkImpl::setExecution(const NetworkExecution& execution)
 {
     execution_ = execution;
     setQuantKernel(execution.fusedQuantizer ? QuantKernel::fused : QuantKernel::reference);
-    for (ConvLayer& c : convLayers_)
+    if (execution.precision != Precision::fp32)
+        requirePrecision(execution.precision, "the network");
+    for (ConvLayer& c : convLayers_) {
         c.conv->channelsLast = execution.channelsLast;
+        c.conv->precision = execution.precision;
+    }
 }
 
 std::vector<std::pair<std::string, LsqQuantizer>> YoloNetworkImpl::quantizers() const

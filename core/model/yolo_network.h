@@ -5,6 +5,7 @@
 #pragma once
 
 #include "model/darknet_cfg.h"
+#include "model/precision.h"
 #include "quant/lsq_quantizer.h"
 #include "quant/quant_config.h"
 
@@ -31,15 +32,23 @@ struct NetworkExecution {
     bool channelsLast = false;   ///< NHWC activations end to end (oneDNN's fast layout)
     bool fusedQuantizer = false; ///< one-pass LSQ quantizer with a hand-written backward
     bool fastMaxPool = false;    ///< NCHW 2x2 max-pools through kernels/max_pool_kernel.h
+    Precision precision = Precision::fp32; ///< of the convolutions (model/precision.h)
 
     static NetworkExecution reference() { return {}; }
-    static NetworkExecution exact() { return {false, true, true}; }
-    static NetworkExecution fast() { return {true, true, false}; }
-    /// What training uses: fast() for full precision, exact() for quantized networks.
-    static NetworkExecution forTraining(bool quantized) { return quantized ? exact() : fast(); }
+    static NetworkExecution exact() { return {false, true, true, Precision::fp32}; }
+    static NetworkExecution fast() { return {true, true, false, Precision::fp32}; }
+    /// What training uses: fast() for full precision, exact() for quantized networks; in bf16,
+    /// fast() for both (bf16 rounding already changes the sums, and oneDNN wants channels-last).
+    static NetworkExecution forTraining(bool quantized, Precision precision = Precision::fp32)
+    {
+        NetworkExecution e = quantized && precision == Precision::fp32 ? exact() : fast();
+        e.precision = precision;
+        return e;
+    }
     bool operator==(const NetworkExecution& o) const
     {
-        return channelsLast == o.channelsLast && fusedQuantizer == o.fusedQuantizer && fastMaxPool == o.fastMaxPool;
+        return channelsLast == o.channelsLast && fusedQuantizer == o.fusedQuantizer && fastMaxPool == o.fastMaxPool &&
+               precision == o.precision;
     }
 };
 
@@ -64,6 +73,7 @@ public:
     int64_t stride = 1;
     int64_t padding = 0;
     bool channelsLast = false; ///< convolve() (oneDNN) for channels-last inputs; see NetworkExecution
+    Precision precision = Precision::fp32; ///< bf16: convolveBf16 (mixed precision)
     /// When set, the next forward first sets the activation step size from its input (LSQ's
     /// data-driven init), then clears the flag.
     bool calibrateActivationStep = false;

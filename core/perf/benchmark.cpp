@@ -245,7 +245,11 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
     report.threads = configureComputeThreads(o.threads);
     report.machine = fmt::format("{}, {} hardware threads", cpuModel(), std::thread::hardware_concurrency());
     report.libtorch = TORCH_VERSION;
-    report.kernelIsa = std::string(kernels::isaName(kernels::cpuIsa())) + "; int8 convolutions: " + oneDnnIsaName();
+    report.kernelIsa = std::string(kernels::isaName(kernels::cpuIsa())) + "; int8 convolutions: " + oneDnnIsaName() +
+                       "; bf16: " +
+                       (!precisionSupported(Precision::bf16) ? "unsupported (no AVX-512)"
+                        : nativeBf16()                       ? "native (AVX512_BF16)"
+                                                             : "emulated (no AVX512_BF16)");
     report.width = o.width;
     report.height = o.height;
     const bool referenceSize = o.width == 512 && o.height == 288;
@@ -278,6 +282,15 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
                 static_cast<double>(n), o, log);
             report.rows.push_back(row);
         }
+        if (lsq || !precisionSupported(Precision::bf16))
+            continue;
+        // bf16 inference of the full-precision network, against int8 below and fp32 above.
+        const InferenceEngine bf16Engine(*network, InferenceOptions().setPrecision(Precision::bf16));
+        BenchmarkRow row;
+        row.key = "fp_infer_b8_bf16";
+        row.what = "fp inference, batch 8, bf16 convolutions";
+        compare(row, [&] { bf16Engine.detect(batch8); }, {}, 8.0, o, log);
+        report.rows.push_back(row);
     }
 
     // --- The integer engine: oneDNN int8 against its reference int32 loops ---------------------
@@ -330,7 +343,26 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
             },
             8.0, o, log);
         report.rows.push_back(row);
+
+        // The same step in bf16 mixed precision, right after it (its ratio to the row above).
+        if (!precisionSupported(Precision::bf16))
+            continue;
+        BenchmarkRow bf16;
+        bf16.key = row.key + "_bf16";
+        bf16.what = fmt::format("{} training step, batch 8, bf16 mixed precision", lsq ? "LSQ 3-bit" : "fp");
+        compare(
+            bf16,
+            [&] {
+                step.network().setExecution(NetworkExecution::forTraining(lsq, Precision::bf16));
+                step.run();
+            },
+            {}, 8.0, o, log);
+        report.rows.push_back(bf16);
     }
+    if (std::string why; !precisionSupported(Precision::bf16, &why))
+        say("bf16 rows skipped: " + why);
+    else if (!nativeBf16())
+        say("bf16: this CPU has no AVX512_BF16, so oneDNN emulates bf16 with f32 instructions");
 
     // --- Data pipeline and evaluation on a synthetic dataset ------------------------------------
     ScratchFolder scratch;
@@ -440,6 +472,10 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         addRatio(fmt::format("int_over_fp_infer_b{}", n), fmt::format("integer engine / fp inference, batch {}", n),
                  rowOf(fmt::format("int_infer_b{}", n))->imagesPerSecond,
                  rowOf(fmt::format("fp_infer_b{}", n))->imagesPerSecond, n == 1 ? 2.0 : 2.5);
+    for (const char* key : {"fp_train_b8", "lsq_train_b8", "fp_infer_b8"})
+        if (const BenchmarkRow* bf16 = rowOf(std::string(key) + "_bf16"))
+            addRatio(std::string("bf16_over_fp32_") + key, fmt::format("bf16 / fp32, {}", key), bf16->imagesPerSecond,
+                     rowOf(key)->imagesPerSecond, std::string(key) == "fp_infer_b8" ? 0 : 1.6);
     const BenchmarkRow* intEval = rowOf("int_eval_dataset");
     addRatio("int_eval_over_loops", "integer-engine evaluation / its int32 loops", intEval->imagesPerSecond,
              intEval->baselineImagesPerSecond, 20);

@@ -174,6 +174,10 @@ const std::vector<OptionSpec>& trainOptionTable()
                      {"data", "from the first batch (LSQ paper)", int(ActivationStepInit::data)}},
                     F::main),
              "", /*lsqOnly=*/true),
+        choice(&O::precision, "precision", "--precision", "Precision",
+               "Training arithmetic: fp32, or bf16 mixed precision (bf16 convolutions accumulating in f32, f32 master "
+               "weights; needs AVX-512, native with AVX512_BF16). Evaluation always runs in fp32",
+               {{"fp32", "fp32", int(Precision::fp32)}, {"bf16", "bf16 mixed precision", int(Precision::bf16)}}),
         toggle(&O::fastKernels, "fast_kernels", "--reference-kernels", FlagKind::setsFalse, "Fast kernels",
                "The fast path for training and evaluation (the same numbers to float rounding)", F::advanced,
                "Use the straightforward reference path (NCHW, op by op, reference quantizer) for training and "

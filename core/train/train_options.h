@@ -4,6 +4,8 @@
 // train/option_table.h lists each field's key, flag, range and help for all three.
 #pragma once
 
+#include "model/precision.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -53,6 +55,7 @@ struct TrainOptions {
     TYQ_OPTION(int, prefetchBatches, 3)          ///< batches prepared ahead of the trainer
     TYQ_OPTION(bool, strictData, false)          ///< a bad label or image stops the run
     TYQ_OPTION(ActivationStepInit, activationStepInit, ActivationStepInit::constant) ///< LSQ phase
+    TYQ_OPTION(Precision, precision, Precision::fp32) ///< of the training convolutions (model/precision.h); evaluation stays fp32
     TYQ_OPTION(bool, fastKernels, true)          ///< the fast path (NetworkExecution::forTraining, the inference engine for evaluation): same numbers to float rounding
 };
 

@@ -210,8 +210,11 @@ private:
         }
         for (const std::string& w : warnings)
             reporter_.log(LogLevel::warning, w);
-        network_->setExecution(options_.fastKernels ? NetworkExecution::forTraining(quant_.has_value())
-                                                    : NetworkExecution::reference());
+        requirePrecision(options_.precision, fmt::format("precision {}", precisionName(options_.precision)));
+        NetworkExecution execution = options_.fastKernels ? NetworkExecution::forTraining(quant_.has_value(), options_.precision)
+                                                          : NetworkExecution::reference();
+        execution.precision = options_.precision;
+        network_->setExecution(execution);
         network_->train();
     }
 

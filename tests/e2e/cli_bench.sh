@@ -44,6 +44,16 @@ for ratio, num, den, target in [("int_over_fp_infer_b1", "int_infer_b1", "fp_inf
     expected = j.get(num, 0) / j.get(den, 1)
     if abs(j.get(ratio, -1) - expected) > 1e-6 * expected or j.get(ratio + "_target") != target:
         problems.append(f"{ratio} = {j.get(ratio)!r} (target {j.get(ratio + '_target')!r}), expected {expected}")
+# bf16 rows where the CPU runs bf16 (AVX-512), each with its ratio to the fp32 row of the run.
+if "bf16: unsupported" not in j.get("kernel_isa", "bf16: unsupported"):
+    for key, target in [("fp_train_b8", 1.6), ("lsq_train_b8", 1.6), ("fp_infer_b8", None)]:
+        bf16 = j.get(key + "_bf16", 0)
+        expected = bf16 / j.get(key, 1)
+        ratio = j.get("bf16_over_fp32_" + key, -1)
+        if bf16 <= 0 or abs(ratio - expected) > 1e-6 * expected or j.get("bf16_over_fp32_" + key + "_target") != target:
+            problems.append(f"{key}_bf16 = {bf16!r}, ratio {ratio!r} (target {j.get('bf16_over_fp32_' + key + '_target')!r}), expected {expected}")
+elif "bf16" not in j.get("kernel_isa", ""):
+    problems.append(f"kernel_isa does not say whether bf16 ran: {j.get('kernel_isa')!r}")
 if "fp_infer_b8_target" in j:
     problems.append("targets are for 512x288 only, yet the quick run has one")
 if problems:
