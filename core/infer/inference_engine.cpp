@@ -64,13 +64,10 @@ InferenceEngine::InferenceEngine(const YoloNetworkImpl& network, InferenceOption
     bool hasActivationQuantizers = false;
     for (const YoloNetworkImpl::ConvLayer& c : network.convLayers())
         hasActivationQuantizers |= c.conv->quanA && c.conv->quanA->spec().enabled();
-    bool quantized = hasActivationQuantizers;
-    for (const YoloNetworkImpl::ConvLayer& c : network.convLayers())
-        quantized |= c.conv->quanW && c.conv->quanW->spec().enabled();
     const bool bf16 = options_.precision == Precision::bf16;
     if (bf16) {
         requirePrecision(options_.precision, "bf16 inference");
-        if (quantized)
+        if (network.quantized())
             throw Error("bf16 inference is for full-precision networks: a quantized network runs exactly, and faster, "
                         "as its integer form (--engine int)");
     }

@@ -38,8 +38,9 @@ struct Bf16ConvolutionFunction : public torch::autograd::Function<Bf16Convolutio
         }
         if (ctx->needs_input_grad(1)) {
             const at::Tensor shape = at::empty(wb.sizes(), x.options());
-            dw = std::get<1>(at::convolution_backward(dy.to(at::kFloat), x.to(at::kFloat).contiguous(layout), shape, c10::nullopt, stride, padding,
-                                                      {1, 1}, false, {0, 0}, 1, {false, true, false}));
+            dw = std::get<1>(at::convolution_backward(dy.to(at::kFloat), x.to(at::kFloat).contiguous(layout), shape,
+                                                      c10::nullopt, stride, padding, {1, 1}, false, {0, 0}, 1,
+                                                      {false, true, false}));
         }
         return {dx, dw, at::Tensor(), at::Tensor()};
     }

@@ -6,15 +6,15 @@
 // writes out of bounds on wide feature maps (measured on a Sapphire Rapids: 3 -> 16 channels at
 // 288x512 gives NaN or heap corruption, 16 -> 32 at 144x256 a relative error of 0.7, with no
 // pattern in the shape to exclude), and its other bf16 kernel is slower here than f32
-// (bench/ has the per-layer times in README "Performance").
+// (ONEDNN_VERBOSE=1 tyq bench gives the per-primitive times; README "Performance").
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 namespace tyq {
 
-/// conv2d(x, weight, bias, stride, padding) with x, weight and bias rounded to bf16 and f32
-/// accumulation; the result is bf16 in x's layout, as under PyTorch's CPU autocast, so batch
+/// conv2d(x, weight, bias, stride, padding) with x and weight rounded to bf16 and f32
+/// accumulation, then the bias added in bf16; the result is bf16 in x's layout, as under PyTorch's CPU autocast, so batch
 /// norm (f32 parameters and statistics), activations and pooling read half the bytes. Gradients
 /// reach x, weight and bias in their own types (the weight's from an f32 computation).
 at::Tensor convolveBf16(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
