@@ -1,10 +1,48 @@
 #include "model/bf16_convolution.h"
 
 #include <ATen/ATen.h>
+#include <algorithm>
 #include <torch/autograd.h>
 
 namespace tyq {
 namespace {
+
+// oneDNN 2.6.3's AMX bf16 backward-weights kernel is wrong on wide maps (see the header); on
+// maps at most kSafeBandWidth output columns wide it matched f32 at every shape we measured, so
+// the weight gradient is summed over column bands that narrow. Each band reads its receptive
+// field's columns of x; the zero padding is added only where a band touches the image's edge.
+constexpr int64_t kSafeBandWidth = 128;
+
+at::Tensor weightGradientInBands(const at::Tensor& dy, const at::Tensor& x, at::IntArrayRef weightSizes,
+                                 int64_t stride, int64_t padding)
+{
+    const at::MemoryFormat layout = x.suggest_memory_format();
+    const int64_t kernel = weightSizes[3];
+    const int64_t inWidth = x.size(3);
+    const int64_t outWidth = dy.size(3);
+    const at::Tensor shape = at::empty(weightSizes, x.options().memory_format(layout));
+    auto bandGradient = [&](const at::Tensor& xBand, const at::Tensor& dyBand, int64_t widthPadding) {
+        return std::get<1>(at::convolution_backward(dyBand, xBand, shape, c10::nullopt, {stride, stride},
+                                                    {padding, widthPadding}, {1, 1}, false, {0, 0}, 1,
+                                                    {false, true, false}))
+            .to(at::kFloat);
+    };
+    if (outWidth <= kSafeBandWidth)
+        return bandGradient(x, dy, padding);
+    at::Tensor sum;
+    for (int64_t first = 0; first < outWidth; first += kSafeBandWidth) {
+        const int64_t end = std::min(outWidth, first + kSafeBandWidth);
+        // Input columns [lo, hi) feed output columns [first, end), in padded coordinates.
+        const int64_t lo = first * stride - padding;
+        const int64_t hi = (end - 1) * stride - padding + kernel;
+        at::Tensor xBand = x.slice(3, std::max<int64_t>(lo, 0), std::min(hi, inWidth));
+        if (lo < 0 || hi > inWidth)
+            xBand = at::constant_pad_nd(xBand, {std::max<int64_t>(-lo, 0), std::max<int64_t>(hi - inWidth, 0)});
+        const at::Tensor g = bandGradient(xBand.contiguous(layout), dy.slice(3, first, end).contiguous(layout), 0);
+        sum = sum.defined() ? sum.add_(g) : g;
+    }
+    return sum;
+}
 
 struct Bf16ConvolutionFunction : public torch::autograd::Function<Bf16ConvolutionFunction> {
     static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
@@ -37,10 +75,8 @@ struct Bf16ConvolutionFunction : public torch::autograd::Function<Bf16Convolutio
                                                       {1, 1}, false, {0, 0}, 1, {true, false, false}));
         }
         if (ctx->needs_input_grad(1)) {
-            const at::Tensor shape = at::empty(wb.sizes(), x.options());
-            dw = std::get<1>(at::convolution_backward(dy.to(at::kFloat), x.to(at::kFloat).contiguous(layout), shape,
-                                                      c10::nullopt, stride, padding, {1, 1}, false, {0, 0}, 1,
-                                                      {false, true, false}));
+            dw = weightGradientInBands(dy.to(at::kBFloat16), x.to(at::kBFloat16).contiguous(layout), wb.sizes(),
+                                       stride[0], padding[0]);
         }
         return {dx, dw, at::Tensor(), at::Tensor()};
     }

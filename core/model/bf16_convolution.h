@@ -1,11 +1,13 @@
 // Convolution in bf16 mixed precision (model/precision.h), with autograd.
 //
-// Forward and the input gradient run LibTorch's bf16 convolutions (oneDNN; AMX where the CPU
-// has it). The weight gradient stays f32, from the f32 input: oneDNN 2.6.3 (Debian's, which
-// LibTorch links) has an AMX bf16 backward-weights kernel that computes wrong gradients and
-// writes out of bounds on wide feature maps (measured on a Sapphire Rapids: 3 -> 16 channels at
-// 288x512 gives NaN or heap corruption, 16 -> 32 at 144x256 a relative error of 0.7, with no
-// pattern in the shape to exclude), and its other bf16 kernel is slower here than f32
+// Forward, the input gradient and the weight gradient run LibTorch's bf16 convolutions (oneDNN;
+// AMX where the CPU has it), accumulating in f32. oneDNN 2.6.3 (Debian's, which LibTorch links)
+// has an AMX bf16 backward-weights kernel that computes wrong gradients and writes out of bounds
+// on wide feature maps (measured on a Sapphire Rapids: 3 -> 16 channels at 288x512 gives NaN or
+// heap corruption, 16 -> 32 at 144x256 and at 8x512 a relative error of 0.7, while 144x192,
+// 576x128 and 1x4096 are right), so the weight gradient is summed over bands of at most 128
+// output columns, where it matched f32 at every shape measured. unit.Bf16 checks the network's
+// own shapes on the CPU it runs on. Banded, it is 2.5x faster than the f32 weight gradient
 // (ONEDNN_VERBOSE=1 tyq bench gives the per-primitive times; README "Performance").
 #pragma once
 
@@ -16,7 +18,7 @@ namespace tyq {
 /// conv2d(x, weight, bias, stride, padding) with x and weight rounded to bf16 and f32
 /// accumulation, then the bias added in bf16; the result is bf16 in x's layout, as under PyTorch's CPU autocast, so batch
 /// norm (f32 parameters and statistics), activations and pooling read half the bytes. Gradients
-/// reach x, weight and bias in their own types (the weight's from an f32 computation).
+/// reach x, weight and bias in their own types.
 at::Tensor convolveBf16(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                         int64_t padding);
 

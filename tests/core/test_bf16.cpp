@@ -40,21 +40,26 @@ double relativeError(const at::Tensor& got, const at::Tensor& expected)
 TEST(Bf16, ConvolutionAndItsGradientsFollowF32OnWideMaps)
 {
     SKIP_WITHOUT_BF16();
-    // conv 0 and conv 2 of the network at 512x288: where AMX bf16 weight gradients broke.
+    // conv 0 and conv 2 of the network at 512x288, where AMX bf16 weight gradients broke
+    // unbanded; a width that leaves a partial band; a wide 1x1; a strided one; a head.
     struct Shape {
-        int64_t in, out, height, width;
+        int64_t in, out, height, width, kernel = 3, stride = 1;
     };
-    for (const Shape s : {Shape{3, 16, 288, 512}, Shape{16, 32, 144, 256}, Shape{256, 128, 9, 16}}) {
+    for (const Shape s : {Shape{3, 16, 288, 512}, Shape{16, 32, 144, 256}, Shape{16, 32, 8, 300},
+                          Shape{32, 16, 20, 520, 1}, Shape{16, 32, 30, 515, 3, 2}, Shape{256, 128, 9, 16}}) {
         at::manual_seed(1);
         const at::Tensor x0 = at::randn({2, s.in, s.height, s.width}).contiguous(at::MemoryFormat::ChannelsLast);
-        const at::Tensor w0 = at::randn({s.out, s.in, 3, 3}) * 0.1;
+        const at::Tensor w0 = at::randn({s.out, s.in, s.kernel, s.kernel}) * 0.1;
         const at::Tensor bias0 = at::randn({s.out});
-        const at::Tensor upstream = at::randn({2, s.out, s.height, s.width});
+        const int64_t padding = s.kernel / 2;
+        const at::Tensor upstream = at::randn(
+            {2, s.out, (s.height + 2 * padding - s.kernel) / s.stride + 1, (s.width + 2 * padding - s.kernel) / s.stride + 1});
         auto run = [&](bool bf16) {
             const at::Tensor x = x0.clone().requires_grad_(true);
             const at::Tensor w = w0.clone().requires_grad_(true);
             const at::Tensor bias = bias0.clone().requires_grad_(true);
-            const at::Tensor y = bf16 ? convolveBf16(x, w, bias, 1, 1) : at::conv2d(x, w, bias, {1, 1}, {1, 1});
+            const at::Tensor y = bf16 ? convolveBf16(x, w, bias, s.stride, padding)
+                                      : at::conv2d(x, w, bias, {s.stride, s.stride}, {padding, padding});
             y.backward(upstream.to(y.scalar_type()));
             return std::vector<at::Tensor>{y.to(at::kFloat), x.grad(), w.grad(), bias.grad()};
         };
@@ -67,7 +72,8 @@ TEST(Bf16, ConvolutionAndItsGradientsFollowF32OnWideMaps)
             // bf16 rounds each input to 8 significant bits (relative 2^-9); the sums average
             // that out to well under 1 %.
             EXPECT_LE(relativeError(bf16[i], f32[i]), 1e-2) << names[i] << " of " << s.in << " -> " << s.out << " at "
-                                                            << s.height << "x" << s.width;
+                                                            << s.height << "x" << s.width << ", kernel " << s.kernel
+                                                            << ", stride " << s.stride;
         }
     }
 }
