@@ -14,6 +14,7 @@
 #include "infer/detector.h"
 #include "io/npy.h"
 #include "model/model_loader.h"
+#include "model/precision.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -41,6 +42,7 @@ struct DetectCommandOptions {
     std::string engine = "float";
     std::string intModel;
     std::string intKernel = "onednn";
+    std::string precision = "fp32";
     bool compare = false;
     std::vector<std::string> images;
 };
@@ -92,6 +94,11 @@ void run(const DetectCommandOptions& o, const GlobalOptions& global)
         throw Error("detect: --int-model names the whole model; drop --weights, --cfg and --quant");
     if (o.compare && !integer)
         throw Error("detect: --compare compares the integer engine with the fake-quantized model: add --engine int");
+    const Precision precision = parsePrecision(o.precision);
+    if (integer && precision != Precision::fp32)
+        throw Error("detect: --precision is for the float engine; the integer engine computes exactly in integers");
+    if (!o.dump.empty() && precision != Precision::fp32)
+        throw Error("detect: --dump writes the fp32 reference forward's layers; drop --precision bf16");
 
     // The float (fake-quantized) network, and the integer model exported from it in memory or
     // read from an export folder (the float network then rebuilt from it, for --compare).
@@ -115,7 +122,7 @@ void run(const DetectCommandOptions& o, const GlobalOptions& global)
     const std::vector<std::string> names = o.names.empty() ? dacClassNames() : loadClassNames(o.names);
     std::optional<Detector> detector;
     if (!integer)
-        detector.emplace(network);
+        detector.emplace(network, 0, 0, true, precision);
     AgreementReport agreement;
 
     DetectionOptions options;
@@ -214,6 +221,11 @@ void registerDetectCommand(CLI::App& app, const GlobalOptions& global)
         ->check(CLI::IsMember({"float", "int"}))
         ->capture_default_str();
     addIntKernelFlag(*cmd, o->intKernel);
+    cmd->add_option("--precision", o->precision,
+                    "Float engine arithmetic: fp32, or bf16 (full-precision models: bf16 convolutions accumulating in "
+                    "f32; needs AVX-512)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->capture_default_str();
     cmd->add_option("--int-model", o->intModel, "Run an export folder of tyq export --format int (implies --engine int)")
         ->check(CLI::ExistingDirectory);
     cmd->add_flag("--compare", o->compare,

@@ -8,14 +8,16 @@
 
 namespace tyq {
 
-Detector::Detector(YoloNetwork network, int inputWidth, int inputHeight, bool fastPath)
+Detector::Detector(YoloNetwork network, int inputWidth, int inputHeight, bool fastPath, Precision precision)
     : network_(std::move(network)),
       inputWidth_(inputWidth > 0 ? inputWidth : network_->spec().width),
       inputHeight_(inputHeight > 0 ? inputHeight : network_->spec().height)
 {
     network_->eval();
+    if (!fastPath && precision != Precision::fp32)
+        throw Error(std::string("Detector: ") + precisionName(precision) + " runs on the fast path only");
     if (fastPath)
-        engine_ = std::make_shared<const InferenceEngine>(*network_);
+        engine_ = std::make_shared<const InferenceEngine>(*network_, InferenceOptions().setPrecision(precision));
 }
 
 Detector::Detector(YoloNetwork network, std::shared_ptr<const IntegerEngine> integer, int inputWidth, int inputHeight)
@@ -47,6 +49,8 @@ ImageDetections Detector::run(const std::filesystem::path& image, const Detectio
     at::NoGradGuard noGrad;
     if (options.keepLayers && integer_)
         throw Error("layer outputs of the integer engine: use tyq detect --engine int --dump");
+    if (options.keepLayers && engine_ && engine_->options().precision != Precision::fp32)
+        throw Error("layer outputs are the fp32 reference forward's: drop the bf16 precision to dump them");
     ImageDetections result;
     result.image = image;
     cv::Size original;

@@ -37,14 +37,17 @@ public:
     /// Puts the network in eval mode. Input size defaults to the cfg's. With `fastPath`, images
     /// run through an InferenceEngine built here from the network's current weights (later
     /// weight changes need a new Detector); without it, or when every layer's output is kept
-    /// (dumps), through the network's own reference forward.
-    explicit Detector(YoloNetwork network, int inputWidth = 0, int inputHeight = 0, bool fastPath = true);
+    /// (dumps), through the network's own reference forward. `precision` is the engine's
+    /// (InferenceOptions::precision: bf16 needs the fast path and a full-precision network).
+    explicit Detector(YoloNetwork network, int inputWidth = 0, int inputHeight = 0, bool fastPath = true,
+                      Precision precision = Precision::fp32);
     /// Images run through `integer`, the integer-only form of `network` (exportIntegerModel):
     /// the codes the hardware computes. `network` supplies the spec; layer dumps (keepLayers) are
     /// refused, as `tyq detect --engine int --dump` writes the integer engine's own.
     Detector(YoloNetwork network, std::shared_ptr<const IntegerEngine> integer, int inputWidth = 0, int inputHeight = 0);
 
-    /// Runs one image. Throws tyq::Error naming the image if it cannot be read.
+    /// Runs one image. Throws tyq::Error naming the image if it cannot be read, and for
+    /// keepLayers under bf16 (layer outputs come from the fp32 reference forward).
     ImageDetections run(const std::filesystem::path& image, const DetectionOptions& options);
 
     /// Decoded rows [N, rows, 5+C] (network-input pixels) of images already at the input size

@@ -118,6 +118,46 @@ else
         pass "JSON lists 2 images" || fail "JSON does not list 2 images"
 fi
 
+# --- detect --precision bf16: the same detections as fp32, or a refusal that says why --------------
+for refused in "--engine int" "--dump $work/dump_bf16"; do
+    # shellcheck disable=SC2086
+    if "$tyq" -q detect --weights "$seed/fp_ckpt_94.pth" --precision bf16 $refused "$work/fruits.jpg" >"$work/refused.txt" 2>&1; then
+        fail "detect --precision bf16 $refused is accepted"
+    else
+        grep -q -- "--precision" "$work/refused.txt" && pass "detect --precision bf16 ${refused%% *} is refused with a reason" ||
+            fail "detect --precision bf16 $refused: $(cat "$work/refused.txt")"
+    fi
+done
+# A low threshold, so that the reference photos give detections to compare (fruits: one at ~0.2).
+"$tyq" -q detect --weights "$seed/fp_ckpt_94.pth" --conf 0.02 --json "$work/fp32_low.json" \
+    "$work/fruits.jpg" "$work/baboon.jpg" >"$work/fp32_low.txt" 2>&1 || fail "detect --conf 0.02: $(cat "$work/fp32_low.txt")"
+if "$tyq" -q detect --weights "$seed/fp_ckpt_94.pth" --precision bf16 --conf 0.02 --json "$work/bf16.json" \
+    "$work/fruits.jpg" "$work/baboon.jpg" >"$work/bf16.txt" 2>&1; then
+    if [[ -x $python ]]; then
+        "$python" - "$work/fp32_low.json" "$work/bf16.json" <<'EOF' && pass "detect --precision bf16 finds the fp32 detections" ||
+import json, sys
+fp32, bf16 = (json.load(open(f)) for f in sys.argv[1:3])
+assert len(fp32) == len(bf16) == 2
+assert sum(len(r["detections"]) for r in fp32) > 0, "no fp32 detections to compare"
+for a, b in zip(fp32, bf16):
+    da, db = a["detections"], b["detections"]
+    assert [d["class_id"] for d in da] == [d["class_id"] for d in db], (a["image"], da, db)
+    for x, y in zip(da, db):
+        # bf16 keeps 8 significant bits per conv input: boxes move by a few pixels at most.
+        assert max(abs(p - q) for p, q in zip(x["box"], y["box"])) <= 8, (x, y)
+        assert abs(x["objectness"] - y["objectness"]) <= 0.05, (x, y)
+print("  bf16: " + ", ".join(f"{len(r['detections'])} detection(s) in {r['image'].rsplit('/', 1)[-1]}" for r in bf16))
+EOF
+            fail "detect --precision bf16 detections differ from fp32: $(head -c 600 "$work/bf16.json")"
+    else
+        grep -q '"image"' "$work/bf16.json" && pass "detect --precision bf16 writes JSON" || fail "detect --precision bf16 JSON"
+    fi
+elif grep -q "AVX-512" "$work/bf16.txt"; then
+    pass "detect --precision bf16 is refused on a CPU without AVX-512, saying so"
+else
+    fail "detect --precision bf16 exits non-zero: $(cat "$work/bf16.txt")"
+fi
+
 if [[ $failures -gt 0 ]]; then
     echo "$failures check(s) failed"
     exit 1
