@@ -1,5 +1,6 @@
 // tyq: the headless command line over the engine (generate data, train, eval, detect, export).
 #include "cli/commands.h"
+#include "cli/rank_launcher.h"
 
 #include "common/error.h"
 
@@ -17,6 +18,7 @@ int main(int argc, char** argv)
     tyq::cli::GlobalOptions global;
     tyq::cli::addGlobalOptions(app, global);
     tyq::cli::registerAllCommands(app, global);
+    tyq::cli::recordCommandLine(argc, argv);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev libqcustomplot-dev libtorch-dev libopencv-dev libyaml-cpp-dev libpugixml-dev
-  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev libonnx-dev libdnnl-dev
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev libonnx-dev libdnnl-dev libgloo-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-torch python3-numpy python3-yaml xvfb xauth x11-utils clang libclang-rt-14-dev python3-onnx)
+  packages+=(python3-torch python3-numpy python3-yaml xvfb xauth x11-utils clang libclang-rt-14-dev python3-onnx iproute2)
   # onnxruntime for the ONNX export tests comes from npm (tests/e2e/onnx_runtime.sh); Debian's
   # npm only where the machine has none of its own.
   command -v npm >/dev/null || packages+=(npm)

@@ -2,7 +2,9 @@
 #include "cli/commands.h"
 
 #include "cli/console_observer.h"
+#include "cli/rank_launcher.h"
 #include "common/error.h"
+#include "dist/collective.h"
 #include "train/option_table.h"
 #include "train/trainer.h"
 
@@ -15,6 +17,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace tyq::cli {
 namespace {
@@ -29,6 +32,12 @@ struct TrainCommandOptions {
     std::map<std::string, std::vector<std::string>> lists;
     std::map<std::string, bool> switches;
     std::map<std::string, const CLI::Option*> flags;
+    // Data parallelism: --nproc starts the ranks here; the other three make this process one.
+    int nproc = 0;
+    int worldSize = 0;
+    int rank = -1;
+    std::string master;
+    double distTimeout = 60;
 };
 
 /// Applies the table's flags that were given to `options` (they override an options file).
@@ -77,6 +86,25 @@ std::string defaultRunName(const std::string& phase)
 void run(TrainCommandOptions o, const CLI::App& cmd, const GlobalOptions& global)
 {
     applyGlobalOptions(global);
+    if (o.nproc > 0 && (o.worldSize > 0 || o.rank >= 0 || !o.master.empty()))
+        throw Error("--nproc starts the ranks itself: drop --world-size, --rank and --master");
+    if (o.nproc == 1)
+        o.nproc = 0; // one process: an ordinary run
+    if (o.nproc > 1) {
+        LocalJob local;
+        local.processes = o.nproc;
+        local.runDir = o.resume.empty() ? std::filesystem::path(o.out) : std::filesystem::path(o.resume);
+        if (o.resume.empty() && o.out.empty()) {
+            // Every rank must see the same folder: name it once, here.
+            local.runDir = defaultRunName(o.sources.quantFile.empty() ? "fp" : "lsq");
+            local.extraArguments = {"--out", local.runDir.string()};
+        }
+        setExitCode(runLocalJob(local));
+        return;
+    }
+    const bool distributed = o.worldSize > 0 || o.rank >= 0 || !o.master.empty();
+    if (distributed && (o.worldSize < 1 || o.rank < 0 || o.master.empty()))
+        throw Error("a data-parallel rank needs all of --world-size, --rank and --master HOST:PORT");
     TrainingJob job;
     if (!o.resume.empty()) {
         job.resume = true;
@@ -98,6 +126,18 @@ void run(TrainCommandOptions o, const CLI::App& cmd, const GlobalOptions& global
         if (!std::filesystem::exists(job.sources.dataFile))
             throw Error(job.sources.dataFile.string() +
                         ": dataset not found (create the sample with: tyq gen-data --out data/sample)");
+    }
+
+    if (distributed && o.worldSize > 1) {
+        CollectiveOptions c;
+        c.worldSize = o.worldSize;
+        c.rank = o.rank;
+        parseMasterAddress(o.master, &c.masterHost, &c.masterPort);
+        c.timeout = std::chrono::milliseconds(static_cast<int64_t>(o.distTimeout * 1000));
+        spdlog::info("rank {} of {}: joining the job at {}", o.rank, o.worldSize, o.master);
+        job.collective = Collective::connect(c);
+    } else if (distributed && o.rank != 0) {
+        throw Error(fmt::format("--rank {} is not in a world of size {}", o.rank, o.worldSize));
     }
 
     ConsoleObserver observer(global.quiet);
@@ -129,8 +169,7 @@ void registerTrainCommand(CLI::App& app, const GlobalOptions& global)
                     "Initial weights: the fp checkpoint LSQ starts from (tyq checkpoint or reference .pth)")
         ->check(CLI::ExistingFile);
     cmd->add_option("--out,-o", o->out, "Run folder (default: exps/<phase>-<date>-<time>)");
-    cmd->add_option("--resume", o->resume, "Continue the run in this folder (--epochs may raise its length)")
-        ->check(CLI::ExistingDirectory);
+    cmd->add_option("--resume", o->resume, "Continue the run in this folder (--epochs may raise its length)");
     cmd->add_option("--options", o->optionsFile, "Options YAML (e.g. a run's options.yaml); flags override it")
         ->check(CLI::ExistingFile);
     // Every training option with a flag, from the one table (ranges are checked when applied).
@@ -156,11 +195,30 @@ void registerTrainCommand(CLI::App& app, const GlobalOptions& global)
         }
         o->flags[spec.yamlKey] = option;
     }
+    const char* distributed = "Data parallelism (c10d Gloo over TCP; --batch-size is per process)";
+    cmd->add_option("--nproc", o->nproc,
+                    "Train with N processes on this machine, as one job (each with --threads compute threads)")
+        ->check(CLI::Range(1, 256))
+        ->group(distributed);
+    cmd->add_option("--world-size", o->worldSize, "Processes of the job, over all hosts (with --rank and --master)")
+        ->check(CLI::Range(1, 65536))
+        ->group(distributed);
+    cmd->add_option("--rank", o->rank, "This process's rank, 0..world-size-1; rank 0 writes the run folder")
+        ->check(CLI::Range(0, 65535))
+        ->group(distributed);
+    cmd->add_option("--master", o->master, "HOST:PORT where rank 0 listens for the rendezvous")->group(distributed);
+    cmd->add_option("--dist-timeout", o->distTimeout,
+                    "Seconds a rank waits for the others (rendezvous, each collective) before the job ends")
+        ->check(CLI::Range(1.0, 86400.0))
+        ->capture_default_str()
+        ->group(distributed);
     cmd->callback([o, cmd, &global] {
         if (!o->resume.empty()) {
+            static const std::set<std::string> allowed{"--resume", "--epochs",     "--help",  "--nproc",
+                                                       "--rank",   "--world-size", "--master", "--dist-timeout"};
             for (const CLI::Option* option : cmd->get_options()) {
                 const std::string name = option->get_name();
-                if (option->count() > 0 && name != "--resume" && name != "--epochs" && name != "--help")
+                if (option->count() > 0 && !allowed.count(name))
                     throw Error("--resume continues a run with its recorded settings; " + name +
                                 " cannot be changed (only --epochs)");
             }

@@ -98,7 +98,16 @@ void BatchLoader::stopWorkers()
 
 int64_t BatchLoader::batchesPerEpoch() const
 {
-    return (static_cast<int64_t>(samples_.size()) + options_.batchSize - 1) / options_.batchSize;
+    const int64_t global = static_cast<int64_t>(options_.batchSize) * options_.shards;
+    const int64_t count = static_cast<int64_t>(samples_.size());
+    const int64_t full = count / global;
+    return count % global >= options_.shards ? full + 1 : full;
+}
+
+int64_t BatchLoader::globalBatchSize(int64_t batchIndex) const
+{
+    const int64_t global = static_cast<int64_t>(options_.batchSize) * options_.shards;
+    return std::min<int64_t>(global, static_cast<int64_t>(samples_.size()) - batchIndex * global);
 }
 
 void BatchLoader::startEpoch(int64_t epoch, int64_t firstBatch)
@@ -166,8 +175,10 @@ void BatchLoader::workerLoop()
 Batch BatchLoader::buildBatch(int64_t epoch, int64_t batchIndex) const
 {
     const std::vector<int> order = epochOrder(samples_.size(), options_.seed, epoch, options_.shuffle);
-    const int64_t begin = batchIndex * options_.batchSize;
-    const int64_t end = std::min<int64_t>(begin + options_.batchSize, static_cast<int64_t>(samples_.size()));
+    const int64_t globalBegin = batchIndex * options_.batchSize * options_.shards;
+    const int64_t globalSize = globalBatchSize(batchIndex);
+    const int64_t begin = globalBegin + options_.shard * globalSize / options_.shards;
+    const int64_t end = globalBegin + (options_.shard + 1) * globalSize / options_.shards;
 
     int width = options_.width, height = options_.height;
     if (options_.multiScale) {

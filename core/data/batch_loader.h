@@ -40,6 +40,13 @@ struct BatchLoaderOptions {
     uint64_t seed = 1;
     int threads = 2;
     int prefetch = 3;
+    /// Data parallelism: batch k of the epoch is then the global batch of batchSize x shards
+    /// images k*batchSize*shards... of the epoch's one order, and this loader hands out the
+    /// shard-th of `shards` even slices of it (the last global batch too: every slice gets
+    /// floor or ceil of its size over shards). A last global batch with fewer images than
+    /// shards is dropped.
+    int shards = 1;
+    int shard = 0;
 };
 
 class BatchLoader {
@@ -55,6 +62,8 @@ public:
     std::optional<Batch> next();
 
     int64_t batchesPerEpoch() const;
+    /// Images of batch `batchIndex` over all shards (batchSize x shards but for the last).
+    int64_t globalBatchSize(int64_t batchIndex) const;
     const std::vector<Sample>& samples() const { return samples_; }
     const BatchLoaderOptions& options() const { return options_; }
 

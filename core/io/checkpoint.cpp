@@ -5,6 +5,7 @@
 #include "io/pickle_reader.h"
 
 #include <ATen/ATen.h>
+#include <algorithm>
 #include <torch/csrc/jit/serialization/pickle.h>
 
 namespace tyq {
@@ -74,6 +75,7 @@ void saveCheckpoint(const TrainingCheckpoint& c, const std::filesystem::path& pa
     dict.insert("epoch", c.epoch);
     dict.insert("batch_in_epoch", c.batchInEpoch);
     dict.insert("global_batch", c.globalBatch);
+    dict.insert("world_size", c.worldSize);
     dict.insert("cfg", c.cfgText);
     dict.insert("quant", c.quantYaml);
     dict.insert("options", c.optionsYaml);
@@ -109,6 +111,8 @@ TrainingCheckpoint checkpointFromPickle(const PickleValue& root, const std::stri
     c.epoch = intOf(root, "epoch", source);
     c.batchInEpoch = intOf(root, "batch_in_epoch", source);
     c.globalBatch = intOf(root, "global_batch", source);
+    if (const PickleValue* world = root.get("world_size"); world && world->kind == PickleValue::Kind::integer)
+        c.worldSize = std::max<int64_t>(1, world->integer); // absent before data parallelism: 1
     if (const PickleValue* rng = root.get("rng_state"); rng && rng->kind == PickleValue::Kind::tensor)
         c.rngState = rng->tensor;
     if (c.phase != "fp" && c.phase != "lsq")

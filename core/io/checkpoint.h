@@ -32,6 +32,7 @@ struct TrainingCheckpoint {
     int64_t epoch = 0;          ///< epochs completed
     int64_t batchInEpoch = 0;   ///< batches of the current epoch already trained
     int64_t globalBatch = 0;    ///< batches trained since the start of the run
+    int64_t worldSize = 1;      ///< processes of the data-parallel job that wrote it (batches are global)
     at::Tensor rngState;        ///< LibTorch's CPU generator state
     std::string tyqVersion;
 };

@@ -68,7 +68,8 @@ at::Tensor decodeYoloOutput(const at::Tensor& raw, const YoloSpec& yolo, int64_t
                       -1);
 }
 
-YoloLoss yoloLoss(const at::Tensor& raw, const YoloSpec& yolo, const at::Tensor& targets, int64_t inputHeight)
+YoloLoss yoloLoss(const at::Tensor& raw, const YoloSpec& yolo, const at::Tensor& targets, int64_t inputHeight,
+                  const LossNormalizers& normalizers)
 {
     const HeadLayout l = layoutOf(raw, yolo);
     const at::Tensor pred = raw.view({l.n, l.anchors, l.attrs, l.h, l.w}).permute({0, 1, 3, 4, 2}).contiguous();
@@ -145,21 +146,41 @@ YoloLoss yoloLoss(const at::Tensor& raw, const YoloSpec& yolo, const at::Tensor&
     }
 
     const at::Tensor zero = at::zeros({}, pred.options());
-    auto maskedMse = [&](const at::Tensor& p, const at::Tensor& target) {
-        return out.targets > 0 ? at::mse_loss(p.index({objMask}), target.index({objMask})) : zero;
-    };
-    const at::Tensor lossX = maskedMse(x, tx);
-    const at::Tensor lossY = maskedMse(y, ty);
-    const at::Tensor lossW = maskedMse(w, tw);
-    const at::Tensor lossH = maskedMse(h, th);
     const at::Tensor objConf = conf.index({objMask});
     const at::Tensor noobjConf = conf.index({noobjMask});
-    const at::Tensor lossConfObj =
-        objConf.numel() > 0 ? at::binary_cross_entropy(objConf, at::ones_like(objConf)) : zero;
-    const at::Tensor lossConfNoobj =
-        noobjConf.numel() > 0 ? at::binary_cross_entropy(noobjConf, at::zeros_like(noobjConf)) : zero;
-    const at::Tensor lossCls = out.targets > 0 ? at::binary_cross_entropy(cls.index({objMask}), tcls.index({objMask}))
-                                               : zero;
+    at::Tensor lossX, lossY, lossW, lossH, lossConfObj, lossConfNoobj, lossCls;
+    if (!normalizers) {
+        auto maskedMse = [&](const at::Tensor& p, const at::Tensor& target) {
+            return out.targets > 0 ? at::mse_loss(p.index({objMask}), target.index({objMask})) : zero;
+        };
+        lossX = maskedMse(x, tx);
+        lossY = maskedMse(y, ty);
+        lossW = maskedMse(w, tw);
+        lossH = maskedMse(h, th);
+        lossConfObj = objConf.numel() > 0 ? at::binary_cross_entropy(objConf, at::ones_like(objConf)) : zero;
+        lossConfNoobj = noobjConf.numel() > 0 ? at::binary_cross_entropy(noobjConf, at::zeros_like(noobjConf)) : zero;
+        lossCls = out.targets > 0 ? at::binary_cross_entropy(cls.index({objMask}), tcls.index({objMask})) : zero;
+    } else {
+        // The same means, as sums over this batch's cells divided by the given counts.
+        at::Tensor counts = at::tensor({static_cast<double>(objConf.numel()), static_cast<double>(noobjConf.numel())},
+                                       at::kDouble);
+        normalizers(counts);
+        const double objects = counts[0].item<double>();
+        const double empty = counts[1].item<double>();
+        const auto sum = at::Reduction::Sum;
+        auto over = [&](const at::Tensor& total, double divisor) { return divisor > 0 ? total / divisor : zero; };
+        auto maskedSse = [&](const at::Tensor& p, const at::Tensor& target) {
+            return over(at::mse_loss(p.index({objMask}), target.index({objMask}), sum), objects);
+        };
+        lossX = maskedSse(x, tx);
+        lossY = maskedSse(y, ty);
+        lossW = maskedSse(w, tw);
+        lossH = maskedSse(h, th);
+        lossConfObj = over(at::binary_cross_entropy(objConf, at::ones_like(objConf), {}, sum), objects);
+        lossConfNoobj = over(at::binary_cross_entropy(noobjConf, at::zeros_like(noobjConf), {}, sum), empty);
+        lossCls = over(at::binary_cross_entropy(cls.index({objMask}), tcls.index({objMask}), {}, sum),
+                       objects * yolo.classes);
+    }
     out.total = lossX + lossY + lossW + lossH + lossConfObj + kNoObjectScale * lossConfNoobj + lossCls;
 
     out.x = lossX.item<double>();

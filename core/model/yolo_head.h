@@ -6,6 +6,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
+
 namespace tyq {
 
 /// Converts the raw output of one yolo layer [N, A*(5+C), H, W] to [N, A*H*W, 5+C] decoded rows
@@ -34,6 +36,12 @@ constexpr double kNoObjectScale = 100.0;
 
 /// `targets` is [T, 6] (image index, class, cx, cy, w, h normalized to the input). Terms over
 /// empty masks (a batch without objects) count 0 instead of the reference's NaN.
-YoloLoss yoloLoss(const at::Tensor& raw, const YoloSpec& yolo, const at::Tensor& targets, int64_t inputHeight);
+///
+/// `normalizers`, when given, is called with the counts [object cells, no-object cells] (f64)
+/// and replaces them with the divisors to use: a data-parallel job passes the mean count over
+/// its ranks, so that the ranks' averaged gradient is that of one loss over the global batch.
+using LossNormalizers = std::function<void(at::Tensor& counts)>;
+YoloLoss yoloLoss(const at::Tensor& raw, const YoloSpec& yolo, const at::Tensor& targets, int64_t inputHeight,
+                  const LossNormalizers& normalizers = {});
 
 } // namespace tyq

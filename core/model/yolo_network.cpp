@@ -120,7 +120,7 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
             ConvLayer& c = convLayers_[static_cast<size_t>(convSlot_[layer.index])];
             y = c.conv(x);
             if (c.batchNorm)
-                y = c.batchNorm(y);
+                y = batchNormOverride_ && is_training() ? batchNormOverride_(*c.batchNorm, y) : c.batchNorm(y);
             y = activate(y, c.activation);
         } else if (const auto* pool = std::get_if<MaxpoolSpec>(&layer.params)) {
             const int64_t pad = pool->size == pool->stride ? 0 : (pool->size - 1) / 2;
@@ -161,6 +161,13 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
         x = y;
     }
     return heads;
+}
+
+void YoloNetworkImpl::setActivationBatchFactor(double factor)
+{
+    for (auto [name, q] : quantizers())
+        if (q->role() == QuantizerRole::activation)
+            q->setBatchFactor(factor);
 }
 
 torch::Tensor YoloNetworkImpl::detect(const torch::Tensor& input)

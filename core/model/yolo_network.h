@@ -13,6 +13,7 @@
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,6 +113,15 @@ public:
     /// Selects the quantizer kernel of every quantizer (see QuantKernel).
     void setQuantKernel(QuantKernel kernel);
 
+    /// Replaces every batch norm's training-mode forward (a data-parallel job's synchronized
+    /// batch norm, dist/sync_batch_norm.h); an empty function restores the module's own.
+    using BatchNormOverride = std::function<torch::Tensor(torch::nn::BatchNorm2dImpl&, const torch::Tensor&)>;
+    void setBatchNormOverride(BatchNormOverride override) { batchNormOverride_ = std::move(override); }
+
+    /// Data parallelism: every activation quantizer's input is this rank's share of a batch
+    /// `factor` times larger (LsqQuantizerImpl::setBatchFactor).
+    void setActivationBatchFactor(double factor);
+
     /// Selects how forward() computes (the quantizer kernel included). Default: reference().
     void setExecution(const NetworkExecution& execution);
     const NetworkExecution& execution() const { return execution_; }
@@ -137,6 +147,7 @@ private:
     std::vector<int> convSlot_;       // layer index -> index into convLayers_, or -1
     std::vector<bool> outputNeeded_;  // layer outputs read again by a route or shortcut
     std::optional<QuantConfig> quantConfig_;
+    BatchNormOverride batchNormOverride_;
     NetworkExecution execution_;
 };
 TORCH_MODULE(YoloNetwork);

@@ -95,20 +95,22 @@ float lsqEffectiveStep(const torch::Tensor& s, int qmax, int64_t numel)
     return scaledStep(s.detach(), stepGradScale(qmax, numel)).item<float>();
 }
 
-torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax)
+torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax,
+                                       double batchFactor)
 {
-    const torch::Tensor sScaled = scaledStep(s, stepGradScale(qmax, x.numel()));
+    const torch::Tensor sScaled = scaledStep(s, stepGradScale(qmax, x.numel()) / std::sqrt(batchFactor));
     torch::Tensor y = x / sScaled;
     y = torch::clamp(y, qmin, qmax);
     y = (y.round() - y).detach() + y; // straight-through rounding
     return y * sScaled;
 }
 
-torch::Tensor lsqFakeQuantizeFused(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax)
+torch::Tensor lsqFakeQuantizeFused(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax,
+                                   double batchFactor)
 {
     if (s.numel() != 1 || x.scalar_type() != torch::kFloat)
-        return lsqFakeQuantizeReference(x, s, qmin, qmax);
-    const torch::Tensor sScaled = scaledStep(s, stepGradScale(qmax, x.numel()));
+        return lsqFakeQuantizeReference(x, s, qmin, qmax, batchFactor);
+    const torch::Tensor sScaled = scaledStep(s, stepGradScale(qmax, x.numel()) / std::sqrt(batchFactor));
     torch::Tensor y = FusedLsqFunction::apply(x, sScaled, qmin, qmax);
     return y;
 }
@@ -132,8 +134,8 @@ torch::Tensor LsqQuantizerImpl::forward(const torch::Tensor& x)
     if (!spec_.enabled())
         return x;
     if (kernel_ == QuantKernel::fused)
-        return lsqFakeQuantizeFused(x, s, spec_.qmin(), spec_.qmax());
-    return lsqFakeQuantizeReference(x, s, spec_.qmin(), spec_.qmax());
+        return lsqFakeQuantizeFused(x, s, spec_.qmin(), spec_.qmax(), batchFactor_);
+    return lsqFakeQuantizeReference(x, s, spec_.qmin(), spec_.qmax(), batchFactor_);
 }
 
 void LsqQuantizerImpl::initStepFromWeight(const torch::Tensor& weight)

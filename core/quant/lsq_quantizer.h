@@ -51,6 +51,9 @@ public:
     const QuantizerSpec& spec() const { return spec_; }
     QuantizerRole role() const { return role_; }
     void setKernel(QuantKernel kernel) { kernel_ = kernel; }
+    /// Data parallelism: x is this rank's share of a batch `factor` times larger, and the step's
+    /// gradient scale 1 / sqrt(Qp numel) counts the whole batch's elements, as one process would.
+    void setBatchFactor(double factor) { batchFactor_ = factor; }
     QuantKernel kernel() const { return kernel_; }
 
     /// The learned step size: shape [] (weight), [C,1,1,1] (per-channel weight) or [1] (activation).
@@ -60,6 +63,7 @@ private:
     QuantizerSpec spec_;
     QuantizerRole role_;
     QuantKernel kernel_ = QuantKernel::reference;
+    double batchFactor_ = 1.0;
 };
 TORCH_MODULE(LsqQuantizer);
 
@@ -72,10 +76,12 @@ constexpr float kReferenceActivationStep = 0.1260f;
 float lsqEffectiveStep(const torch::Tensor& s, int qmax, int64_t numel);
 
 /// Fake quantization with the reference's exact float arithmetic (autograd through primitives).
-torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax);
+torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax,
+                                       double batchFactor = 1.0);
 
 /// Same values in one fused pass, with a hand-written backward (straight-through x gradient
 /// inside the range, LSQ's step-size gradient scaled by 1 / sqrt(Qp * numel(x))).
-torch::Tensor lsqFakeQuantizeFused(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax);
+torch::Tensor lsqFakeQuantizeFused(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax,
+                                   double batchFactor = 1.0);
 
 } // namespace tyq

@@ -178,6 +178,9 @@ const std::vector<OptionSpec>& trainOptionTable()
                "Training arithmetic: fp32, or bf16 mixed precision (bf16 convolutions accumulating in f32, f32 master "
                "weights; needs AVX-512, native with AVX512_BF16). Evaluation always runs in fp32",
                {{"fp32", "fp32", int(Precision::fp32)}, {"bf16", "bf16 mixed precision", int(Precision::bf16)}}),
+        toggle(&O::syncBatchNorm, "sync_batch_norm", "--sync-bn", FlagKind::setsTrue, "Synchronized batch norm",
+               "Data-parallel runs: batch-norm statistics over the global batch (allreduced), as PyTorch's "
+               "SyncBatchNorm; default: each process's own batch, as PyTorch DDP"),
         toggle(&O::fastKernels, "fast_kernels", "--reference-kernels", FlagKind::setsFalse, "Fast kernels",
                "The fast path for training and evaluation (the same numbers to float rounding)", F::advanced,
                "Use the straightforward reference path (NCHW, op by op, reference quantizer) for training and "

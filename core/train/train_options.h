@@ -56,6 +56,7 @@ struct TrainOptions {
     TYQ_OPTION(bool, strictData, false)          ///< a bad label or image stops the run
     TYQ_OPTION(ActivationStepInit, activationStepInit, ActivationStepInit::constant) ///< LSQ phase
     TYQ_OPTION(Precision, precision, Precision::fp32) ///< of the training convolutions (model/precision.h); evaluation stays fp32
+    TYQ_OPTION(bool, syncBatchNorm, false)       ///< data-parallel runs: batch-norm statistics over the global batch
     TYQ_OPTION(bool, fastKernels, true)          ///< the fast path (NetworkExecution::forTraining, the inference engine for evaluation): same numbers to float rounding
 };
 

@@ -6,6 +6,10 @@
 #include "common/text.h"
 #include "data/batch_loader.h"
 #include "data/dataset.h"
+#include "dist/collective.h"
+#include "dist/data_parallel.h"
+#include "dist/gradient_reducer.h"
+#include "dist/sync_batch_norm.h"
 #include "infer/dataset_evaluation.h"
 #include "io/checkpoint.h"
 #include "io/state_dict.h"
@@ -25,6 +29,8 @@
 #include <torch/optim/adam.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -37,6 +43,8 @@ class Reporter {
 public:
     explicit Reporter(TrainingObserver* observer) : observer_(observer) {}
     void setFolder(RunFolder* folder) { folder_ = folder; }
+    /// A data-parallel rank other than 0 logs here instead of a run folder.
+    void setRankLog(const std::filesystem::path& path) { rankLog_.open(path, std::ios::app); }
     TrainingObserver* observer() const { return observer_; }
 
     void log(LogLevel level, const std::string& message)
@@ -48,6 +56,9 @@ public:
             } catch (const Error&) {
                 // The log is secondary: a failing disk is reported by the run files that matter.
             }
+        } else if (rankLog_.is_open()) {
+            rankLog_ << nowIso8601() << " " << (level == LogLevel::error ? "error: " : level == LogLevel::warning ? "warning: " : "")
+                     << message << std::endl;
         }
         if (observer_)
             observer_->log(level, message);
@@ -56,6 +67,7 @@ public:
 private:
     TrainingObserver* observer_;
     RunFolder* folder_ = nullptr;
+    std::ofstream rankLog_;
 };
 
 struct Position {
@@ -107,7 +119,7 @@ std::vector<StepSize> stepSizesOf(const YoloNetworkImpl& network)
 class TrainingSession {
 public:
     TrainingSession(const TrainingJob& job, TrainingObserver* observer, const std::atomic<bool>& stop)
-        : job_(job), observer_(observer), stop_(stop), reporter_(observer)
+        : job_(job), observer_(observer), stop_(stop), reporter_(observer), collective_(job.collective)
     {
         summary_.runDir = job.runDir;
     }
@@ -122,6 +134,7 @@ public:
             buildOptimizer();
             recordSetup();
             initActivationSteps();
+            synchronizeRanks();
             bool stopped = false;
             while (pos_.epoch < options_.epochs && !stopped)
                 stopped = !trainEpoch() || !endEpoch();
@@ -137,12 +150,32 @@ public:
 
 private:
     bool stopRequested() const { return stop_.load(); }
+    /// Rank 0 of a data-parallel job, or the only process: the one that writes the run.
+    bool leader() const { return !collective_ || collective_->rank() == 0; }
+    int worldSize() const { return collective_ ? collective_->worldSize() : 1; }
+    /// Whether any rank was asked to stop (every rank calls it at the same point).
+    bool stopAgreed()
+    {
+        if (!collective_)
+            return stopRequested();
+        std::vector<at::Tensor> flag{at::full({1}, stopRequested() ? 1.0 : 0.0, at::kDouble)};
+        collective_->allreduceSum(flag);
+        return flag[0].item<double>() > 0;
+    }
     std::string checkpointName() const { return folder_->lastCheckpoint().string(); }
 
     void openRunFolder()
     {
-        folder_ = std::make_unique<RunFolder>(job_.runDir, job_.resume);
-        reporter_.setFolder(folder_.get());
+        if (leader()) {
+            folder_ = std::make_unique<RunFolder>(job_.runDir, job_.resume);
+            reporter_.setFolder(folder_.get());
+            return;
+        }
+        std::error_code ec;
+        std::filesystem::create_directories(job_.runDir, ec);
+        if (ec)
+            fail(job_.runDir, "cannot create the run folder: " + ec.message());
+        reporter_.setRankLog(job_.runDir / fmt::format("train.rank{}.log", collective_->rank()));
     }
 
     /// Options, sources, the checkpoint to resume, the cfg, the bit-widths and the input size.
@@ -150,29 +183,51 @@ private:
     {
         options_ = job_.options;
         sources_ = job_.sources;
-        if (job_.resume) {
+        std::string resumedCfg, resumedQuant;
+        if (job_.resume && leader()) {
             options_ = loadTrainOptions(folder_->dir() / "options.yaml", &sources_);
-            if (job_.resumeEpochs > 0)
-                options_.epochs = job_.resumeEpochs;
             if (!std::filesystem::exists(folder_->lastCheckpoint()))
                 fail(folder_->dir(), "has no checkpoint to resume from (checkpoints/last.ckpt)");
             resumeFrom_ = loadCheckpoint(folder_->lastCheckpoint());
             status_ = readRunStatus(folder_->dir());
+            resumedCfg = resumeFrom_->cfgText;
+            resumedQuant = resumeFrom_->quantYaml;
         }
+        if (job_.resume && collective_) {
+            // The other ranks resume what rank 0 resumes: its options, cfg and bit-widths (its
+            // weights, optimizer state and position follow in synchronizeRanks).
+            const std::string separator = "\n---tyq-rank0-setup---\n";
+            const std::string mine = leader() ? trainOptionsToYaml(options_, &sources_) + separator + resumedCfg +
+                                                    separator + resumedQuant
+                                              : std::string();
+            const std::string setup = collective_->allgather(mine)[0];
+            if (!leader()) {
+                const size_t a = setup.find(separator);
+                const size_t b = setup.find(separator, a + separator.size());
+                if (a == std::string::npos || b == std::string::npos)
+                    throw Error("rank 0 sent no run setup to resume");
+                options_ = parseTrainOptionsYaml(setup.substr(0, a), "rank 0's options.yaml", &sources_);
+                resumedCfg = setup.substr(a + separator.size(), b - a - separator.size());
+                resumedQuant = setup.substr(b + separator.size());
+            }
+        }
+        if (job_.resume && job_.resumeEpochs > 0)
+            options_.epochs = job_.resumeEpochs;
         validateTrainOptions(options_);
         threads_ = configureComputeThreads(options_.threads);
         if (!resumeFrom_)
             at::manual_seed(options_.seed);
 
-        spec_ = resumeFrom_             ? parseDarknetCfgText(resumeFrom_->cfgText, checkpointName() + " (cfg)")
+        const std::string resumedName = leader() ? (job_.resume ? checkpointName() : "") : "rank 0's checkpoint";
+        spec_ = job_.resume               ? parseDarknetCfgText(resumedCfg, resumedName + " (cfg)")
                 : sources_.cfgFile.empty() ? defaultNetworkSpec()
                                            : loadDarknetCfg(sources_.cfgFile);
-        if (resumeFrom_ && !resumeFrom_->quantYaml.empty())
-            quant_ = parseQuantConfigYaml(resumeFrom_->quantYaml, checkpointName() + " (bit-widths)");
-        else if (!resumeFrom_ && !sources_.quantFile.empty())
+        if (job_.resume && !resumedQuant.empty())
+            quant_ = parseQuantConfigYaml(resumedQuant, resumedName + " (bit-widths)");
+        else if (!job_.resume && !sources_.quantFile.empty())
             quant_ = loadQuantConfig(sources_.quantFile);
         phase_ = quant_ ? "lsq" : "fp";
-        if (!resumeFrom_ && quant_ && sources_.initWeights.empty())
+        if (!job_.resume && quant_ && sources_.initWeights.empty())
             throw Error("LSQ training starts from a full-precision checkpoint: give it with --from (a tyq fp run's "
                         "checkpoints/best.ckpt, or a reference .pth)");
 
@@ -193,6 +248,10 @@ private:
             if (quant_)
                 warnings = network_->quantize(*quant_);
             applyWeights(*network_, resumeFrom_->model, checkpointName());
+        } else if (!leader()) {
+            // Rank 0's weights and step sizes arrive in synchronizeRanks; only the shape is needed.
+            if (quant_)
+                network_->quantize(*quant_);
         } else if (!sources_.initWeights.empty()) {
             const WeightsFile file = readWeightsFile(sources_.initWeights);
             const bool fileQuantized = file.quantized();
@@ -215,6 +274,14 @@ private:
                                                           : NetworkExecution::reference();
         execution.precision = options_.precision;
         network_->setExecution(execution);
+        if (collective_ && options_.syncBatchNorm) {
+            Collective* collective = collective_.get();
+            network_->setBatchNormOverride([collective](torch::nn::BatchNorm2dImpl& bn, const at::Tensor& x) {
+                return syncBatchNorm(x, bn, *collective);
+            });
+        } else if (options_.syncBatchNorm) {
+            reporter_.log(LogLevel::info, "--sync-bn: one process, so batch norm is over its whole batch anyway");
+        }
         network_->train();
     }
 
@@ -248,13 +315,44 @@ private:
         training.seed = options_.seed;
         training.threads = options_.loaderThreads;
         training.prefetch = options_.prefetchBatches;
+        training.shards = worldSize();
+        training.shard = collective_ ? collective_->rank() : 0;
         trainLoader_ = std::make_unique<BatchLoader>(train_.samples, training);
         BatchLoaderOptions validation = training;
         validation.shuffle = validation.flip = validation.colorJitter = validation.multiScale = false;
         validation.batchSize = std::min(options_.batchSize, 16);
+        validation.shards = training.shards; // each rank evaluates its share
+        validation.shard = training.shard;
         valLoader_ = std::make_unique<BatchLoader>(val_.samples, validation);
         batchesPerEpoch_ = trainLoader_->batchesPerEpoch();
         totalBatches_ = batchesPerEpoch_ * options_.epochs;
+        if (batchesPerEpoch_ == 0)
+            fail(data_.trainList, fmt::format("has {} usable training images, fewer than the {} processes of the job",
+                                              train_.samples.size(), worldSize()));
+        if (collective_)
+            requireSameJobOnEveryRank();
+    }
+
+    /// Every rank trains the same network on the same data with the same options.
+    void requireSameJobOnEveryRank()
+    {
+        std::vector<std::pair<std::string, std::string>> entries{
+            {"tyq version", kTyqVersion},
+            {"cfg", "digest " + digest(spec_.text)},
+            {"bit-widths", quant_ ? "digest " + digest(quantConfigToYaml(*quant_)) : "none (full precision)"},
+            {"training set", datasetFingerprint(train_)},
+            {"validation set", datasetFingerprint(val_)},
+            {"input size", fmt::format("{}x{}", width_, height_)}};
+        // Each option by name, except those that only say how this process computes.
+        const std::set<std::string> local{"threads", "loader_threads", "prefetch_batches"};
+        std::istringstream yaml(trainOptionsToYaml(options_));
+        for (std::string line; std::getline(yaml, line);) {
+            const size_t colon = line.find(':');
+            if (colon == std::string::npos || line[0] == '#' || line[0] == ' ' || local.count(line.substr(0, colon)))
+                continue;
+            entries.emplace_back("option " + line.substr(0, colon), std::string(text::trim(line.substr(colon + 1))));
+        }
+        requireSameJob(entries, *collective_);
     }
 
     /// Adam; resuming, also its moments, the pending gradients, the random state and the position.
@@ -278,6 +376,21 @@ private:
         }
         pos_ = {resumeFrom_->epoch, resumeFrom_->batchInEpoch, resumeFrom_->globalBatch};
         best_ = BestSoFar::fromJson(resumeFrom_->metricsJson);
+        if (resumeFrom_->worldSize != worldSize()) {
+            // Batches are global: a different world size regroups the epoch's images. Resume at
+            // the first batch whose images were not all trained yet.
+            const int64_t imagesDone = pos_.batchInEpoch * options_.batchSize * resumeFrom_->worldSize;
+            const int64_t perBatch = static_cast<int64_t>(options_.batchSize) * worldSize();
+            pos_.batchInEpoch = imagesDone / perBatch;
+            pos_.globalBatch = pos_.epoch * batchesPerEpoch_ + pos_.batchInEpoch;
+            reporter_.log(LogLevel::info,
+                          fmt::format("the checkpoint is from a {}-process job, this one has {}: the global batch is "
+                                      "now {} images{}",
+                                      resumeFrom_->worldSize, worldSize(), perBatch,
+                                      imagesDone % perBatch ? fmt::format(" ({} images of the epoch are trained twice)",
+                                                                          imagesDone % perBatch)
+                                                            : ""));
+        }
         if (pos_.batchInEpoch >= batchesPerEpoch_) {
             pos_.batchInEpoch = 0;
             ++pos_.epoch;
@@ -295,9 +408,11 @@ private:
                         &recordedSources_.initWeights})
             if (!p->empty())
                 *p = std::filesystem::absolute(*p);
-        folder_->writeSetup(spec_.text, quant_ ? quantConfigToYaml(*quant_) : "",
-                            trainOptionsToYaml(options_, job_.resume ? &sources_ : &recordedSources_));
-        folder_->prepareTables(quantizerNames, data_.classNames, pos_.globalBatch, pos_.epoch);
+        if (folder_) {
+            folder_->writeSetup(spec_.text, quant_ ? quantConfigToYaml(*quant_) : "",
+                                trainOptionsToYaml(options_, job_.resume ? &sources_ : &recordedSources_));
+            folder_->prepareTables(quantizerNames, data_.classNames, pos_.globalBatch, pos_.epoch);
+        }
         status_.phase = phase_;
         status_.state = "running";
         status_.epochs = options_.epochs;
@@ -306,10 +421,11 @@ private:
             status_.started = nowIso8601();
         status_.updated = nowIso8601();
         status_.message.clear();
-        folder_->writeStatus(status_);
+        if (folder_)
+            folder_->writeStatus(status_);
 
         RunStart start;
-        start.runDir = folder_->dir();
+        start.runDir = job_.runDir;
         start.phase = phase_;
         start.startEpoch = pos_.epoch;
         start.startBatchInEpoch = pos_.batchInEpoch;
@@ -322,10 +438,15 @@ private:
         start.resumed = job_.resume;
         reporter_.log(LogLevel::info,
                       fmt::format("{} {} run in {}: {} train / {} val images at {}x{}, batch {} x {} accumulated, "
-                                  "{} epochs, {} threads",
-                                  job_.resume ? "resuming" : "starting", phase_, folder_->dir().string(),
+                                  "{} epochs, {} threads{}",
+                                  job_.resume ? "resuming" : "starting", phase_, job_.runDir.string(),
                                   train_.samples.size(), val_.samples.size(), width_, height_, options_.batchSize,
-                                  options_.gradientAccumulation, options_.epochs, threads_));
+                                  options_.gradientAccumulation, options_.epochs, threads_,
+                                  collective_ ? fmt::format("; rank {} of {} processes (global batch {}{})",
+                                                            collective_->rank(), worldSize(),
+                                                            options_.batchSize * worldSize(),
+                                                            options_.syncBatchNorm ? ", synchronized batch norm" : "")
+                                              : ""));
         if (observer_)
             observer_->runStarted(start);
     }
@@ -339,11 +460,48 @@ private:
             reporter_.log(LogLevel::info, "activation step sizes from " + sources_.initWeights.string());
             return;
         }
-        trainLoader_->startEpoch(0, 0);
-        if (std::optional<Batch> first = trainLoader_->next(); first && first->images.size(0) > 0) {
+        if (!leader())
+            return; // rank 0's steps arrive in synchronizeRanks
+        std::optional<Batch> first;
+        if (collective_) {
+            // On the whole first global batch, as one process with that batch would.
+            BatchLoaderOptions global = trainLoader_->options();
+            global.batchSize *= worldSize();
+            global.shards = 1;
+            global.shard = 0;
+            global.threads = 1;
+            first = BatchLoader(trainLoader_->samples(), global).buildBatch(0, 0);
+        } else {
+            trainLoader_->startEpoch(0, 0);
+            first = trainLoader_->next();
+        }
+        if (first && first->images.size(0) > 0) {
             network_->calibrateActivationSteps(first->images, StepCalibration::lsqInit);
             reporter_.log(LogLevel::info, "activation step sizes initialized from the first batch");
         }
+    }
+
+    /// Data parallelism: every rank starts from rank 0's weights, step sizes, batch-norm
+    /// statistics, optimizer state, pending gradients and position.
+    void synchronizeRanks()
+    {
+        if (!collective_)
+            return;
+        broadcastModule(*network_, *collective_);
+        StateDict optimizer = leader() ? optimizerState(*optimizer_, *network_) : StateDict{};
+        broadcastStateDict(optimizer, *collective_);
+        StateDict pending = leader() ? pendingGradients(*network_) : StateDict{};
+        broadcastStateDict(pending, *collective_);
+        std::vector<at::Tensor> position{at::tensor({pos_.epoch, pos_.batchInEpoch, pos_.globalBatch}, at::kLong)};
+        collective_->broadcast(position);
+        if (!leader()) {
+            if (!optimizer.empty())
+                restoreOptimizerState(*optimizer_, *network_, optimizer, "rank 0's optimizer state");
+            if (!pending.empty())
+                restorePendingGradients(*network_, pending, "rank 0's pending gradients");
+            pos_ = {position[0][0].item<int64_t>(), position[0][1].item<int64_t>(), position[0][2].item<int64_t>()};
+        }
+        reducer_ = std::make_unique<GradientReducer>(network_->parameters(), *collective_);
     }
 
     /// The rest of the current epoch's batches; false if a stop request ended it early.
@@ -354,7 +512,7 @@ private:
         lossSum_ = 0;
         lossCount_ = 0;
         while (true) {
-            if (stopRequested())
+            if (collective_ ? agreedStop_ : stopRequested())
                 return false;
             const auto t0 = Clock::now();
             std::optional<Batch> batch = trainLoader_->next();
@@ -384,12 +542,22 @@ private:
             static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
         report.learningRate = lr;
 
+        if (collective_ && report.images == 0)
+            throw Error(fmt::format("rank {}: no image of its share of epoch {} batch {} could be read",
+                                    collective_->rank(), pos_.epoch + 1, pos_.batchInEpoch + 1));
+        if (collective_ && quant_) // the step sizes' gradient scale counts the global batch
+            network_->setActivationBatchFactor(static_cast<double>(trainLoader_->globalBatchSize(batch.index)) /
+                                               report.images);
         if (report.images > 0) {
             backward(batch, report);
+            if (collective_)
+                averageOverRanks(report);
             lossSum_ += report.loss;
             ++lossCount_;
         }
         if ((pos_.globalBatch + 1) % options_.gradientAccumulation == 0) {
+            if (reducer_)
+                reducer_->reduce();
             optimizer_->step();
             optimizer_->zero_grad();
             // A finite loss can still give NaN/Inf gradients; catch them at this step, not a
@@ -418,11 +586,36 @@ private:
         const int64_t batchesLeft = totalBatches_ - (pos_.epoch * batchesPerEpoch_ + pos_.batchInEpoch);
         const int64_t evalsLeft = (options_.epochs - pos_.epoch + options_.evalInterval - 1) / options_.evalInterval;
         report.etaSeconds = batchesLeft * smoothedBatchSeconds_ + evalsLeft * evalSeconds_;
-        folder_->appendBatch(report);
+        if (folder_)
+            folder_->appendBatch(report);
         if (observer_)
             observer_->batchDone(report);
         if (job_.afterBatch)
             job_.afterBatch(*network_, pos_.globalBatch - 1);
+    }
+
+    /// The job's figures for the batch: loss terms and diagnostics averaged over the ranks (each
+    /// rank's loss is already scaled to the global batch), images summed; and whether any rank
+    /// was asked to stop, so that all stop after the same batch.
+    void averageOverRanks(BatchReport& report)
+    {
+        std::vector<double*> averaged{&report.loss,         &report.x,         &report.y,
+                                      &report.w,            &report.h,         &report.confObj,
+                                      &report.confNoobj,    &report.cls,       &report.classAccuracy,
+                                      &report.recall50,     &report.recall75,  &report.precision,
+                                      &report.meanConfObj,  &report.meanConfNoobj};
+        at::Tensor values = at::empty({static_cast<int64_t>(averaged.size()) + 2}, at::kDouble);
+        for (size_t i = 0; i < averaged.size(); ++i)
+            values[static_cast<int64_t>(i)] = *averaged[i];
+        values[static_cast<int64_t>(averaged.size())] = static_cast<double>(report.images);
+        values[static_cast<int64_t>(averaged.size()) + 1] = stopRequested() ? 1.0 : 0.0;
+        std::vector<at::Tensor> buffer{values};
+        collective_->allreduceSum(buffer);
+        const double* sums = values.data_ptr<double>();
+        for (size_t i = 0; i < averaged.size(); ++i)
+            *averaged[i] = sums[i] / worldSize();
+        report.images = static_cast<int>(sums[averaged.size()]);
+        agreedStop_ = sums[averaged.size() + 1] > 0;
     }
 
     /// Forward, the YOLO loss of every head (its terms into `report`), backward.
@@ -442,8 +635,18 @@ private:
                 throw diverged("the network output became non-finite");
         at::Tensor total;
         const std::vector<int> yolo = spec_.yoloIndices();
+        // Data parallelism: each rank divides by the mean count over the ranks, so that the
+        // averaged gradient is that of the loss of the global batch.
+        LossNormalizers normalizers;
+        if (collective_)
+            normalizers = [this](at::Tensor& counts) {
+                std::vector<at::Tensor> buffer{counts};
+                collective_->allreduceSum(buffer);
+                counts.div_(worldSize());
+            };
         for (size_t k = 0; k < heads.size(); ++k) {
-            const YoloLoss loss = yoloLoss(heads[k], spec_.layers[yolo[k]].yolo(), batch.targets, batch.images.size(2));
+            const YoloLoss loss =
+                yoloLoss(heads[k], spec_.layers[yolo[k]].yolo(), batch.targets, batch.images.size(2), normalizers);
             total = total.defined() ? total + loss.total : loss.total;
             report.x += loss.x;
             report.y += loss.y;
@@ -475,14 +678,15 @@ private:
         const bool lastEpoch = pos_.epoch == options_.epochs;
         if (pos_.epoch % options_.evalInterval == 0 || lastEpoch) {
             EvalReport report = evaluate();
-            if (stopRequested() && !lastEpoch)
+            if (stopAgreed() && !lastEpoch)
                 stopped = true; // an interrupted evaluation is not a result; the epoch itself is kept
             else
                 recordEvaluation(report);
         }
-        if (pos_.epoch % options_.checkpointInterval == 0)
+        if (folder_ && pos_.epoch % options_.checkpointInterval == 0)
             saveCheckpoint(folder_->periodicCheckpoint(pos_.epoch), "periodic");
-        saveCheckpoint(folder_->lastCheckpoint(), "last");
+        if (folder_)
+            saveCheckpoint(folder_->lastCheckpoint(), "last");
         return !stopped;
     }
 
@@ -496,17 +700,31 @@ private:
         evalOptions.fastPath = options_.fastKernels;
         EvalReport report;
         report.epoch = pos_.epoch;
-        report.metrics = evaluateDataset(*network_, *valLoader_, evalOptions, [&](int64_t done, int64_t total) {
-            if (observer_)
-                observer_->evaluationProgress(done, total);
-            return !stopRequested();
-        });
+        // Data parallelism: each rank evaluates its shard (a stop waits for the end, so that
+        // every rank takes part in the merge) and rank 0 gets the metrics of the whole split.
+        std::vector<ImageEvaluation> images;
+        ImageEvaluationSink keep;
+        if (collective_)
+            keep = [&images](ImageEvaluation&& e) { images.push_back(std::move(e)); };
+        report.metrics = evaluateDataset(
+            *network_, *valLoader_, evalOptions,
+            [&](int64_t done, int64_t total) {
+                if (observer_)
+                    observer_->evaluationProgress(done, total);
+                return collective_ || !stopRequested();
+            },
+            keep);
+        if (collective_)
+            report.metrics = mergeShardedEvaluation(std::move(images), spec_.numClasses(), evalOptions.iouThreshold,
+                                                    *collective_);
         report.seconds = secondsSince(t0);
         return report;
     }
 
     void recordEvaluation(EvalReport& report)
     {
+        if (!leader())
+            return;
         evalSeconds_ = report.seconds;
         best_.lastMap = report.metrics.mAP;
         report.best = report.metrics.mAP > best_.map;
@@ -534,6 +752,8 @@ private:
 
     void saveCheckpoint(const std::filesystem::path& path, const std::string& kind)
     {
+        if (!leader())
+            return;
         TrainingCheckpoint c;
         c.model = collectStateDict(*network_);
         c.phase = phase_;
@@ -546,6 +766,7 @@ private:
         c.epoch = pos_.epoch;
         c.batchInEpoch = pos_.batchInEpoch;
         c.globalBatch = pos_.globalBatch;
+        c.worldSize = worldSize();
         c.rngState = at::detail::getDefaultCPUGenerator().get_state();
         c.tyqVersion = kTyqVersion;
         status_.epochsDone = pos_.epoch;
@@ -559,10 +780,11 @@ private:
     RunSummary finish(bool stopped)
     {
         if (stopped) {
-            saveCheckpoint(folder_->lastCheckpoint(), "last");
+            if (folder_)
+                saveCheckpoint(folder_->lastCheckpoint(), "last");
             summary_.outcome = RunOutcome::stopped;
             summary_.message = fmt::format("stopped at epoch {} batch {}; resume with tyq train --resume {}",
-                                           pos_.epoch + 1, pos_.batchInEpoch, folder_->dir().string());
+                                           pos_.epoch + 1, pos_.batchInEpoch, job_.runDir.string());
             status_.state = "stopped";
         } else {
             summary_.outcome = RunOutcome::finished;
@@ -573,7 +795,13 @@ private:
         status_.message = summary_.message;
         status_.epochsDone = pos_.epoch;
         status_.updated = nowIso8601();
-        folder_->writeStatus(status_);
+        if (folder_)
+            folder_->writeStatus(status_);
+        if (collective_) {
+            const CollectiveStats& c = collective_->stats();
+            reporter_.log(LogLevel::info, fmt::format("allreduce: {} calls, {:.1f} MB from this rank, {:.1f} s",
+                                                      c.allreduceCalls, c.allreduceBytes / 1e6, c.allreduceSeconds));
+        }
         summary_.epochsDone = pos_.epoch;
         summary_.bestMap = best_.map;
         summary_.bestEpoch = best_.epoch;
@@ -587,6 +815,8 @@ private:
     {
         summary_.outcome = RunOutcome::failed;
         summary_.message = message;
+        if (collective_)
+            collective_->recordFailure(message);
         summary_.bestMap = best_.map;
         summary_.bestEpoch = best_.epoch;
         reporter_.log(LogLevel::error, message);
@@ -608,6 +838,9 @@ private:
     TrainingObserver* observer_;
     const std::atomic<bool>& stop_;
     Reporter reporter_;
+    std::shared_ptr<Collective> collective_; ///< null: a single process
+    std::unique_ptr<GradientReducer> reducer_;
+    bool agreedStop_ = false;
     RunSummary summary_;
     std::unique_ptr<RunFolder> folder_;
     RunStatus status_;

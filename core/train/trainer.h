@@ -11,12 +11,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 namespace torch::nn {
 class Module;
 }
 
 namespace tyq {
+
+class Collective;
 
 struct TrainingJob {
     std::filesystem::path runDir; ///< exps/<run>
@@ -27,6 +30,11 @@ struct TrainingJob {
     /// Called on the training thread after each batch with the network and the batch's global
     /// index: for fault-injection tests and tools (it may read or change the weights).
     std::function<void(torch::nn::Module& network, int64_t globalBatch)> afterBatch;
+    /// Set: this process is one rank of a data-parallel job (dist/collective.h). Rank 0 leads:
+    /// it alone writes the run folder and checkpoints; the other ranks write only their log,
+    /// runDir/train.rank<R>.log, and take rank 0's weights, options and position when resuming.
+    /// --batch-size is per rank; batch k is the global batch of batch x world-size images.
+    std::shared_ptr<Collective> collective;
 };
 
 class Trainer {
