@@ -156,8 +156,12 @@ void Collective::failed(const std::string& operation, const std::exception& e)
     } catch (const std::exception&) {
         reported = "; rank 0's store is unreachable too (rank 0 ended, or its host is cut off)";
     }
-    throw Error(fmt::format("rank {} of {}: {} failed: {}{}", options_.rank, options_.worldSize, operation,
-                            messageOf(e), reported));
+    std::string why = messageOf(e);
+    if (why.find("imed out") != std::string::npos)
+        why += fmt::format(" (no answer from the other ranks within {} s: one died or hung, or its host is unreachable)",
+                           options_.timeout.count() / 1000.0);
+    throw Error(fmt::format("rank {} of {}: {} failed: {}{}", options_.rank, options_.worldSize, operation, why,
+                            reported));
 }
 
 void Collective::recordFailure(const std::string& message) noexcept
