@@ -1,8 +1,18 @@
 #include "training_controller.h"
 
+#include "dist/collective.h"
+#include "dist/local_ranks.h"
+#include "train/train_options.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
 #include <QThread>
 
 #include <chrono>
+#include <fstream>
+#include <thread>
+#include <unistd.h>
 
 namespace tyq::ui {
 
@@ -52,8 +62,48 @@ TrainingController::~TrainingController()
     }
 }
 
-bool TrainingController::start(const TrainingJob& job, QString* whyNot)
+namespace {
+
+// Ranks 1.. of a local data-parallel job, started from the training thread when the run begins
+// and stopped (if still running) when it ends; rank 0 is the studio's own trainer.
+struct LocalFollowers {
+    std::string program;
+    std::vector<std::string> globalArguments;
+    std::vector<std::string> arguments;
+    std::filesystem::path optionsFile; ///< new runs: the options the ranks read (removed afterwards)
+    int processes = 2;
+    std::unique_ptr<LocalRanks> ranks;
+
+    std::shared_ptr<Collective> join()
+    {
+        const int port = freeLocalPort();
+        ranks = std::make_unique<LocalRanks>(program, globalArguments, arguments, 1, processes, port);
+        CollectiveOptions options;
+        options.worldSize = processes;
+        options.rank = 0;
+        options.masterPort = port;
+        return Collective::connect(options);
+    }
+    /// After rank 0's run: the others end by themselves (finished, stopped, or failing on the
+    /// connection rank 0 just closed); any still running after 30 s are stopped.
+    void finish()
+    {
+        for (int waited = 0; ranks && ranks->running() > 0 && waited < 30; ++waited)
+            ranks->waitNext(std::chrono::seconds(1));
+        ranks.reset();
+        if (!optionsFile.empty()) {
+            std::error_code ec;
+            std::filesystem::remove(optionsFile, ec);
+        }
+    }
+    ~LocalFollowers() { finish(); }
+};
+
+} // namespace
+
+bool TrainingController::start(const TrainingJob& givenJob, QString* whyNot, int processes)
 {
+    TrainingJob job = givenJob;
     if (isRunning()) {
         if (whyNot)
             *whyNot = tr("A training run is already in progress (%1). Stop it first.").arg(runDir_);
@@ -64,11 +114,51 @@ bool TrainingController::start(const TrainingJob& job, QString* whyNot)
         delete thread_;
         thread_ = nullptr;
     }
+    std::shared_ptr<LocalFollowers> followers;
+    if (processes > 1) {
+        const QString program = QDir(QCoreApplication::applicationDirPath()).filePath("tyq");
+        if (!QFileInfo(program).isExecutable()) {
+            if (whyNot)
+                *whyNot = tr("A run on %1 processes starts the tyq command beside tyq-studio, and %2 is not there.")
+                              .arg(processes)
+                              .arg(program);
+            return false;
+        }
+        followers = std::make_shared<LocalFollowers>();
+        followers->program = program.toStdString();
+        followers->processes = processes;
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        if (job.options.threads == 0 && !job.resume) // every core: share them out
+            job.options.threads = std::max(1, cores / processes);
+        followers->globalArguments = {"--threads", std::to_string(job.resume ? std::max(1, cores / processes)
+                                                                             : job.options.threads)};
+        if (job.resume) {
+            followers->arguments = {"train", "--resume", job.runDir.string()};
+        } else {
+            followers->optionsFile = std::filesystem::temp_directory_path() /
+                                     ("tyq-rank-options-" + std::to_string(::getpid()) + "-" +
+                                      std::to_string(reinterpret_cast<uintptr_t>(followers.get())) + ".yaml");
+            std::ofstream(followers->optionsFile) << trainOptionsToYaml(job.options);
+            followers->arguments = {"train", "--options", followers->optionsFile.string(), "--data",
+                                    job.sources.dataFile.string(), "--out", job.runDir.string()};
+            if (!job.sources.cfgFile.empty())
+                followers->arguments.insert(followers->arguments.end(), {"--cfg", job.sources.cfgFile.string()});
+            if (!job.sources.quantFile.empty())
+                followers->arguments.insert(followers->arguments.end(),
+                                            {"--quant", job.sources.quantFile.string(), "--from",
+                                             job.sources.initWeights.string()});
+        }
+        job.joinCollective = [followers] { return followers->join(); };
+    }
     trainer_ = std::make_unique<Trainer>(job, forwarder_.get());
     runDir_ = QString::fromStdString(job.runDir.string());
     stopping_ = false;
     Trainer* trainer = trainer_.get();
-    thread_ = QThread::create([trainer] { trainer->run(); });
+    thread_ = QThread::create([trainer, followers]() mutable {
+        trainer->run();
+        if (followers)
+            followers->finish(); // the other ranks end with rank 0 (or are stopped), before the thread does
+    });
     thread_->setObjectName("tyq-training");
     connect(thread_, &QThread::finished, this, [this] {
         stopping_ = false;

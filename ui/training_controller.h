@@ -21,7 +21,10 @@ public:
     ~TrainingController() override;
 
     /// Starts the job on the worker thread. Returns false with a reason if a run is going.
-    bool start(const TrainingJob& job, QString* whyNot = nullptr);
+    /// With `processes` > 1 it is a data-parallel job on this machine: rank 0 trains here and
+    /// reports the job's progress, ranks 1.. run as `tyq` processes beside tyq-studio (the
+    /// cores shared out as threads when the options say "every core").
+    bool start(const TrainingJob& job, QString* whyNot = nullptr, int processes = 1);
     /// Asks the run to stop after its current batch (it saves a resumable checkpoint).
     void stop();
     bool isRunning() const;

@@ -37,6 +37,11 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     runName_ = new QLineEdit;
     runName_->setPlaceholderText(tr("automatic (<phase>-<date>-<time>)"));
     runsRoot_ = new QLineEdit;
+    processes_ = new QSpinBox;
+    processes_->setRange(1, 64);
+    processes_->setToolTip(tr("Data-parallel processes on this machine, as one run (the batch size is per "
+                              "process; rank 0 trains here, the others run the tyq command and log to "
+                              "train.rank<R>.log)"));
     options_ = new OptionsForm;
 
     auto* sources = new QGroupBox(tr("What to train"));
@@ -46,6 +51,7 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     sourceForm->addRow(tr("From fp checkpoint"), pathField(fpCheckpoint_, tr("Checkpoints (*.ckpt *.pth)")));
     sourceForm->addRow(tr("Runs folder"), pathField(runsRoot_, {}, true));
     sourceForm->addRow(tr("Run name"), runName_);
+    sourceForm->addRow(tr("Processes"), processes_);
 
     auto* optionsBox = new QGroupBox(tr("Options"));
     (new QVBoxLayout(optionsBox))->addWidget(options_);
@@ -96,6 +102,7 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent) : 
     for (QLineEdit* edit : {data_, fpCheckpoint_, runsRoot_})
         connect(edit, &QLineEdit::editingFinished, this, &TrainingPanel::experimentEdited);
     connect(options_, &OptionsForm::edited, this, &TrainingPanel::experimentEdited);
+    connect(processes_, &QSpinBox::valueChanged, this, &TrainingPanel::experimentEdited);
     connect(phase_, &QComboBox::currentIndexChanged, this, [this] {
         updateEnabled();
         Q_EMIT experimentEdited();
@@ -181,12 +188,13 @@ QSpinBox* TrainingPanel::epochsBox() const
 void TrainingPanel::setExperiment(const Experiment& e)
 {
     const QSignalBlocker blockers[] = {QSignalBlocker(data_), QSignalBlocker(phase_), QSignalBlocker(fpCheckpoint_),
-                                       QSignalBlocker(runsRoot_)};
+                                       QSignalBlocker(runsRoot_), QSignalBlocker(processes_)};
     base_ = e;
     data_->setText(fromPath(e.dataFile));
     phase_->setCurrentIndex(e.phase == "lsq" ? 1 : 0);
     fpCheckpoint_->setText(fromPath(e.fpCheckpoint));
     runsRoot_->setText(fromPath(e.runsRoot));
+    processes_->setValue(e.processes);
     options_->setOptions(e.options);
     updateEnabled();
 }
@@ -198,6 +206,7 @@ Experiment TrainingPanel::experiment() const
     e.phase = phase_->currentData().toString().toStdString();
     e.fpCheckpoint = toPath(fpCheckpoint_->text());
     e.runsRoot = runsRoot_->text().trimmed().isEmpty() ? std::filesystem::path("exps") : toPath(runsRoot_->text());
+    e.processes = processes_->value();
     e.options = options_->options(base_.options);
     return e;
 }
@@ -253,7 +262,7 @@ bool TrainingPanel::startTraining()
         return false;
     }
     QString whyNot;
-    if (!controller_->start(job, &whyNot)) {
+    if (!controller_->start(job, &whyNot, e.processes)) {
         showError(this, tr("Cannot start training"), whyNot);
         return false;
     }
@@ -280,7 +289,7 @@ bool TrainingPanel::resumeTraining(const QString& runDir)
         return false;
     }
     QString whyNot;
-    if (!controller_->start(job, &whyNot)) {
+    if (!controller_->start(job, &whyNot, processes_->value())) {
         showError(this, tr("Cannot resume"), whyNot);
         return false;
     }
@@ -318,6 +327,7 @@ void TrainingPanel::updateEnabled()
     resume_->setToolTip(target.isEmpty() ? tr("Continue a stopped run from its last checkpoint (choose its folder)")
                                          : tr("Continue %1 from its last checkpoint").arg(target));
     stop_->setEnabled(running && !controller_->isStopping());
+    processes_->setEnabled(!running);
     fpCheckpoint_->parentWidget()->setEnabled(phase_->currentData().toString() == "lsq");
     options_->setLsqPhase(phase_->currentData().toString() == "lsq");
 }

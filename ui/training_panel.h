@@ -55,6 +55,7 @@ public:
     /// The form's editor of an option (by YAML key, e.g. "epochs"), for tests and the main window.
     QWidget* optionField(const QString& yamlKey) const;
     QSpinBox* epochsBox() const;
+    QSpinBox* processesBox() const { return processes_; }
 
 Q_SIGNALS:
     /// The user changed a setting of the experiment.
@@ -77,6 +78,7 @@ private:
     QLineEdit* fpCheckpoint_;
     QLineEdit* runName_;
     QLineEdit* runsRoot_;
+    QSpinBox* processes_;
     OptionsForm* options_;
     QPushButton* start_;
     QPushButton* stop_;

@@ -34,7 +34,7 @@ std::filesystem::path resolved(const std::string& value, const std::filesystem::
 bool Experiment::operator==(const Experiment& o) const
 {
     return dataFile == o.dataFile && cfgFile == o.cfgFile && quantFile == o.quantFile && phase == o.phase &&
-           fpCheckpoint == o.fpCheckpoint && runsRoot == o.runsRoot &&
+           fpCheckpoint == o.fpCheckpoint && runsRoot == o.runsRoot && processes == o.processes &&
            trainOptionsToYaml(options) == trainOptionsToYaml(o.options);
 }
 
@@ -57,6 +57,7 @@ std::string experimentToYaml(const Experiment& e, const std::filesystem::path& s
     out << YAML::Key << "phase" << YAML::Value << e.phase;
     out << YAML::Key << "fp_checkpoint" << YAML::Value << relativeTo(e.fpCheckpoint, base);
     out << YAML::Key << "runs_root" << YAML::Value << relativeTo(e.runsRoot, base);
+    out << YAML::Key << "processes" << YAML::Value << e.processes;
     out << YAML::Key << "options" << YAML::Value << YAML::Load(trainOptionsToYaml(e.options));
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
@@ -88,7 +89,7 @@ Experiment parseExperimentYaml(const std::string& yaml, const std::filesystem::p
             throw Error(name + ": line " + std::to_string(item.first.Mark().line + 1) +
                         ": a key must be a plain word, not a list or mapping");
         const std::string key = item.first.Scalar();
-        static const char* known[] = {"tyq_experiment", "data", "cfg", "quant", "phase", "fp_checkpoint", "runs_root", "options"};
+        static const char* known[] = {"tyq_experiment", "data", "cfg", "quant", "phase", "fp_checkpoint", "runs_root", "processes", "options"};
         if (std::find(std::begin(known), std::end(known), key) == std::end(known))
             throw Error(name + ": unknown key '" + key + "'");
     }
@@ -99,6 +100,16 @@ Experiment parseExperimentYaml(const std::string& yaml, const std::filesystem::p
     e.runsRoot = resolved(text("runs_root"), base);
     if (e.runsRoot.empty())
         e.runsRoot = "exps";
+    if (const std::string n = text("processes"); !n.empty()) {
+        try {
+            size_t used = 0;
+            e.processes = std::stoi(n, &used);
+            if (used != n.size() || e.processes < 1 || e.processes > 256)
+                throw std::invalid_argument(n);
+        } catch (const std::exception&) {
+            throw Error(name + ": 'processes' must be a whole number from 1 to 256, got '" + n + "'");
+        }
+    }
     e.phase = text("phase").empty() ? "fp" : text("phase");
     if (e.phase != "fp" && e.phase != "lsq")
         throw Error(name + ": phase must be fp or lsq, got '" + e.phase + "'");

@@ -18,6 +18,7 @@ struct Experiment {
     std::string phase = "fp";          ///< fp | lsq
     std::filesystem::path fpCheckpoint; ///< LSQ phase starts from it
     std::filesystem::path runsRoot = "exps";
+    int processes = 1;                 ///< > 1: a data-parallel job on this machine (dist/)
     TrainOptions options;
 
     bool operator==(const Experiment& o) const;

@@ -127,6 +127,8 @@ public:
     RunSummary run()
     {
         try {
+            if (!collective_ && job_.joinCollective)
+                collective_ = job_.joinCollective();
             openRunFolder();
             decideWhatToTrain();
             buildNetwork();

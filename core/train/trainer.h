@@ -35,6 +35,9 @@ struct TrainingJob {
     /// runDir/train.rank<R>.log, and take rank 0's weights, options and position when resuming.
     /// --batch-size is per rank; batch k is the global batch of batch x world-size images.
     std::shared_ptr<Collective> collective;
+    /// Instead of `collective`: called first on the training thread to start the job's other
+    /// ranks and join them (the studio's local multi-process runs); its errors fail the run.
+    std::function<std::shared_ptr<Collective>()> joinCollective;
 };
 
 class Trainer {

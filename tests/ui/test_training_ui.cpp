@@ -35,6 +35,7 @@
 #include <QDockWidget>
 
 #include <atomic>
+#include <fstream>
 
 using namespace tyq;
 using namespace tyq::ui;
@@ -189,6 +190,39 @@ private Q_SLOTS:
         QCOMPARE(browser->selectedRuns(), QStringList{copy});
         QCOMPARE(panel->resumeTarget(), copy);
         std::filesystem::remove_all(copy.toStdString());
+    }
+
+    void multiProcessRunReportsTheJobAndStopsEveryRank()
+    {
+        MainWindow window;
+        window.show();
+        TrainingPanel* panel = window.trainingPanel();
+        Experiment e = tinyExperiment(40);
+        e.processes = 2;
+        window.setExperiment(e);
+        QCOMPARE(panel->processesBox()->value(), 2);
+        TrainingController* controller = window.trainingController();
+        GuiThreadRelay relay(controller);
+        QSignalSpy batches(&relay, &GuiThreadRelay::batchDone);
+        QSignalSpy finished(&relay, &GuiThreadRelay::runFinished);
+
+        // Rank 0 trains here, rank 1 is a tyq process; the batches the studio shows are the job's.
+        QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+        QVERIFY(controller->isRunning());
+        QVERIFY(batches.wait(120000));
+        const BatchReport first = batches.at(0).at(0).value<BatchReport>();
+        QCOMPARE(first.images, 4); // 2 per process
+        QCOMPARE(first.batchesPerEpoch, int64_t(2)); // 8 images in global batches of 4
+        QTest::mouseClick(panel->stopButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(120000));
+        QCOMPARE(finished.takeFirst().at(0).value<RunSummary>().outcome, RunOutcome::stopped);
+        QTRY_VERIFY_WITH_TIMEOUT(!controller->isRunning(), 60000);
+        const std::filesystem::path runDir = controller->runDir().toStdString();
+        QCOMPARE(loadCheckpoint(runDir / "checkpoints/last.ckpt").worldSize, int64_t(2));
+        std::ifstream rankLog(runDir / "train.rank1.log");
+        const std::string log((std::istreambuf_iterator<char>(rankLog)), std::istreambuf_iterator<char>());
+        QVERIFY2(log.find("rank 1 of 2 processes") != std::string::npos, log.c_str());
+        QVERIFY2(log.find("stopped at epoch") != std::string::npos, log.c_str()); // rank 1 stopped with rank 0
     }
 
     void refusesASecondRunAndShowsErrorsInTheUi()
