@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include "common/compute_threads.h"
+#include "common/csv_table.h"
 #include "common/elapsed.h"
 #include "common/error.h"
 #include "common/text.h"
@@ -29,7 +30,6 @@
 #include <torch/optim/adam.h>
 
 #include <chrono>
-#include <fstream>
 #include <sstream>
 #include <cmath>
 #include <optional>
@@ -43,22 +43,21 @@ class Reporter {
 public:
     explicit Reporter(TrainingObserver* observer) : observer_(observer) {}
     void setFolder(RunFolder* folder) { folder_ = folder; }
-    /// A data-parallel rank other than 0 logs here instead of a run folder.
-    void setRankLog(const std::filesystem::path& path) { rankLog_.open(path, std::ios::app); }
+    /// A data-parallel rank other than 0 logs here (as train.log's lines) instead of a run folder.
+    void setRankLog(const std::filesystem::path& path) { rankLog_ = path; }
     TrainingObserver* observer() const { return observer_; }
 
     void log(LogLevel level, const std::string& message)
     {
-        if (folder_) {
-            try {
-                folder_->appendLog((level == LogLevel::error ? "error: " : level == LogLevel::warning ? "warning: " : "") +
-                                   message);
-            } catch (const Error&) {
-                // The log is secondary: a failing disk is reported by the run files that matter.
-            }
-        } else if (rankLog_.is_open()) {
-            rankLog_ << nowIso8601() << " " << (level == LogLevel::error ? "error: " : level == LogLevel::warning ? "warning: " : "")
-                     << message << std::endl;
+        const std::string line =
+            (level == LogLevel::error ? "error: " : level == LogLevel::warning ? "warning: " : "") + message;
+        try {
+            if (folder_)
+                folder_->appendLog(line);
+            else if (!rankLog_.empty())
+                appendLines(rankLog_, {"[" + nowIso8601() + "] " + line});
+        } catch (const Error&) {
+            // The log is secondary: a failing disk is reported by the run files that matter.
         }
         if (observer_)
             observer_->log(level, message);
@@ -67,7 +66,7 @@ public:
 private:
     TrainingObserver* observer_;
     RunFolder* folder_ = nullptr;
-    std::ofstream rankLog_;
+    std::filesystem::path rankLog_;
 };
 
 struct Position {
