@@ -1,8 +1,13 @@
 // Kernel micro-benchmarks: each fast kernel against the ATen computation it replaces, on the
 // shapes of the reduced Tiny-YOLO at 512x288, batch 8. Compare the pairs' items/s
 // (e.g. BM_LsqForward/fused vs BM_LsqForward/aten) for the speed-up on this machine.
+#include "common/compute_threads.h"
+#include "hw/integer_engine.h"
+#include "hw/integer_model.h"
 #include "kernels/max_pool_kernel.h"
+#include "model/yolo_network.h"
 #include "quant/lsq_quantizer.h"
+#include "quant/quant_config.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
@@ -58,6 +63,37 @@ void BM_MaxPool2x2(benchmark::State& state, bool kernel)
 BENCHMARK_CAPTURE(BM_MaxPool2x2, kernel, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MaxPool2x2, aten, false)->Unit(benchmark::kMillisecond);
 
+// The integer engine on oneDNN int8 (the 3-bit default net, seeded weights), images per second
+// at batch 1 and 8, with its large convs banded (second argument 1) or computed whole (0): the
+// loop to profile when int_infer_b8 of `tyq bench` moves.
+void BM_IntegerEngine(benchmark::State& state)
+{
+    at::manual_seed(1);
+    tyq::YoloNetwork network(tyq::defaultNetworkSpec());
+    network->initializeLikeReference();
+    network->quantize(tyq::defaultQuantConfig());
+    network->eval();
+    tyq::IntegerEngine engine(tyq::exportIntegerModel(*network, "micro-benchmark"));
+    engine.setBanding(state.range(1) != 0);
+    const at::Tensor pixels = (at::rand({state.range(0), 3, 288, 512}) * 255).round();
+    for (auto _ : state) {
+        at::Tensor rows = engine.detect(pixels);
+        benchmark::DoNotOptimize(rows.data_ptr());
+    }
+    state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_IntegerEngine)->ArgsProduct({{1, 8}, {1, 0}})->Unit(benchmark::kMillisecond);
+
 } // namespace
 
-BENCHMARK_MAIN();
+// As tyq does: every core (LibTorch would use one here) and tyq's caching allocator.
+int main(int argc, char** argv)
+{
+    tyq::configureComputeThreads(0);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv))
+        return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
