@@ -3,9 +3,9 @@
 // step of the network (fp and LSQ), the inference engine, a short seeded training run, and the
 // option's parsing. Skipped where the CPU has no AVX-512 (LibTorch runs no bf16 convolution there).
 #include "test_support.h"
+#include "training_support.h"
 
 #include "common/error.h"
-#include "data/synthetic_dataset.h"
 #include "infer/inference_engine.h"
 #include "model/bf16_convolution.h"
 #include "model/precision.h"
@@ -211,22 +211,11 @@ TEST(Bf16, InferenceEngineFollowsF32AndRefusesQuantizedNetworks)
     }
 }
 
-class RecordingObserver : public TrainingObserver {
-public:
-    std::vector<double> losses;
-    void batchDone(const BatchReport& r) override { losses.push_back(r.loss); }
-};
-
 TEST(Bf16, SeededTrainingRunFollowsF32AndRecordsItsPrecision)
 {
     SKIP_WITHOUT_BF16();
     test::TempDir dir;
-    SyntheticDatasetOptions data;
-    data.outDir = dir.path();
-    data.trainCount = 8;
-    data.valCount = 4;
-    data.seed = 5;
-    const std::filesystem::path dataFile = generateSyntheticDataset(data).dataFile;
+    const std::filesystem::path dataFile = test::syntheticDataFile(dir.path(), 8, 4, 5);
     const std::filesystem::path quant = std::filesystem::path(TYQ_SOURCE_DIR) / "config" / "lsq-3bit.yaml";
     auto run = [&](Precision precision, bool lsq) {
         TrainingJob job;
@@ -238,7 +227,7 @@ TEST(Bf16, SeededTrainingRunFollowsF32AndRecordsItsPrecision)
         }
         job.options.set_epochs(2).set_batchSize(4).set_gradientAccumulation(1).set_inputWidth(160).set_inputHeight(96);
         job.options.set_evalInterval(2).set_checkpointInterval(1000).set_seed(3).set_precision(precision);
-        RecordingObserver recorder;
+        test::LossRecorder recorder;
         const RunSummary summary = Trainer(job, &recorder).run();
         EXPECT_EQ(summary.outcome, RunOutcome::finished) << summary.message;
         return recorder.losses;

@@ -3,12 +3,12 @@
 // against brute force on small tables), sensitivities order as bits do, and the YAML written
 // for a choice holds its bits.
 #include "test_support.h"
+#include "training_support.h"
 
 #include "bitwidth/bit_search.h"
 #include "bitwidth/hessian_trace.h"
 #include "bitwidth/post_training.h"
 #include "bitwidth/sensitivity.h"
-#include "data/synthetic_dataset.h"
 #include "model/network_summary.h"
 #include "model/yolo_head.h"
 
@@ -25,14 +25,7 @@ namespace {
 const std::filesystem::path& previewDataset()
 {
     static test::TempDir dir;
-    static const std::filesystem::path data = [] {
-        SyntheticDatasetOptions o;
-        o.outDir = dir.path();
-        o.trainCount = 6;
-        o.valCount = 4;
-        o.seed = 21;
-        return generateSyntheticDataset(o).dataFile;
-    }();
+    static const std::filesystem::path data = test::syntheticDataFile(dir.path(), 6, 4, 21);
     return data;
 }
 
@@ -162,8 +155,9 @@ TEST(Sensitivity, MoreBitsNeverCostMoreOutputErrorAndOnlyOneQuantizerIsOn)
     const SensitivityTable t = measureSensitivity(preview, base, options, [&](int done, int total, const std::string& what) {
         EXPECT_EQ(done, calls++); // 0: the Hessian traces, then one per entry
         EXPECT_EQ(total, 60);
-        if (done == 0)
+        if (done == 0) {
             EXPECT_EQ(what, "Hessian traces");
+        }
         return true;
     });
     ASSERT_EQ(t.entries.size(), 60u); // 10 convs x (weights, activations) x 3 bit-widths

@@ -3,8 +3,8 @@
 // step's gradients with NetworkExecution::fast() vs reference(), and a short seeded training
 // run's loss curve on both paths.
 #include "test_support.h"
+#include "training_support.h"
 
-#include "data/synthetic_dataset.h"
 #include "infer/inference_engine.h"
 #include "kernels/conv_pool_kernel.h"
 #include "model/yolo_head.h"
@@ -291,21 +291,10 @@ TEST(FastPaths, TrainingStepGradientsMatchWithLsq)
     expectSameTrainingStep(true);
 }
 
-class LossRecorder : public TrainingObserver {
-public:
-    std::vector<double> losses;
-    void batchDone(const BatchReport& r) override { losses.push_back(r.loss); }
-};
-
 TEST(FastPaths, SeededTrainingRunHasTheSameLossCurveOnBothPaths)
 {
     test::TempDir dir;
-    SyntheticDatasetOptions data;
-    data.outDir = dir.path();
-    data.trainCount = 8;
-    data.valCount = 2;
-    data.seed = 4;
-    const std::filesystem::path dataFile = generateSyntheticDataset(data).dataFile;
+    const std::filesystem::path dataFile = test::syntheticDataFile(dir.path(), 8, 2, 4);
 
     auto run = [&](const std::string& name, bool fastPath, const std::filesystem::path& quant,
                    const std::filesystem::path& from) {
@@ -316,7 +305,7 @@ TEST(FastPaths, SeededTrainingRunHasTheSameLossCurveOnBothPaths)
         job.sources.initWeights = from;
         job.options.set_epochs(2).set_batchSize(4).set_gradientAccumulation(1).set_inputWidth(160).set_inputHeight(96);
         job.options.set_evalInterval(2).set_checkpointInterval(1000).set_seed(3).set_fastKernels(fastPath);
-        LossRecorder recorder;
+        test::LossRecorder recorder;
         const RunSummary summary = Trainer(job, &recorder).run();
         EXPECT_EQ(summary.outcome, RunOutcome::finished) << name << ": " << summary.message;
         return recorder.losses;

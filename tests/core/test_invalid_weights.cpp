@@ -3,9 +3,9 @@
 // checkpoints, exports, the integer model folder, the trainer's --from and resume), and the
 // forensic switch loads them with a warning per tensor instead.
 #include "test_support.h"
+#include "training_support.h"
 
 #include "common/embedded_config.h"
-#include "data/synthetic_dataset.h"
 #include "hw/integer_model.h"
 #include "hw/integer_model_files.h"
 #include "io/checkpoint.h"
@@ -172,12 +172,7 @@ TEST(InvalidWeights, IntegerModelFolderWithANanTableIsRefusedNamingTheFile)
 
 fs::path makeDataset(const test::TempDir& dir)
 {
-    SyntheticDatasetOptions o;
-    o.outDir = dir / "data";
-    o.trainCount = 4;
-    o.valCount = 2;
-    o.seed = 9;
-    return generateSyntheticDataset(o).dataFile;
+    return test::syntheticDataFile(dir / "data", 4, 2, 9);
 }
 
 TrainOptions oneTinyEpoch()

@@ -2,10 +2,10 @@
 // and step sizes that turn non-finite, and a long run whose memory must stay flat. Each fault
 // ends the run with a message naming the file or layer and the problem, and last.ckpt loads.
 #include "test_support.h"
+#include "training_support.h"
 
 #include "common/csv_table.h"
 #include "common/text.h"
-#include "data/synthetic_dataset.h"
 #include "io/checkpoint.h"
 #include "train/run_folder.h"
 #include "train/trainer.h"
@@ -27,12 +27,7 @@ namespace fs = std::filesystem;
 // A fresh small dataset per test (tests delete files from it): 8 train and 4 val images.
 fs::path makeDataset(const test::TempDir& dir, int trainCount = 8)
 {
-    SyntheticDatasetOptions o;
-    o.outDir = dir / "data";
-    o.trainCount = trainCount;
-    o.valCount = 4;
-    o.seed = 5;
-    return generateSyntheticDataset(o).dataFile;
+    return test::syntheticDataFile(dir / "data", trainCount, 4, 5);
 }
 
 TrainOptions smallOptions(int epochs)
