@@ -245,50 +245,16 @@ struct ChannelsLastRequantization {
     {
         const int64_t oh = outputSize(acc.size(2), size, stride, padding), ow = outputSize(acc.size(3), size, stride, padding);
         at::Tensor out = emptyChannelsLast(acc.size(0), acc.size(1), oh, ow, codeType);
-        poolInto(acc, size, stride, padding, out.data_ptr());
-        return out;
-    }
-
-    /// pooled(), written to `out` (its channels-last rows, in codeType).
-    void poolInto(const at::Tensor& acc, int64_t size, int64_t stride, int64_t padding, void* out) const
-    {
         withCodeType(codeType, [&](auto code) {
             using Code = decltype(code);
             kernels::requantizeMaxPool(acc.data_ptr<int32_t>(), mapShape(acc), size, stride, padding, table,
-                                       static_cast<Code*>(out));
+                                       out.data_ptr<Code>());
         });
+        return out;
     }
 };
 
 namespace {
-
-// Accumulator bytes per band of a banded conv + pool: with its input rows and the pooled codes
-// a band stays inside a core's L2 (1 MB on Zen 4, 2 MB on Sapphire Rapids), so the int32 map is
-// never written to memory and read back. 256 KB and 512 KB measured best (128 KB and 1-2 MB
-// slower) with tyq_micro_bench BM_IntegerEngine on Sapphire Rapids.
-constexpr int64_t kBandBytes = int64_t{256} << 10;
-
-// A conv's accumulators 2x2 / stride-2 max-pooled into codes, band by band of output rows:
-// each band is convolved, then pooled while it is in cache. The codes equal pooling the whole
-// map (the accumulators are the same integers).
-at::Tensor bandedConvPool(const OneDnnIntegerConv& conv, const at::Tensor& input, const ChannelsLastRequantization& r,
-                          int64_t outChannels, int64_t oh, int64_t ow, int64_t rowsPerBand)
-{
-    const int64_t n = input.size(0), poolH = oh / 2, poolW = ow / 2;
-    at::Tensor out = emptyChannelsLast(n, outChannels, poolH, poolW, r.codeType);
-    at::Tensor band = emptyChannelsLast(1, outChannels, rowsPerBand, ow, at::kInt);
-    const int64_t codeBytes = out.element_size();
-    for (int64_t image = 0; image < n; ++image)
-        for (int64_t row = 0; row < 2 * poolH; row += rowsPerBand) {
-            const int64_t rows = std::min(rowsPerBand, 2 * poolH - row);
-            const at::Tensor acc = rows == rowsPerBand ? band : emptyChannelsLast(1, outChannels, rows, ow, at::kInt);
-            conv.runRows(input, image, row, row + rows, acc);
-            r.poolInto(acc, 2, 2, 0,
-                       static_cast<uint8_t*>(out.data_ptr()) + ((image * poolH + row / 2) * poolW * outChannels) * codeBytes);
-        }
-    return out;
-}
-
 } // namespace
 
 at::Tensor integerConvolution(const at::Tensor& inputTensor, const at::Tensor& weightTensor, int64_t stride, int64_t padding)
@@ -403,18 +369,6 @@ std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const In
     std::map<int, RequantStats> localStats;
     IntegerTrace* trace = options.trace;
     const bool wantStats = trace || options.checkExact;
-    // Output rows per band where `conv` is convolved and pooled band by band (bandedConvPool),
-    // else 0: on oneDNN, for a map of more than two bands, when no input is forced and the
-    // whole map was not computed already.
-    const auto bandRows = [&](const IntegerConvLayer& conv, int64_t outHeight, int64_t outWidth) -> int64_t {
-        const auto fast = fastConvs_.find(conv.index);
-        if (!banding_ || accumulators.count(conv.index) || fast == fastConvs_.end() || !fast->second->usable() ||
-            fast->second->codeType() == at::kShort || (options.forcedInputs && options.forcedInputs->count(conv.index)))
-            return 0;
-        const int64_t rowBytes = outWidth * conv.outChannels * int64_t{sizeof(int32_t)};
-        const int64_t rows = std::max<int64_t>(2, kBandBytes / rowBytes / 2 * 2);
-        return outHeight > 2 * rows ? rows : 0;
-    };
 
     std::function<at::Tensor(int, int)> value;
     const auto accumulator = [&](const IntegerConvLayer& conv) -> const at::Tensor& {
@@ -480,17 +434,8 @@ std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const In
                     // A conv's codes pooled: requantize only each window's pick (without a trace
                     // or statistics, which need every code).
                     const IntegerConvLayer& conv = *model_.conv(before.index);
-                    const ChannelsLastRequantization& r = *channelsLastRequantizations_.at({conv.index, domain});
-                    const at::Tensor input = value(before.index - 1, conv.index);
-                    const int64_t oh = outputSize(input.size(2), conv.size, conv.stride, conv.padding);
-                    const int64_t ow = outputSize(input.size(3), conv.size, conv.stride, conv.padding);
-                    const int64_t rowsPerBand =
-                        pool->size == 2 && pool->stride == 2 && pad == 0 ? bandRows(conv, oh, ow) : 0;
-                    if (rowsPerBand > 0) {
-                        y = bandedConvPool(*fastConvs_.at(conv.index), input, r, conv.outChannels, oh, ow, rowsPerBand);
-                    } else {
-                        y = r.pooled(accumulator(conv), pool->size, pool->stride, pad);
-                    }
+                    y = channelsLastRequantizations_.at({conv.index, domain})->pooled(accumulator(conv), pool->size,
+                                                                                       pool->stride, pad);
                     values.emplace(key, y);
                     return y;
                 }

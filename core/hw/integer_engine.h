@@ -72,11 +72,6 @@ public:
     std::string kernelDescription() const;
     const NetworkSpec& spec() const { return model_.spec; }
 
-    /// On oneDNN, a large conv followed by a 2x2 max-pool runs band by band of rows, each band
-    /// pooled while in cache (on by default; the codes are the same either way). Off computes
-    /// every map whole, the baseline the banding is measured and tested against.
-    void setBanding(bool on) { banding_ = on; }
-
 private:
     IntegerModel model_;
     std::map<int, at::Tensor> weights_; ///< conv index -> int32 weight codes, contiguous
@@ -87,7 +82,6 @@ private:
     /// (kernels/integer_code_kernel.h). Off for the reference loops (int32 NCHW throughout) and
     /// for codes wider than 16 bits.
     bool channelsLast_ = false;
-    bool banding_ = true;
     /// (conv index, consumer conv index) -> its requantization in the kernel's form
     std::map<std::pair<int, int>, std::shared_ptr<const ChannelsLastRequantization>> channelsLastRequantizations_;
 };

@@ -86,10 +86,9 @@ OneDnnIntegerConv::OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stri
 OneDnnIntegerConv::~OneDnnIntegerConv() = default;
 
 std::shared_ptr<OneDnnIntegerConv::Primitive> OneDnnIntegerConv::primitive(int64_t n, int64_t h, int64_t w,
-                                                                           bool signedInput, int64_t padTop,
-                                                                           int64_t padBottom) const
+                                                                           bool signedInput) const
 {
-    const auto key = std::make_tuple(n, h, w, signedInput, padTop, padBottom);
+    const auto key = std::make_tuple(n, h, w, signedInput);
     std::lock_guard<std::mutex> lock(mutex_);
     if (auto it = cache_.find(key); it != cache_.end())
         return it->second;
@@ -97,13 +96,13 @@ std::shared_ptr<OneDnnIntegerConv::Primitive> OneDnnIntegerConv::primitive(int64
     using tag = dnnl::memory::format_tag;
     using dt = dnnl::memory::data_type;
     const int64_t o = weight_.size(0), i = weight_.size(1), k = weight_.size(2);
-    const int64_t oh = (h + padTop + padBottom - k) / stride_ + 1, ow = (w + 2 * padding_ - k) / stride_ + 1;
+    const int64_t oh = (h + 2 * padding_ - k) / stride_ + 1, ow = (w + 2 * padding_ - k) / stride_ + 1;
     const dnnl::memory::desc src({n, i, h, w}, signedInput ? dt::s8 : dt::u8, tag::nhwc);
     const dnnl::memory::desc weightsAny({o, i, k, k}, dt::s8, tag::any);
     const dnnl::memory::desc dst({n, o, oh, ow}, dt::s32, tag::nhwc);
     const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                               src, weightsAny, dst, {stride_, stride_}, {padTop, padding_},
-                                               {padBottom, padding_});
+                                               src, weightsAny, dst, {stride_, stride_}, {padding_, padding_},
+                                               {padding_, padding_});
     const dnnl::convolution_forward::primitive_desc pd(desc, cpuEngine());
 
     auto p = std::make_shared<Primitive>();
@@ -159,7 +158,7 @@ at::Tensor OneDnnIntegerConv::runChannelsLast(const at::Tensor& codes) const
     const int64_t n = codes.size(0), h = codes.size(2), w = codes.size(3);
     // `src` is channels-last u8 or s8; the result is channels-last s32.
     const auto convolve = [&](const at::Tensor& src, bool signedInput) {
-        const std::shared_ptr<Primitive> p = primitive(n, h, w, signedInput, padding_, padding_);
+        const std::shared_ptr<Primitive> p = primitive(n, h, w, signedInput);
         const dnnl::memory::dims dims = p->dst.dims();
         const at::Tensor dst = at::empty({dims[0], dims[1], dims[2], dims[3]},
                                          at::TensorOptions(at::kInt).memory_format(at::MemoryFormat::ChannelsLast));
@@ -183,35 +182,6 @@ at::Tensor OneDnnIntegerConv::runChannelsLast(const at::Tensor& codes) const
     const at::Tensor lo = at::bitwise_and(codes, 255).to(at::kByte).contiguous(channelsLast);
     const at::Tensor hi = at::__rshift__(codes, 8).to(hiSigned ? at::kChar : at::kByte).contiguous(channelsLast);
     return convolve(lo, false).add_(convolve(hi, hiSigned).mul_(256));
-}
-
-void OneDnnIntegerConv::runRows(const at::Tensor& codes, int64_t image, int64_t rowBegin, int64_t rowEnd,
-                                const at::Tensor& out) const
-{
-    const InputForm form = inputForm(inputQmin_, inputQmax_);
-    if (!usable_ || form == InputForm::split)
-        throw Error("oneDNN integer convolution: rows of this layer cannot be computed alone");
-    if (codes.scalar_type() != codeType() || !codes.is_contiguous(at::MemoryFormat::ChannelsLast))
-        throw Error("oneDNN integer convolution: codes must be channels-last " + std::string(c10::toString(codeType())));
-    const int64_t c = codes.size(1), h = codes.size(2), w = codes.size(3), k = weight_.size(2);
-    // Input rows [first, last) give output rows [rowBegin, rowEnd); those outside the image
-    // are the zero padding, so a band inside the map has none.
-    const int64_t first = rowBegin * stride_ - padding_, last = (rowEnd - 1) * stride_ - padding_ + k;
-    const int64_t inBegin = std::max<int64_t>(first, 0), inEnd = std::min(last, h);
-    const std::shared_ptr<Primitive> p =
-        primitive(1, inEnd - inBegin, w, form == InputForm::s8, inBegin - first, last - inEnd);
-    const dnnl::memory::dims dims = p->dst.dims();
-    if (out.scalar_type() != at::kInt || !out.is_contiguous(at::MemoryFormat::ChannelsLast) || out.dim() != 4 ||
-        out.size(0) != 1 || out.size(1) != dims[1] || out.size(2) != rowEnd - rowBegin || dims[2] != rowEnd - rowBegin ||
-        out.size(3) != dims[3])
-        throw Error("oneDNN integer convolution: the band's output must be int32 channels-last [1, " +
-                    std::to_string(dims[1]) + ", " + std::to_string(rowEnd - rowBegin) + ", " + std::to_string(dims[3]) + "]");
-    auto* src = static_cast<uint8_t*>(codes.data_ptr()) + (image * h + inBegin) * w * c; // one byte per code
-    dnnl::memory srcMemory(p->src, cpuEngine(), src);
-    dnnl::memory dstMemory(p->dst, cpuEngine(), out.data_ptr());
-    dnnl::stream stream(cpuEngine());
-    p->conv.execute(stream, {{DNNL_ARG_SRC, srcMemory}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, dstMemory}});
-    stream.wait();
 }
 
 } // namespace tyq

@@ -44,12 +44,6 @@ public:
     /// range (uint8, int8, or int16 for the split), accumulators int32 channels-last.
     at::Tensor runChannelsLast(const at::Tensor& codes) const;
 
-    /// Output rows [rowBegin, rowEnd) of image `image` of runChannelsLast(codes), into `out`
-    /// (int32 channels-last [1, O, rowEnd - rowBegin, OW]): one band of the map, so that a caller
-    /// consumes it while it is still in cache. The same accumulators as the whole map's rows (the
-    /// sums are exact); input rows outside the image are the zero padding. Not for the split form.
-    void runRows(const at::Tensor& codes, int64_t image, int64_t rowBegin, int64_t rowEnd, const at::Tensor& out) const;
-
     /// The kernels oneDNN chose for the shapes run so far ("brgconv:avx512_core_amx_int8", ...).
     std::set<std::string> implementations() const;
 
@@ -58,10 +52,7 @@ public:
 
 private:
     struct Primitive;
-    /// For [n, I, h, w] inputs with `padTop` / `padBottom` zero rows (the layer's padding, or less
-    /// for a band inside the map); the columns always take the layer's padding.
-    std::shared_ptr<Primitive> primitive(int64_t n, int64_t h, int64_t w, bool signedInput, int64_t padTop,
-                                         int64_t padBottom) const;
+    std::shared_ptr<Primitive> primitive(int64_t n, int64_t h, int64_t w, bool signedInput) const;
 
     at::Tensor weight_; ///< int8 [O, I, k, k]
     int64_t stride_, padding_;
@@ -69,7 +60,7 @@ private:
     bool usable_ = true;
     std::string reason_;
     mutable std::mutex mutex_;
-    mutable std::map<std::tuple<int64_t, int64_t, int64_t, bool, int64_t, int64_t>, std::shared_ptr<Primitive>> cache_;
+    mutable std::map<std::tuple<int64_t, int64_t, int64_t, bool>, std::shared_ptr<Primitive>> cache_;
 };
 
 } // namespace tyq
