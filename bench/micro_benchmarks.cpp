@@ -1,6 +1,7 @@
 // Kernel micro-benchmarks: each fast kernel against the ATen computation it replaces, on the
 // shapes of the reduced Tiny-YOLO at 512x288, batch 8. Compare the pairs' items/s
-// (e.g. BM_LsqForward/fused vs BM_LsqForward/aten) for the speed-up on this machine.
+// (e.g. BM_LsqForward/fused vs BM_LsqForward/aten) for the speed-up on this machine; and the
+// integer engine as a whole, the loop to profile.
 #include "common/compute_threads.h"
 #include "hw/integer_engine.h"
 #include "hw/integer_model.h"
