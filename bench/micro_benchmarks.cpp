@@ -5,6 +5,9 @@
 #include "common/compute_threads.h"
 #include "hw/integer_engine.h"
 #include "hw/integer_model.h"
+#include "hw/onednn_integer_conv.h"
+#include "kernels/integer_code_kernel.h"
+#include "kernels/integer_conv_pool_kernel.h"
 #include "kernels/max_pool_kernel.h"
 #include "model/yolo_network.h"
 #include "quant/lsq_quantizer.h"
@@ -63,6 +66,38 @@ void BM_MaxPool2x2(benchmark::State& state, bool kernel)
 }
 BENCHMARK_CAPTURE(BM_MaxPool2x2, kernel, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MaxPool2x2, aten, false)->Unit(benchmark::kMillisecond);
+
+// The integer engine's first stage, 8 images: conv 0 (3 -> 16 channels, u8 pixels x s8 3-bit
+// weight codes), requantization to 3-bit codes and the 2x2 max-pool. Fused in one VNNI pass,
+// against oneDNN's convolution writing its int32 map and the pooled requantization reading it back.
+void BM_IntegerFirstStage(benchmark::State& state, bool fused)
+{
+    if (fused && !tyq::kernels::fusedConvPoolAvailable()) {
+        state.SkipWithError("no AVX512_VNNI on this CPU");
+        return;
+    }
+    at::manual_seed(1);
+    const at::Tensor weights = at::randint(-4, 4, {16, 3, 3, 3}, at::kInt);
+    const at::Tensor pixels = at::randint(0, 256, {8, 3, 288, 512}, at::kInt).to(at::kByte).contiguous(at::MemoryFormat::ChannelsLast);
+    std::vector<int64_t> multiplier(16, 77), offset(16, int64_t{1} << 15), shift(16, 16);
+    const tyq::kernels::RequantizeTable table{multiplier.data(), offset.data(), shift.data(), 16, 0, 7};
+    const tyq::kernels::MapShape shape{8, 288, 512, 3};
+    const tyq::kernels::FusedConvWeights packed = tyq::kernels::packFusedConvWeights(weights.data_ptr<int32_t>(), 16, 3);
+    const tyq::OneDnnIntegerConv conv(weights, 1, 1, 0, 255);
+    std::vector<uint8_t> out(8 * 144 * 256 * 16);
+    for (auto _ : state) {
+        if (fused) {
+            tyq::kernels::convRequantizeMaxPool(pixels.data_ptr<uint8_t>(), shape, packed, table, out.data());
+        } else {
+            const at::Tensor acc = conv.runChannelsLast(pixels).contiguous(at::MemoryFormat::ChannelsLast);
+            tyq::kernels::requantizeMaxPool(acc.data_ptr<int32_t>(), {8, 288, 512, 16}, 2, 2, 0, table, out.data());
+        }
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * 8);
+}
+BENCHMARK_CAPTURE(BM_IntegerFirstStage, fused, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_IntegerFirstStage, onednn_then_pool, false)->Unit(benchmark::kMillisecond);
 
 // The integer engine on oneDNN int8 (the 3-bit default net, seeded weights), images per second
 // at batch 1 and 8: the loop to profile when int_infer_b8 of `tyq bench` moves.

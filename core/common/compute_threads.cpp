@@ -5,6 +5,8 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #if defined(__has_feature)
@@ -27,6 +29,17 @@ int configureComputeThreads(int requested)
 #endif
     at::set_num_threads(threads);
     return at::get_num_threads();
+}
+
+int ownKernelThreads()
+{
+    std::mutex mutex;
+    std::set<int> seen;
+    at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
+        std::lock_guard<std::mutex> lock(mutex);
+        seen.insert(at::get_thread_num());
+    });
+    return static_cast<int>(seen.size());
 }
 
 } // namespace tyq

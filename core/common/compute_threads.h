@@ -8,4 +8,8 @@ namespace tyq {
 /// since every entry point comes through here before computing.
 int configureComputeThreads(int requested);
 
+/// How many threads an at::parallel_for in tyq's own kernels runs on now: LibTorch's intra-op
+/// threads, or 1 where tyq was built without OpenMP (clang builds), whatever the setting.
+int ownKernelThreads();
+
 } // namespace tyq

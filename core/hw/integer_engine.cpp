@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "hw/onednn_integer_conv.h"
 #include "kernels/integer_code_kernel.h"
+#include "kernels/integer_conv_pool_kernel.h"
 #include "model/yolo_head.h"
 
 #include <ATen/ATen.h>
@@ -240,6 +241,18 @@ struct ChannelsLastRequantization {
         return out;
     }
 
+    /// The 2x2 max-pool of the codes of the convolution of u8 `codes`, in one pass
+    /// (kernels::convRequantizeMaxPool): its accumulators are never stored.
+    at::Tensor convPooled(const at::Tensor& codes, const kernels::FusedConvWeights& weights) const
+    {
+        at::Tensor out = emptyChannelsLast(codes.size(0), weights.outChannels, codes.size(2) / 2, codes.size(3) / 2, codeType);
+        withCodeType(codeType, [&](auto code) {
+            using Code = decltype(code);
+            kernels::convRequantizeMaxPool(codes.data_ptr<uint8_t>(), mapShape(codes), weights, table, out.data_ptr<Code>());
+        });
+        return out;
+    }
+
     /// The max-pool of the codes operator() gives, in one pass (kernels::requantizeMaxPool).
     at::Tensor pooled(const at::Tensor& acc, int64_t size, int64_t stride, int64_t padding) const
     {
@@ -253,9 +266,6 @@ struct ChannelsLastRequantization {
         return out;
     }
 };
-
-namespace {
-} // namespace
 
 at::Tensor integerConvolution(const at::Tensor& inputTensor, const at::Tensor& weightTensor, int64_t stride, int64_t padding)
 {
@@ -326,6 +336,18 @@ IntegerEngine::IntegerEngine(IntegerModel model, IntegerConvKernel kernel) : mod
             channelsLastRequantizations_[{c.index, r.consumer}] = std::make_shared<const ChannelsLastRequantization>(
                 r, oneDnnCodeType(consumer.inputQmin, consumer.inputQmax));
         }
+    if (!kernels::fusedConvPoolAvailable())
+        return;
+    // The fused first stage: a few-channel u8 conv whose next layer is a 2x2 / stride-2 pool.
+    for (const IntegerConvLayer& c : model_.convs) {
+        const auto next = static_cast<size_t>(c.index + 1);
+        const auto* pool = next < model_.spec.layers.size() ? std::get_if<MaxpoolSpec>(&model_.spec.layers[next].params) : nullptr;
+        const at::Tensor& w = weights_.at(c.index);
+        if (pool && pool->size == 2 && pool->stride == 2 && oneDnnCodeType(c.inputQmin, c.inputQmax) == at::kByte &&
+            kernels::fusedConvPoolFits(w.size(1), w.size(0), w.size(2), c.stride, c.padding) && w.size(2) == w.size(3))
+            fusedConvPools_[c.index] = std::make_shared<const kernels::FusedConvWeights>(
+                kernels::packFusedConvWeights(w.data_ptr<int32_t>(), w.size(0), w.size(1)));
+    }
 }
 
 std::string IntegerEngine::kernelDescription() const
@@ -348,8 +370,12 @@ std::string IntegerEngine::kernelDescription() const
     std::string kernels;
     for (const auto& [name, count] : chosen)
         kernels += (kernels.empty() ? "; oneDNN kernels: " : ", ") + name + " x" + std::to_string(count);
+    std::string fused;
+    for (const auto& [index, weights] : fusedConvPools_)
+        fused += (fused.empty() ? "; fused with requantization and pool (AVX-512 VNNI): conv " : ", conv ") +
+                 std::to_string(index);
     return "oneDNN int8 (" + oneDnnIsaName() + "): " + std::to_string(fast) + " of " +
-           std::to_string(fastConvs_.size()) + " convs" + slow + kernels;
+           std::to_string(fastConvs_.size()) + " convs" + slow + fused + kernels;
 }
 
 std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const IntegerRunOptions& options) const
@@ -432,10 +458,15 @@ std::vector<at::Tensor> IntegerEngine::forward(const at::Tensor& image, const In
                 if (channelsLast && !wantStats && domain != kFloatDomain && before.isConv() && pad < pool->size &&
                     model_.conv(before.index)->requantizationFor(domain)) {
                     // A conv's codes pooled: requantize only each window's pick (without a trace
-                    // or statistics, which need every code).
+                    // or statistics, which need every code), in the conv's own pass where it fuses.
                     const IntegerConvLayer& conv = *model_.conv(before.index);
-                    y = channelsLastRequantizations_.at({conv.index, domain})->pooled(accumulator(conv), pool->size,
-                                                                                       pool->stride, pad);
+                    const ChannelsLastRequantization& r = *channelsLastRequantizations_.at({conv.index, domain});
+                    const auto fused = fusedConvPools_.find(conv.index);
+                    const bool forced = options.forcedInputs && options.forcedInputs->count(conv.index);
+                    if (fused != fusedConvPools_.end() && !forced && !accumulators.count(conv.index))
+                        y = r.convPooled(value(conv.index - 1, conv.index), *fused->second);
+                    else
+                        y = r.pooled(accumulator(conv), pool->size, pool->stride, pad);
                     values.emplace(key, y);
                     return y;
                 }

@@ -45,6 +45,9 @@ struct IntegerRunOptions {
 };
 
 class OneDnnIntegerConv;
+namespace kernels {
+struct FusedConvWeights;
+}
 struct ChannelsLastRequantization; // a Requantization in the channels-last kernel's form (integer_engine.cpp)
 
 /// How the engine's convolutions run. Both give identical accumulators (unit.IntegerEngineKernels).
@@ -67,8 +70,8 @@ public:
     const IntegerModel& model() const { return model_; }
     IntegerConvKernel kernel() const { return kernel_; }
     /// Which path the convolutions take here: "oneDNN int8 (AVX-512 with VNNI): 10 of 10 convs",
-    /// with the reason for any layer on the loops and, once an image has run, the kernels oneDNN
-    /// chose; or "int32 loops (reference)".
+    /// with the reason for any layer on the loops, the convs fused with their pool, and, once an
+    /// image has run, the kernels oneDNN chose; or "int32 loops (reference)".
     std::string kernelDescription() const;
     const NetworkSpec& spec() const { return model_.spec; }
 
@@ -84,6 +87,9 @@ private:
     bool channelsLast_ = false;
     /// (conv index, consumer conv index) -> its requantization in the kernel's form
     std::map<std::pair<int, int>, std::shared_ptr<const ChannelsLastRequantization>> channelsLastRequantizations_;
+    /// conv index -> its weights for the fused conv + requantization + 2x2 max-pool
+    /// (kernels/integer_conv_pool_kernel.h): the first conv, on a CPU with AVX512_VNNI.
+    std::map<int, std::shared_ptr<const kernels::FusedConvWeights>> fusedConvPools_;
 };
 
 /// The int32 accumulators of a convolution of int32 codes [N, C, H, W] with int32 weights

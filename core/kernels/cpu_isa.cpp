@@ -21,6 +21,15 @@ Isa cpuIsa()
     return detected;
 }
 
+bool cpuHasAvx512Vnni()
+{
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+    }();
+    return has;
+}
+
 const char* isaName(Isa isa)
 {
     switch (isa) {

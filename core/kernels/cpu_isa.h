@@ -9,4 +9,7 @@ enum class Isa { baseline, avx2, avx512 };
 Isa cpuIsa();
 const char* isaName(Isa isa);
 
+/// Whether the CPU has AVX512_VNNI (u8 x s8 dot products into int32: vpdpbusd).
+bool cpuHasAvx512Vnni();
+
 } // namespace tyq::kernels

@@ -1,35 +1,16 @@
-// AVX-512 body of the fixed-point requantization (compiled with -mavx512f): 16 channels at a
-// time as two halves of 8 int64 lanes: sign-extend, 32 x 32 -> 64-bit signed product (vpmuldq),
-// add the offset, arithmetic shift per lane (vpsravq), clamp, narrow. Exactly the scalar
-// formula, so the codes are the same bit for bit.
+// AVX-512 bodies of the passes over codes (compiled with -mavx512f): the fixed-point
+// requantization 16 channels at a time (kernels/requantize_avx512_impl.h), fused with the 2x2
+// max-pool where one follows, and the image's pixels as u8 codes.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" // GCC 12, inside its own intrinsics
 #include "kernels/integer_code_kernel.h"
+#include "kernels/requantize_avx512_impl.h"
 
 #include <immintrin.h>
 
 namespace tyq::kernels::detail {
 namespace {
 
-struct Half {
-    __m512i multiplier, offset, shift;
-};
-
-inline __m512i requantizeHalf(__m256i acc, const Half& h, __m512i qmin, __m512i qmax)
-{
-    const __m512i wide = _mm512_cvtepi32_epi64(acc);
-    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(wide, h.multiplier), h.offset);
-    v = _mm512_srav_epi64(v, h.shift);
-    return _mm512_min_epi64(_mm512_max_epi64(v, qmin), qmax);
-}
-
-inline Half loadHalf(const RequantizeTable& t, int64_t k)
-{
-    return {_mm512_loadu_si512(t.multiplier + k), _mm512_loadu_si512(t.offset + k), _mm512_loadu_si512(t.shift + k)};
-}
-
-inline void store8(uint8_t* q, __m512i v) { _mm_storel_epi64(reinterpret_cast<__m128i*>(q), _mm512_cvtepi64_epi8(v)); }
-inline void store8(int8_t* q, __m512i v) { _mm_storel_epi64(reinterpret_cast<__m128i*>(q), _mm512_cvtepi64_epi8(v)); }
-inline void store8(int16_t* q, __m512i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi64_epi16(v)); }
+using namespace avx512;
 
 template <typename Code>
 int64_t requantizeRowsImpl(const int32_t* acc, int64_t pixels, const RequantizeTable& t, Code* out)
@@ -43,9 +24,7 @@ int64_t requantizeRowsImpl(const int32_t* acc, int64_t pixels, const RequantizeT
         Code* q = out + p * c;
         for (int64_t b = 0; b < blocks; ++b) {
             const int64_t k = b * 16;
-            const __m512i values = _mm512_loadu_si512(a + k);
-            store8(q + k, requantizeHalf(_mm512_castsi512_si256(values), loadHalf(t, k), qmin, qmax));
-            store8(q + k + 8, requantizeHalf(_mm512_extracti64x4_epi64(values, 1), loadHalf(t, k + 8), qmin, qmax));
+            requantizeStore16(_mm512_loadu_si512(a + k), t, k, qmin, qmax, q + k);
         }
     }
     return blocks * 16;
@@ -71,15 +50,9 @@ void requantizeMaxPool2x2Impl(const int32_t* acc, const MapShape& s, const Requa
                 const __m512i d = _mm512_loadu_si512(bottom + at), e = _mm512_loadu_si512(bottom + at + c);
                 const __m512i high = _mm512_max_epi32(_mm512_max_epi32(a, b), _mm512_max_epi32(d, e));
                 const __m512i low = _mm512_min_epi32(_mm512_min_epi32(a, b), _mm512_min_epi32(d, e));
-                const __m512i m0 = _mm512_loadu_si512(t.multiplier + k), m1 = _mm512_loadu_si512(t.multiplier + k + 8);
-                // The multipliers' signs as 16 lanes: negative int64 -> take the min.
-                const __mmask16 negative = static_cast<__mmask16>(
-                    _mm512_cmplt_epi64_mask(m0, _mm512_setzero_si512()) |
-                    (_mm512_cmplt_epi64_mask(m1, _mm512_setzero_si512()) << 8));
-                const __m512i picked = _mm512_mask_blend_epi32(negative, high, low);
-                Code* dst = q + ox * c + k;
-                store8(dst, requantizeHalf(_mm512_castsi512_si256(picked), loadHalf(t, k), qmin, qmax));
-                store8(dst + 8, requantizeHalf(_mm512_extracti64x4_epi64(picked, 1), loadHalf(t, k + 8), qmin, qmax));
+                // Where the multiplier is negative the requantization decreases: take the min.
+                const __m512i picked = _mm512_mask_blend_epi32(negativeMultipliers(t, k), high, low);
+                requantizeStore16(picked, t, k, qmin, qmax, q + ox * c + k);
             }
     }
 }

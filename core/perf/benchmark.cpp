@@ -243,6 +243,7 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
 
     BenchmarkReport report;
     report.threads = configureComputeThreads(o.threads);
+    report.ownKernelThreads = ownKernelThreads();
     report.machine = fmt::format("{}, {} hardware threads", cpuModel(), std::thread::hardware_concurrency());
     report.libtorch = TORCH_VERSION;
     report.kernelIsa = std::string(kernels::isaName(kernels::cpuIsa())) + "; int8 convolutions: " + oneDnnIsaName() +
@@ -526,6 +527,8 @@ std::string formatBenchmarkTable(const BenchmarkReport& r)
     std::ostringstream out;
     out << fmt::format("tyq bench at {}x{}: {}; {} compute threads; LibTorch {}; kernels {}\n", r.width, r.height,
                        r.machine, r.threads, r.libtorch, r.kernelIsa);
+    if (r.ownKernelThreads < r.threads)
+        out << fmt::format("tyq's own kernels run on {} thread(s): this build has no OpenMP\n", r.ownKernelThreads);
     if (!r.integerKernels.empty())
         out << "integer engine: " << r.integerKernels << "\n";
     out << "baseline: the straightforward path in the same process (1 thread, NCHW, op by op, reference "
@@ -564,6 +567,7 @@ std::string benchmarkJson(const BenchmarkReport& r)
     j["kernel_isa"] = r.kernelIsa;
     j["integer_kernels"] = r.integerKernels;
     j["threads"] = r.threads;
+    j["own_kernel_threads"] = r.ownKernelThreads;
     j["width"] = r.width;
     j["height"] = r.height;
     for (const BenchmarkRow& row : r.rows) {

@@ -62,6 +62,7 @@ struct BenchmarkReport {
     std::string kernelIsa;  ///< instruction set of the hand-written kernels
     std::string integerKernels; ///< the integer engine's convolutions as they ran (oneDNN's choices)
     int threads = 0;        ///< fast-path compute threads
+    int ownKernelThreads = 0; ///< threads tyq's own kernels (at::parallel_for) run on: 1 without OpenMP
     int width = 0, height = 0;
     std::vector<BenchmarkRow> rows;
     MemoryCheck memory;

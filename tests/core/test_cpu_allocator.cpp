@@ -1,5 +1,6 @@
 // The caching CPU allocator: large blocks come back for the next tensor of that size, nothing is
-// kept when caching is off, and the cache gives memory back on request.
+// kept when caching is off, and the cache gives memory back on request. And the compute threads
+// reach tyq's own kernels, not only LibTorch's.
 #include "common/compute_threads.h"
 #include "common/cpu_allocator.h"
 
@@ -68,6 +69,21 @@ TEST(CpuAllocator, TheCacheStaysUnderItsLimit)
     }
     EXPECT_LE(cpuAllocatorStats().cachedBytes, 8 << 20);
     setCpuAllocatorCacheLimit(int64_t(8) << 30);
+}
+
+// at::parallel_for in tyq's code is serial unless tyq is compiled with OpenMP (CMakeLists.txt):
+// every hand-written kernel would then run on one core whatever --threads says.
+TEST(ComputeThreads, TyqsOwnKernelsRunOnEveryComputeThread)
+{
+#if defined(__clang__)
+    GTEST_SKIP() << "a clang build (sanitizers) has no OpenMP: tyq's own kernels run serially there";
+#endif
+    const int before = at::get_num_threads();
+    configureComputeThreads(2);
+    EXPECT_EQ(ownKernelThreads(), 2);
+    configureComputeThreads(1);
+    EXPECT_EQ(ownKernelThreads(), 1);
+    configureComputeThreads(before);
 }
 
 } // namespace

@@ -19,6 +19,7 @@
 #include "io/npy.h"
 #include "io/state_dict.h"
 #include "kernels/integer_code_kernel.h"
+#include "kernels/integer_conv_pool_kernel.h"
 #include "model/model_loader.h"
 
 #include <torch/torch.h>
@@ -267,6 +268,75 @@ TEST(IntegerCodeKernels, RequantizationEqualsTheDocumentedFormula)
                         << stride << ", position " << i;
             }
         }
+}
+
+// The fused first stage (conv + requantization + 2x2 max-pool, VNNI) against the reference
+// loops, the documented formula and a pool of the codes: every input channel count it takes
+// (1..5: 1 to 4 byte groups per kernel row), one and two 16-channel blocks, odd sizes (the pool
+// drops the last row and column), saturated pixels (255) and weights (-128, 127), multipliers of
+// both signs, every output type.
+TEST(IntegerCodeKernels, FusedConvPoolEqualsConvRequantizeAndPool)
+{
+    if (!kernels::fusedConvPoolAvailable())
+        GTEST_SKIP() << "this CPU has no AVX512_VNNI: the engine runs its first conv on oneDNN instead (tested above)";
+    std::mt19937_64 random(11);
+    const auto uniform = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(random); };
+    struct Case {
+        int64_t n, h, w, c, o;
+        int32_t qmin, qmax;
+    };
+    for (const Case& k : std::vector<Case>{{2, 6, 10, 3, 16, 0, 7}, {1, 7, 9, 3, 32, -4, 3}, {1, 5, 5, 1, 16, -256, 255},
+                                           {1, 4, 6, 2, 16, 0, 255}, {1, 8, 3, 4, 16, -128, 127}, {1, 3, 4, 5, 32, 0, 7}}) {
+        const std::string what = std::to_string(k.c) + " -> " + std::to_string(k.o) + " channels, " + std::to_string(k.h) + "x" +
+                                 std::to_string(k.w) + ", codes [" + std::to_string(k.qmin) + ", " + std::to_string(k.qmax) + "]";
+        at::Tensor pixels = torch::randint(0, 256, {k.n, k.c, k.h, k.w}, torch::kInt);
+        pixels[0][0][0][0] = 255, pixels[0][k.c - 1][k.h - 1][k.w - 1] = 255;
+        pixels[k.n - 1].select(1, 1).fill_(255); // a saturated column
+        at::Tensor weights = torch::randint(-128, 128, {k.o, k.c, 3, 3}, torch::kInt);
+        weights[0].fill_(-128), weights[1].fill_(127); // the largest sums of either sign
+        std::vector<int64_t> multiplier, offset, shift;
+        std::vector<int32_t> m32, b32, s32;
+        for (int64_t o = 0; o < k.o; ++o) {
+            // Scales that spread random sums (about +-2^17) over the code range, centred on it,
+            // so that codes fall inside it as well as on both clamps.
+            const auto s = static_cast<int32_t>(uniform(18, 20));
+            const double scale = std::ldexp(double(k.qmax - k.qmin) / (1 << 18), s) * double(uniform(50, 200)) / 100.0;
+            const auto m = static_cast<int32_t>(std::max(1.0, scale)) * (o % 3 == 2 ? -1 : 1);
+            const auto b = static_cast<int32_t>(std::ldexp((k.qmin + k.qmax) / 2.0, s)) +
+                           static_cast<int32_t>(uniform(-(1 << (s - 2)), 1 << (s - 2)));
+            m32.push_back(m), b32.push_back(b), s32.push_back(s);
+            multiplier.push_back(m), offset.push_back(int64_t{b} + (int64_t{1} << (s - 1))), shift.push_back(s);
+        }
+        const kernels::RequantizeTable table{multiplier.data(), offset.data(), shift.data(), k.o, k.qmin, k.qmax};
+
+        // Expected: the loops' sums, each requantized, then the max of each 2x2 window of codes.
+        const at::Tensor acc = integerConvolution(pixels, weights, 1, 1);
+        at::Tensor codes = torch::empty_like(acc);
+        for (int64_t i = 0; i < acc.numel(); ++i) {
+            const auto o = static_cast<size_t>((i / (k.h * k.w)) % k.o);
+            codes.view({-1})[i] = requantize(acc.view({-1})[i].item<int32_t>(), m32[o], b32[o], s32[o], k.qmin, k.qmax);
+        }
+        const at::Tensor expected = at::max_pool2d(codes.to(at::kFloat), {2, 2}, {2, 2}).to(at::kInt);
+        const int64_t inside = ((expected > k.qmin) & (expected < k.qmax)).sum().item<int64_t>();
+        ASSERT_GT(inside, expected.numel() / 4) << what << ": the case must exercise codes inside the range";
+
+        const at::Tensor nhwc = pixels.to(at::kByte).permute({0, 2, 3, 1}).contiguous();
+        const kernels::FusedConvWeights packed = kernels::packFusedConvWeights(weights.contiguous().data_ptr<int32_t>(), k.o, k.c);
+        const kernels::MapShape shape{k.n, k.h, k.w, k.c};
+        const auto check = [&](at::ScalarType type, auto code) {
+            using Code = decltype(code);
+            at::Tensor out = torch::full({k.n, k.h / 2, k.w / 2, k.o}, 99, type);
+            kernels::convRequantizeMaxPool(nhwc.data_ptr<uint8_t>(), shape, packed, table, out.data_ptr<Code>());
+            const at::Tensor got = out.permute({0, 3, 1, 2}).to(at::kInt);
+            EXPECT_TRUE(torch::equal(got, expected)) << what << ", " << c10::toString(type) << ": "
+                                                     << (got != expected).sum().item<int64_t>() << " codes differ";
+        };
+        if (k.qmin >= 0 && k.qmax <= 255)
+            check(at::kByte, uint8_t{});
+        if (k.qmin >= -128 && k.qmax <= 127)
+            check(at::kChar, int8_t{});
+        check(at::kShort, int16_t{});
+    }
 }
 
 TEST(IntegerCodeKernels, PoolUpsampleConcatAndPixelsEqualATen)
