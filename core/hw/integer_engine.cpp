@@ -372,7 +372,9 @@ std::string IntegerEngine::kernelDescription() const
         kernels += (kernels.empty() ? "; oneDNN kernels: " : ", ") + name + " x" + std::to_string(count);
     std::string fused;
     for (const auto& [index, weights] : fusedConvPools_)
-        fused += (fused.empty() ? "; fused with requantization and pool (AVX-512 VNNI): conv " : ", conv ") +
+        fused += (fused.empty() ? "; fused with its requantization and max-pool in tyq's AVX-512 VNNI kernel (on oneDNN "
+                                  "under a trace): conv "
+                                : ", conv ") +
                  std::to_string(index);
     return "oneDNN int8 (" + oneDnnIsaName() + "): " + std::to_string(fast) + " of " +
            std::to_string(fastConvs_.size()) + " convs" + slow + fused + kernels;

@@ -68,10 +68,17 @@ struct Bf16ConvolutionFunction : public torch::autograd::Function<Bf16Convolutio
         const at::Tensor dy = grads[0].contiguous(layout);
         at::Tensor dx, dw;
         if (ctx->needs_input_grad(0)) {
+            // oneDNN 2.6.3's AVX512_BF16 (non-AMX) backward-data kernel is wrong for a 1x1 conv whose
+            // output channels are no multiple of 16, at some map sizes (measured on an AMD EPYC Zen 4:
+            // 192 -> 51 channels at 6x10, 3x10, 9x10 or 6x5 give relative errors of about 10; 48
+            // channels, or 51 at 18x32, are right). Those layers (the heads) are small: their input
+            // gradient is computed in f32.
+            const bool f32 = wb.size(0) % 16 != 0;
+            const at::ScalarType type = f32 ? at::kFloat : at::kBFloat16;
             // The input only gives the shape and type of its gradient: no need to keep its bf16 copy.
-            const at::Tensor shape = at::empty(x.sizes(), x.options().dtype(at::kBFloat16).memory_format(layout));
-            // bf16; autograd casts it to x's type.
-            dx = std::get<0>(at::convolution_backward(dy.to(at::kBFloat16), shape, wb, c10::nullopt, stride, padding,
+            const at::Tensor shape = at::empty(x.sizes(), x.options().dtype(type).memory_format(layout));
+            // autograd casts it to x's type.
+            dx = std::get<0>(at::convolution_backward(dy.to(type), shape, wb.to(type), c10::nullopt, stride, padding,
                                                       {1, 1}, false, {0, 0}, 1, {true, false, false}));
         }
         if (ctx->needs_input_grad(1)) {
