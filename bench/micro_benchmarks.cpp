@@ -1,7 +1,7 @@
 // Kernel micro-benchmarks: each fast kernel against the ATen computation it replaces, on the
 // shapes of the reduced Tiny-YOLO at 512x288, batch 8. Compare the pairs' items/s
 // (e.g. BM_LsqForward/fused vs BM_LsqForward/aten) for the speed-up on this machine; and the
-// integer engine as a whole, the loop to profile.
+// integer engine and the training step as a whole, the loops to profile.
 #include "common/compute_threads.h"
 #include "hw/integer_engine.h"
 #include "hw/integer_model.h"
@@ -9,7 +9,9 @@
 #include "kernels/integer_code_kernel.h"
 #include "kernels/integer_conv_pool_kernel.h"
 #include "kernels/max_pool_kernel.h"
+#include "model/precision.h"
 #include "model/yolo_network.h"
+#include "perf/training_step.h"
 #include "quant/lsq_quantizer.h"
 #include "quant/quant_config.h"
 
@@ -117,6 +119,36 @@ void BM_IntegerEngine(benchmark::State& state)
     state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_IntegerEngine)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
+
+// A training step at batch 8 (fp or LSQ 3-bit; fp32 or bf16 mixed precision), as
+// fp_train_b8(_bf16) and lsq_train_b8(_bf16) of `tyq bench` time it: the loop to profile when
+// their ratio moves.
+void BM_TrainingStep(benchmark::State& state, bool lsq, tyq::Precision precision)
+{
+    if (std::string why; !tyq::precisionSupported(precision, &why)) {
+        state.SkipWithError(why.c_str());
+        return;
+    }
+    at::manual_seed(1);
+    tyq::YoloNetwork network(tyq::defaultNetworkSpec());
+    network->initializeLikeReference();
+    if (lsq)
+        network->quantize(tyq::defaultQuantConfig());
+    network->setExecution(tyq::NetworkExecution::forTraining(lsq, precision));
+    const at::Tensor images = at::rand({8, 3, 288, 512}) * 255;
+    std::vector<float> boxes;
+    for (int i = 0; i < 8; ++i)
+        boxes.insert(boxes.end(), {float(i), float(i % 12), 0.3f + 0.05f * float(i), 0.5f, 0.1f, 0.2f});
+    tyq::TrainingStep step(network, images, at::tensor(boxes).view({8, 6}));
+    step.run(); // oneDNN primitives, allocator cache
+    for (auto _ : state)
+        step.run();
+    state.SetItemsProcessed(state.iterations() * 8);
+}
+BENCHMARK_CAPTURE(BM_TrainingStep, fp_fp32, false, tyq::Precision::fp32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainingStep, fp_bf16, false, tyq::Precision::bf16)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainingStep, lsq_fp32, true, tyq::Precision::fp32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainingStep, lsq_bf16, true, tyq::Precision::bf16)->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -1,5 +1,7 @@
 #include "kernels/cpu_isa.h"
 
+#include <cpuid.h>
+
 namespace tyq::kernels {
 namespace {
 
@@ -26,6 +28,15 @@ bool cpuHasAvx512Vnni()
     static const bool has = [] {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+    }();
+    return has;
+}
+
+bool cpuHasAmxBf16()
+{
+    static const bool has = [] {
+        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+        return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 22)) != 0; // AMX-BF16
     }();
     return has;
 }

@@ -9,6 +9,9 @@ enum class Isa { baseline, avx2, avx512 };
 Isa cpuIsa();
 const char* isaName(Isa isa);
 
+/// Whether the CPU has AMX with bf16 tiles (CPUID; oneDNN's AMX bf16 kernels then run).
+bool cpuHasAmxBf16();
+
 /// Whether the CPU has AVX512_VNNI (u8 x s8 dot products into int32: vpdpbusd).
 bool cpuHasAvx512Vnni();
 

@@ -18,7 +18,8 @@
 namespace tyq {
 
 /// conv2d(x, weight, bias, stride, padding) with x and weight rounded to bf16 and f32
-/// accumulation, then the bias added in bf16; the result is bf16 in x's layout, as under PyTorch's CPU autocast, so batch
+/// accumulation, then the bias added in bf16 (on a CPU without AMX, a conv of fewer than 16
+/// input channels, the first, computes in f32: faster there); the result is bf16 in x's layout, as under PyTorch's CPU autocast, so batch
 /// norm (f32 parameters and statistics), activations and pooling read half the bytes. Gradients
 /// reach x, weight and bias in their own types.
 at::Tensor convolveBf16(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,

@@ -16,6 +16,7 @@
 #include "model/model_loader.h"
 #include "model/yolo_head.h"
 #include "model/yolo_network.h"
+#include "perf/training_step.h"
 #include "quant/quant_config.h"
 
 #include <ATen/ATen.h>
@@ -23,7 +24,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
-#include <torch/optim/adam.h>
 
 #include <algorithm>
 #include <chrono>
@@ -159,38 +159,6 @@ at::Tensor randomTargets(int64_t images, int classes)
                                      size(rng)});
     return at::tensor(values).view({images, 6});
 }
-
-// The trainer's step: forward, the yolo loss (with its diagnostics), backward, Adam, zero grads.
-class TrainingStep {
-public:
-    TrainingStep(YoloNetwork network, at::Tensor images, at::Tensor targets)
-        : network_(std::move(network)), images_(std::move(images)), targets_(std::move(targets)),
-          optimizer_(network_->parameters(), torch::optim::AdamOptions(1e-4))
-    {
-        network_->train();
-    }
-    void run() { run(images_, targets_); }
-    void run(const at::Tensor& images, const at::Tensor& targets)
-    {
-        const std::vector<at::Tensor> heads = network_->forward(images);
-        const std::vector<int> yolo = network_->spec().yoloIndices();
-        at::Tensor total;
-        for (size_t k = 0; k < heads.size(); ++k) {
-            const YoloLoss loss = yoloLoss(heads[k], network_->spec().layers[static_cast<size_t>(yolo[k])].yolo(),
-                                           targets, images.size(2));
-            total = total.defined() ? total + loss.total : loss.total;
-        }
-        total.backward();
-        optimizer_.step();
-        optimizer_.zero_grad();
-    }
-    YoloNetworkImpl& network() { return *network_; }
-
-private:
-    YoloNetwork network_;
-    at::Tensor images_, targets_;
-    torch::optim::Adam optimizer_;
-};
 
 struct ScratchFolder {
     std::filesystem::path path;
