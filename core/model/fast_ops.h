@@ -6,6 +6,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <torch/nn/modules/batchnorm.h>
 
 namespace tyq {
 
@@ -17,5 +18,13 @@ at::Tensor convolve(const at::Tensor& x, const at::Tensor& weight, const at::Ten
 /// max_pool2d(x, 2, 2) of a contiguous NCHW float x with autograd: the same values and argmax
 /// (so the same gradients) as ATen's, from a faster kernel. Other inputs go to ATen.
 at::Tensor maxPool2x2(const at::Tensor& x);
+
+/// Whether batchNormChannelsLast takes x: a 4-d channels-last float or bf16 CPU tensor.
+bool batchNormChannelsLastFits(const at::Tensor& x);
+
+/// `bn` in training mode on such an x, with autograd (x, weight, bias), from the vectorized
+/// kernels/batch_norm_kernel.h: batch statistics, the running statistics updated as
+/// BatchNorm2d updates them (its momentum; the unbiased variance), output in x's type.
+at::Tensor batchNormChannelsLast(torch::nn::BatchNorm2dImpl& bn, const at::Tensor& x);
 
 } // namespace tyq

@@ -119,8 +119,14 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
         if (layer.isConv()) {
             ConvLayer& c = convLayers_[static_cast<size_t>(convSlot_[layer.index])];
             y = c.conv(x);
-            if (c.batchNorm)
-                y = batchNormOverride_ && is_training() ? batchNormOverride_(*c.batchNorm, y) : c.batchNorm(y);
+            if (c.batchNorm) {
+                if (batchNormOverride_ && is_training())
+                    y = batchNormOverride_(*c.batchNorm, y);
+                else if (execution_.fastBatchNorm && is_training() && batchNormChannelsLastFits(y))
+                    y = batchNormChannelsLast(*c.batchNorm, y);
+                else
+                    y = c.batchNorm(y);
+            }
             y = activate(y, c.activation);
         } else if (const auto* pool = std::get_if<MaxpoolSpec>(&layer.params)) {
             const int64_t pad = pool->size == pool->stride ? 0 : (pool->size - 1) / 2;

@@ -34,10 +34,11 @@ struct NetworkExecution {
     bool fusedQuantizer = false; ///< one-pass LSQ quantizer with a hand-written backward
     bool fastMaxPool = false;    ///< NCHW 2x2 max-pools through kernels/max_pool_kernel.h
     Precision precision = Precision::fp32; ///< of the convolutions (model/precision.h)
+    bool fastBatchNorm = false; ///< channels-last training batch norm through kernels/batch_norm_kernel.h
 
     static NetworkExecution reference() { return {}; }
-    static NetworkExecution exact() { return {false, true, true, Precision::fp32}; }
-    static NetworkExecution fast() { return {true, true, false, Precision::fp32}; }
+    static NetworkExecution exact() { return {false, true, true, Precision::fp32, false}; }
+    static NetworkExecution fast() { return {true, true, false, Precision::fp32, true}; }
     /// What training uses: fast() for full precision, exact() for quantized networks; in bf16,
     /// fast() for both (bf16 rounding already changes the sums, and oneDNN wants channels-last).
     static NetworkExecution forTraining(bool quantized, Precision precision = Precision::fp32)
@@ -49,7 +50,7 @@ struct NetworkExecution {
     bool operator==(const NetworkExecution& o) const
     {
         return channelsLast == o.channelsLast && fusedQuantizer == o.fusedQuantizer && fastMaxPool == o.fastMaxPool &&
-               precision == o.precision;
+               precision == o.precision && fastBatchNorm == o.fastBatchNorm;
     }
 };
 

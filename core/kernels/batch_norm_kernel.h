@@ -1,0 +1,33 @@
+// Training-mode batch norm of channels-last float or bf16 maps, forward and backward, in passes
+// the compiler vectorizes over channels: per-channel sums (f32 within a block of rows, double
+// across blocks, around a per-channel shift against cancellation), then one affine pass. ATen
+// 1.13's channels-last kernels took 45 ms of a 265 ms bf16 training step on a Zen 4, as many as
+// in f32: they do not profit from bf16's half-size maps; these do.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace tyq::kernels {
+
+/// The element type of a map: f32, or bf16 (the high half of an f32, rounded to nearest even).
+enum class MapType { f32, bf16 };
+
+/// Per-channel statistics of `rows` rows of `channels` values (channels-last): mean and the
+/// biased variance (double).
+void channelMeanVariance(const void* x, MapType type, int64_t rows, int64_t channels, std::vector<double>& mean,
+                         std::vector<double>& variance);
+
+/// y = x * scale[c] + shift[c] per channel, in `type` (x and y may not overlap).
+void channelAffine(const void* x, MapType type, int64_t rows, int64_t channels, const float* scale, const float* shift,
+                   void* y);
+
+/// Per-channel sum(dy) and sum(dy * (x - mean)) for the backward (double).
+void channelGradientSums(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels,
+                         const double* mean, std::vector<double>& sumDy, std::vector<double>& sumDyCentered);
+
+/// dx = dy * a[c] + x * b[c] + d[c] per channel, in `type`.
+void channelGradientAffine(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels, const float* a,
+                           const float* b, const float* d, void* dx);
+
+} // namespace tyq::kernels

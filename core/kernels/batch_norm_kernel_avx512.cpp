@@ -1,0 +1,3 @@
+// AVX-512 build of the batch-norm loops (compiled with -mavx512f).
+#define TYQ_KERNEL_AVX512 1
+#include "kernels/batch_norm_kernel_impl.h"

@@ -1,0 +1,195 @@
+// The batch-norm loops (kernels/batch_norm_kernel.h), compiled once per instruction set: in
+// batch_norm_kernel.cpp for any x86-64 CPU, in batch_norm_kernel_avx512.cpp with -mavx512f (the
+// compiler vectorizes the channel loops 16 floats wide there). Included only by those two.
+#include "kernels/batch_norm_kernel.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+namespace tyq::kernels::detail {
+#if defined(TYQ_KERNEL_AVX512)
+namespace batch_norm_avx512 {
+#else
+namespace batch_norm_baseline {
+#endif
+namespace {
+
+// Rows summed in f32 before the running double sums: the f32 error stays near 1e-5 relative.
+constexpr int64_t kBlockRows = 128;
+
+inline float load(const float* p, int64_t i) { return p[i]; }
+inline float load(const uint16_t* p, int64_t i)
+{
+    const uint32_t bits = uint32_t{p[i]} << 16;
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+}
+inline void store(float* p, int64_t i, float v) { p[i] = v; }
+inline void store(uint16_t* p, int64_t i, float v)
+{
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    // Round to nearest even; a NaN stays a (quiet) NaN.
+    const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+    p[i] = v != v ? uint16_t(0x7FC0) : static_cast<uint16_t>(rounded);
+}
+
+// Calls f(begin, end, double* partials) over blocks of rows on the compute threads, then adds
+// every thread's `count` x `channels` partial sums.
+template <typename F>
+std::vector<double> sumOverRows(int64_t rows, int64_t channels, int count, const F& f)
+{
+    std::vector<double> total(static_cast<size_t>(count * channels), 0.0);
+    std::mutex mutex;
+    at::parallel_for(0, (rows + kBlockRows - 1) / kBlockRows, 1, [&](int64_t begin, int64_t end) {
+        std::vector<double> local(total.size(), 0.0);
+        std::vector<float> block(total.size());
+        for (int64_t b = begin; b < end; ++b) {
+            std::fill(block.begin(), block.end(), 0.0f);
+            f(b * kBlockRows, std::min(rows, (b + 1) * kBlockRows), block.data());
+            for (size_t i = 0; i < block.size(); ++i)
+                local[i] += block[i];
+        }
+        std::lock_guard<std::mutex> lock(mutex);
+        for (size_t i = 0; i < total.size(); ++i)
+            total[i] += local[i];
+    });
+    return total;
+}
+
+template <typename T>
+void meanVariance(const T* x, int64_t rows, int64_t c, std::vector<double>& mean, std::vector<double>& variance)
+{
+    // Around the first row's values: sums of (x - shift) and its square cancel far less.
+    std::vector<float> shift(static_cast<size_t>(c));
+    for (int64_t k = 0; k < c; ++k)
+        shift[static_cast<size_t>(k)] = rows > 0 ? load(x, k) : 0.0f;
+    const float* s = shift.data();
+    const std::vector<double> sums = sumOverRows(rows, c, 2, [&](int64_t begin, int64_t end, float* out) {
+        float* sum = out;
+        float* square = out + c;
+        for (int64_t r = begin; r < end; ++r) {
+            const T* row = x + r * c;
+#pragma omp simd
+            for (int64_t k = 0; k < c; ++k) {
+                const float d = load(row, k) - s[k];
+                sum[k] += d;
+                square[k] += d * d;
+            }
+        }
+    });
+    mean.assign(static_cast<size_t>(c), 0.0);
+    variance.assign(static_cast<size_t>(c), 0.0);
+    const double n = static_cast<double>(rows);
+    for (int64_t k = 0; k < c; ++k) {
+        const auto i = static_cast<size_t>(k);
+        const double m = sums[i] / n;
+        mean[i] = shift[i] + m;
+        variance[i] = std::max(0.0, sums[static_cast<size_t>(c + k)] / n - m * m);
+    }
+}
+
+template <typename T>
+void affine(const T* x, int64_t rows, int64_t c, const float* scale, const float* shift, T* y)
+{
+    at::parallel_for(0, rows, kBlockRows, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const T* in = x + r * c;
+            T* out = y + r * c;
+#pragma omp simd
+            for (int64_t k = 0; k < c; ++k)
+                store(out, k, load(in, k) * scale[k] + shift[k]);
+        }
+    });
+}
+
+template <typename T>
+void gradientSums(const T* dy, const T* x, int64_t rows, int64_t c, const double* mean, std::vector<double>& sumDy,
+                  std::vector<double>& sumDyCentered)
+{
+    std::vector<float> center(static_cast<size_t>(c));
+    for (int64_t k = 0; k < c; ++k)
+        center[static_cast<size_t>(k)] = static_cast<float>(mean[k]);
+    const float* m = center.data();
+    const std::vector<double> sums = sumOverRows(rows, c, 2, [&](int64_t begin, int64_t end, float* out) {
+        float* g = out;
+        float* gx = out + c;
+        for (int64_t r = begin; r < end; ++r) {
+            const T* dyRow = dy + r * c;
+            const T* xRow = x + r * c;
+#pragma omp simd
+            for (int64_t k = 0; k < c; ++k) {
+                const float d = load(dyRow, k);
+                g[k] += d;
+                gx[k] += d * (load(xRow, k) - m[k]);
+            }
+        }
+    });
+    sumDy.assign(sums.begin(), sums.begin() + c);
+    sumDyCentered.assign(sums.begin() + c, sums.end());
+}
+
+template <typename T>
+void gradientAffine(const T* dy, const T* x, int64_t rows, int64_t c, const float* a, const float* b, const float* d,
+                    T* dx)
+{
+    at::parallel_for(0, rows, kBlockRows, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const T* g = dy + r * c;
+            const T* in = x + r * c;
+            T* out = dx + r * c;
+#pragma omp simd
+            for (int64_t k = 0; k < c; ++k)
+                store(out, k, load(g, k) * a[k] + load(in, k) * b[k] + d[k]);
+        }
+    });
+}
+
+} // namespace
+
+void channelMeanVariance(const void* x, MapType type, int64_t rows, int64_t channels, std::vector<double>& mean,
+                         std::vector<double>& variance)
+{
+    if (type == MapType::f32)
+        meanVariance(static_cast<const float*>(x), rows, channels, mean, variance);
+    else
+        meanVariance(static_cast<const uint16_t*>(x), rows, channels, mean, variance);
+}
+
+void channelAffine(const void* x, MapType type, int64_t rows, int64_t channels, const float* scale, const float* shift,
+                   void* y)
+{
+    if (type == MapType::f32)
+        affine(static_cast<const float*>(x), rows, channels, scale, shift, static_cast<float*>(y));
+    else
+        affine(static_cast<const uint16_t*>(x), rows, channels, scale, shift, static_cast<uint16_t*>(y));
+}
+
+void channelGradientSums(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels,
+                         const double* mean, std::vector<double>& sumDy, std::vector<double>& sumDyCentered)
+{
+    if (type == MapType::f32)
+        gradientSums(static_cast<const float*>(dy), static_cast<const float*>(x), rows, channels, mean, sumDy,
+                     sumDyCentered);
+    else
+        gradientSums(static_cast<const uint16_t*>(dy), static_cast<const uint16_t*>(x), rows, channels, mean, sumDy,
+                     sumDyCentered);
+}
+
+void channelGradientAffine(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels, const float* a,
+                           const float* b, const float* d, void* dx)
+{
+    if (type == MapType::f32)
+        gradientAffine(static_cast<const float*>(dy), static_cast<const float*>(x), rows, channels, a, b, d,
+                       static_cast<float*>(dx));
+    else
+        gradientAffine(static_cast<const uint16_t*>(dy), static_cast<const uint16_t*>(x), rows, channels, a, b, d,
+                       static_cast<uint16_t*>(dx));
+}
+
+}
+} // namespace tyq::kernels::detail
