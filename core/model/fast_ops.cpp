@@ -33,11 +33,6 @@ kernels::MapType mapType(const at::Tensor& t)
     return t.scalar_type() == at::kFloat ? kernels::MapType::f32 : kernels::MapType::bf16;
 }
 
-std::vector<float> toFloats(const std::vector<double>& v)
-{
-    return {v.begin(), v.end()};
-}
-
 // Batch statistics in the forward; the gradients of x, weight and bias in the backward.
 struct BatchNormChannelsLastFunction : public torch::autograd::Function<BatchNormChannelsLastFunction> {
     static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
