@@ -175,6 +175,15 @@ assert abs(a["map"] - b["map"]) < 1e-9, (a["map"], b["map"])
 print("  mAP float %.4f, integer %.4f, %d predictions each" % (a["map"], b["map"], a["predictions"]))' "$work/eval_float.json" "$work/eval_int.json" &&
             pass "eval --engine int gives the float engine's mAP" || fail "eval results differ"
     fi
+    # The fast engine (oneDNN, the fused first stage) and its int32 reference loops: the same
+    # evaluation to every digit.
+    "$tyq" -q eval --data "$work/data/dac.data" --int-model "$work/int" --int-kernel reference \
+        --json "$work/eval_loops.json" >"$work/eval_loops.txt" 2>&1 || fail "eval --int-kernel reference: $(cat "$work/eval_loops.txt")"
+    if cmp -s "$work/eval_int.json" "$work/eval_loops.json"; then
+        pass "eval on the int32 loops writes the fast engine's evaluation, byte for byte"
+    else
+        fail "eval --int-kernel reference differs from the default kernel: $(diff "$work/eval_int.json" "$work/eval_loops.json" | head -5)"
+    fi
 else
     fail "gen-data: $(cat "$work/gen.txt")"
 fi
