@@ -30,4 +30,17 @@ void channelGradientSums(const void* dy, const void* x, MapType type, int64_t ro
 void channelGradientAffine(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels, const float* a,
                            const float* b, const float* d, void* dx);
 
+namespace detail {
+/// The loops of one instruction-set build (batch_norm_kernel_impl.h), which the functions above
+/// pick from by cpuIsa().
+struct BatchNormLoops {
+    decltype(&channelMeanVariance) meanVariance;
+    decltype(&channelAffine) affine;
+    decltype(&channelGradientSums) gradientSums;
+    decltype(&channelGradientAffine) gradientAffine;
+};
+const BatchNormLoops& batchNormLoopsBaseline();
+const BatchNormLoops& batchNormLoopsAvx512();
+} // namespace detail
+
 } // namespace tyq::kernels

@@ -10,11 +10,6 @@
 #include <mutex>
 
 namespace tyq::kernels::detail {
-#if defined(TYQ_KERNEL_AVX512)
-namespace batch_norm_avx512 {
-#else
-namespace batch_norm_baseline {
-#endif
 namespace {
 
 // Rows summed in f32 before the running double sums: the f32 error stays near 1e-5 relative.
@@ -149,9 +144,7 @@ void gradientAffine(const T* dy, const T* x, int64_t rows, int64_t c, const floa
     });
 }
 
-} // namespace
-
-void channelMeanVariance(const void* x, MapType type, int64_t rows, int64_t channels, std::vector<double>& mean,
+void channelMeanVarianceLoop(const void* x, MapType type, int64_t rows, int64_t channels, std::vector<double>& mean,
                          std::vector<double>& variance)
 {
     if (type == MapType::f32)
@@ -160,7 +153,7 @@ void channelMeanVariance(const void* x, MapType type, int64_t rows, int64_t chan
         meanVariance(static_cast<const uint16_t*>(x), rows, channels, mean, variance);
 }
 
-void channelAffine(const void* x, MapType type, int64_t rows, int64_t channels, const float* scale, const float* shift,
+void channelAffineLoop(const void* x, MapType type, int64_t rows, int64_t channels, const float* scale, const float* shift,
                    void* y)
 {
     if (type == MapType::f32)
@@ -169,7 +162,7 @@ void channelAffine(const void* x, MapType type, int64_t rows, int64_t channels, 
         affine(static_cast<const uint16_t*>(x), rows, channels, scale, shift, static_cast<uint16_t*>(y));
 }
 
-void channelGradientSums(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels,
+void channelGradientSumsLoop(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels,
                          const double* mean, std::vector<double>& sumDy, std::vector<double>& sumDyCentered)
 {
     if (type == MapType::f32)
@@ -180,7 +173,7 @@ void channelGradientSums(const void* dy, const void* x, MapType type, int64_t ro
                      sumDyCentered);
 }
 
-void channelGradientAffine(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels, const float* a,
+void channelGradientAffineLoop(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels, const float* a,
                            const float* b, const float* d, void* dx)
 {
     if (type == MapType::f32)
@@ -191,5 +184,17 @@ void channelGradientAffine(const void* dy, const void* x, MapType type, int64_t 
                        static_cast<uint16_t*>(dx));
 }
 
+} // namespace
+
+#if defined(TYQ_KERNEL_AVX512)
+const BatchNormLoops& batchNormLoopsAvx512()
+#else
+const BatchNormLoops& batchNormLoopsBaseline()
+#endif
+{
+    static const BatchNormLoops loops{channelMeanVarianceLoop, channelAffineLoop, channelGradientSumsLoop,
+                                      channelGradientAffineLoop};
+    return loops;
 }
+
 } // namespace tyq::kernels::detail
