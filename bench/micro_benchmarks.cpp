@@ -9,6 +9,7 @@
 #include "kernels/integer_code_kernel.h"
 #include "kernels/integer_conv_pool_kernel.h"
 #include "kernels/max_pool_kernel.h"
+#include "model/fast_ops.h"
 #include "model/precision.h"
 #include "model/yolo_network.h"
 #include "perf/training_step.h"
@@ -68,6 +69,23 @@ void BM_MaxPool2x2(benchmark::State& state, bool kernel)
 }
 BENCHMARK_CAPTURE(BM_MaxPool2x2, kernel, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MaxPool2x2, aten, false)->Unit(benchmark::kMillisecond);
+
+// The channels-last pool of the fast and bf16 training paths, forward and backward, on conv 0's
+// output in bf16: the kernel with one-byte windows against ATen's int64 indices.
+void BM_MaxPool2x2ChannelsLastBf16(benchmark::State& state, bool kernel)
+{
+    const at::Tensor x0 = firstActivation().to(at::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor upstream = at::ones({8, 16, 144, 256}, at::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+    for (auto _ : state) {
+        const at::Tensor x = x0.detach().requires_grad_(true);
+        const at::Tensor y = kernel ? tyq::maxPool2x2(x) : at::max_pool2d(x, {2, 2}, {2, 2});
+        y.backward(upstream);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+    }
+    state.SetItemsProcessed(state.iterations() * x0.numel());
+}
+BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, kernel, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, aten, false)->Unit(benchmark::kMillisecond);
 
 // The integer engine's first stage, 8 images: conv 0 (3 -> 16 channels, u8 pixels x s8 3-bit
 // weight codes), requantization to 3-bit codes and the 2x2 max-pool. Fused in one VNNI pass,

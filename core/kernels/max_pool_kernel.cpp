@@ -1,5 +1,7 @@
 #include "kernels/max_pool_kernel.h"
 
+#include "kernels/cpu_isa.h"
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -46,6 +48,42 @@ std::tuple<at::Tensor, at::Tensor> maxPool2x2WithIndices(const at::Tensor& x)
         }
     });
     return {out, indices};
+}
+
+bool maxPool2x2ChannelsLastFits(const at::Tensor& x)
+{
+    static const bool isa = [] {
+        __builtin_cpu_init();
+        return cpuIsa() == Isa::avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    }();
+    return isa && x.dim() == 4 && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
+           x.device().is_cpu() && x.size(1) % 16 == 0 && x.size(2) >= 2 && x.size(3) >= 2 &&
+           x.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+std::tuple<at::Tensor, at::Tensor> maxPool2x2ChannelsLast(const at::Tensor& x)
+{
+    TORCH_CHECK(maxPool2x2ChannelsLastFits(x), "maxPool2x2ChannelsLast: this input or CPU has no kernel");
+    const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    at::Tensor out = at::empty({n, c, h / 2, w / 2}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    at::Tensor window = at::empty({n, h / 2, w / 2, c}, x.options().dtype(at::kByte));
+    detail::maxPool2x2ChannelsLastAvx512(x.data_ptr(), x.scalar_type() == at::kBFloat16, n, h, w, c, out.data_ptr(),
+                                         window.data_ptr<uint8_t>());
+    return {out, window};
+}
+
+at::Tensor maxPool2x2ChannelsLastBackward(const at::Tensor& gradOutput, const at::Tensor& window,
+                                          at::IntArrayRef inputSizes)
+{
+    const at::Tensor dy = gradOutput.contiguous(at::MemoryFormat::ChannelsLast);
+    const int64_t n = inputSizes[0], c = inputSizes[1], h = inputSizes[2], w = inputSizes[3];
+    TORCH_CHECK(window.is_contiguous() && window.scalar_type() == at::kByte && dy.size(1) == c && dy.size(2) == h / 2 &&
+                    dy.size(3) == w / 2 && c % 16 == 0,
+                "maxPool2x2ChannelsLastBackward: gradient and window do not fit the input");
+    at::Tensor dx = at::empty(inputSizes, dy.options().memory_format(at::MemoryFormat::ChannelsLast));
+    detail::maxPool2x2ChannelsLastBackwardAvx512(dy.data_ptr(), window.data_ptr<uint8_t>(),
+                                                 dy.scalar_type() == at::kBFloat16, n, h, w, c, dx.data_ptr());
+    return dx;
 }
 
 } // namespace tyq::kernels

@@ -28,6 +28,24 @@ struct MaxPool2x2Function : public torch::autograd::Function<MaxPool2x2Function>
     }
 };
 
+// The channels-last pool (float or bf16) with its one-byte windows.
+struct MaxPool2x2ChannelsLastFunction : public torch::autograd::Function<MaxPool2x2ChannelsLastFunction> {
+    static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x)
+    {
+        auto [out, window] = kernels::maxPool2x2ChannelsLast(x);
+        ctx->save_for_backward({window});
+        ctx->saved_data["sizes"] = x.sizes().vec();
+        return out;
+    }
+
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::tensor_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        return {kernels::maxPool2x2ChannelsLastBackward(grads[0], saved[0], ctx->saved_data["sizes"].toIntVector())};
+    }
+};
+
 kernels::MapType mapType(const at::Tensor& t)
 {
     return t.scalar_type() == at::kFloat ? kernels::MapType::f32 : kernels::MapType::bf16;
@@ -120,6 +138,11 @@ at::Tensor convolve(const at::Tensor& x, const at::Tensor& weight, const at::Ten
 
 at::Tensor maxPool2x2(const at::Tensor& x)
 {
+    if (kernels::maxPool2x2ChannelsLastFits(x)) {
+        if (!x.requires_grad() || !at::GradMode::is_enabled())
+            return std::get<0>(kernels::maxPool2x2ChannelsLast(x));
+        return MaxPool2x2ChannelsLastFunction::apply(x);
+    }
     const bool kernelFits = x.dim() == 4 && x.scalar_type() == at::kFloat && x.device().is_cpu() && x.is_contiguous() &&
                             x.size(2) >= 2 && x.size(3) >= 2;
     if (!kernelFits)

@@ -2,7 +2,8 @@
 // oneDNN (LibTorch's own choice sends 1x1 convs on one thread to its slow reference kernel,
 // ~2 GFLOP/s here, and the BLAS it links is the netlib reference, so a GEMM is no way out).
 // Max-pool: ATen 1.13's NCHW 2x2 kernel is slow enough to cost a quarter of an LSQ training
-// step; kernels/max_pool_kernel.h computes the same values and indices.
+// step, and its channels-last one keeps int64 indices; kernels/max_pool_kernel.h computes the
+// same values and picks.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -15,8 +16,9 @@ namespace tyq {
 at::Tensor convolve(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                     int64_t padding);
 
-/// max_pool2d(x, 2, 2) of a contiguous NCHW float x with autograd: the same values and argmax
-/// (so the same gradients) as ATen's, from a faster kernel. Other inputs go to ATen.
+/// max_pool2d(x, 2, 2) of a contiguous NCHW float x, or (on AVX-512) a channels-last float or
+/// bf16 x with channels a multiple of 16, with autograd: the same values and argmax (so the same
+/// gradients) as ATen's, from faster kernels. Other inputs go to ATen.
 at::Tensor maxPool2x2(const at::Tensor& x);
 
 /// Whether batchNormChannelsLast takes x: a 4-d channels-last float or bf16 CPU tensor.

@@ -32,13 +32,13 @@ namespace tyq {
 struct NetworkExecution {
     bool channelsLast = false;   ///< NHWC activations end to end (oneDNN's fast layout)
     bool fusedQuantizer = false; ///< one-pass LSQ quantizer with a hand-written backward
-    bool fastMaxPool = false;    ///< NCHW 2x2 max-pools through kernels/max_pool_kernel.h
+    bool fastMaxPool = false;    ///< 2x2 max-pools through kernels/max_pool_kernel.h (NCHW or channels-last)
     Precision precision = Precision::fp32; ///< of the convolutions (model/precision.h)
     bool fastBatchNorm = false; ///< channels-last training batch norm through kernels/batch_norm_kernel.h
 
     static NetworkExecution reference() { return {}; }
     static NetworkExecution exact() { return {false, true, true, Precision::fp32, false}; }
-    static NetworkExecution fast() { return {true, true, false, Precision::fp32, true}; }
+    static NetworkExecution fast() { return {true, true, true, Precision::fp32, true}; }
     /// What training uses: fast() for full precision, exact() for quantized networks; in bf16,
     /// fast() for both (bf16 rounding already changes the sums, and oneDNN wants channels-last).
     static NetworkExecution forTraining(bool quantized, Precision precision = Precision::fp32)

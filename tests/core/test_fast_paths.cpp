@@ -7,6 +7,7 @@
 
 #include "infer/inference_engine.h"
 #include "kernels/conv_pool_kernel.h"
+#include "kernels/max_pool_kernel.h"
 #include "model/fast_ops.h"
 #include "model/yolo_head.h"
 #include "model/yolo_network.h"
@@ -204,6 +205,43 @@ TEST(FastPaths, ChannelsLastBatchNormMatchesTheModule)
                                         << " mean " << k.mean;
         }
         EXPECT_EQ(got[0].sizes(), expected[0].sizes());
+    }
+}
+
+// The channels-last 2x2 max-pool (fast and bf16 training) against ATen's: values and
+// gradients, float and bf16, odd sizes (a dropped row and column), ties (3-bit-like codes: the
+// first maximum wins), NaN (the last wins), one and two 16-channel blocks.
+TEST(FastPaths, ChannelsLastMaxPoolMatchesATenWithGradients)
+{
+    struct Case {
+        int64_t n, c, h, w;
+        at::ScalarType type;
+    };
+    for (const Case& k : std::vector<Case>{{2, 16, 6, 8, at::kFloat}, {1, 32, 7, 9, at::kFloat}, {2, 32, 5, 6, at::kBFloat16},
+                                           {1, 16, 4, 3, at::kBFloat16}}) {
+        at::manual_seed(5);
+        at::Tensor x0 = at::randint(0, 4, {k.n, k.c, k.h, k.w}).to(at::kFloat) * 0.25; // many ties
+        x0[0][0][0][1] = std::nanf("");
+        x0[0][k.c - 1][1][0] = std::nanf(""), x0[0][k.c - 1][1][1] = std::nanf("");
+        x0 = x0.to(k.type).contiguous(at::MemoryFormat::ChannelsLast);
+        if (!kernels::maxPool2x2ChannelsLastFits(x0))
+            GTEST_SKIP() << "no AVX-512 BW/VL here: channels-last pools go to ATen";
+        const at::Tensor upstream = at::randn({k.n, k.c, k.h / 2, k.w / 2}).to(k.type);
+        auto run = [&](bool kernel) {
+            const at::Tensor x = x0.clone().requires_grad_(true);
+            const at::Tensor y = kernel ? maxPool2x2(x) : at::max_pool2d(x, {2, 2}, {2, 2});
+            y.backward(upstream);
+            return std::make_pair(y, x.grad());
+        };
+        const auto [y, dx] = run(true);
+        const auto [yATen, dxATen] = run(false);
+        const std::string what = c10::toString(k.type) + std::string(" ") + c10::str(x0.sizes());
+        EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast)) << what;
+        EXPECT_EQ(y.scalar_type(), k.type) << what;
+        EXPECT_TRUE(at::equal(at::isnan(y), at::isnan(yATen))) << what << ": NaN outputs";
+        EXPECT_TRUE(at::equal(at::nan_to_num(y.to(at::kFloat), -99), at::nan_to_num(yATen.to(at::kFloat), -99)))
+            << what << ": values";
+        EXPECT_TRUE(at::equal(dx.to(at::kFloat), dxATen.to(at::kFloat))) << what << ": gradients (the same picks)";
     }
 }
 
