@@ -28,13 +28,14 @@ inline void store(uint16_t* p, int64_t i, float v)
 {
     uint32_t bits;
     std::memcpy(&bits, &v, sizeof bits);
-    // Round to nearest even; a NaN stays a (quiet) NaN.
+    // Round to nearest even, as c10::BFloat16 converts, in plain integer operations that the
+    // channel loops vectorize; a NaN stays a (quiet) NaN.
     const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
     p[i] = v != v ? uint16_t(0x7FC0) : static_cast<uint16_t>(rounded);
 }
 
-// Calls f(begin, end, double* partials) over blocks of rows on the compute threads, then adds
-// every thread's `count` x `channels` partial sums.
+// Calls f(begin, end, float* block) for each block of rows on the compute threads (`block`:
+// `count` x `channels` zeroed f32 sums), adds the blocks in double, and returns the total.
 template <typename F>
 std::vector<double> sumOverRows(int64_t rows, int64_t channels, int count, const F& f)
 {

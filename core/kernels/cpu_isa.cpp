@@ -32,6 +32,16 @@ bool cpuHasAvx512Vnni()
     return has;
 }
 
+bool cpuHasAvx512BwVl()
+{
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl");
+    }();
+    return has;
+}
+
 bool cpuHasAmxBf16()
 {
     static const bool has = [] {

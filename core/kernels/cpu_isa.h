@@ -12,6 +12,9 @@ const char* isaName(Isa isa);
 /// Whether the CPU has AMX with bf16 tiles (CPUID; oneDNN's AMX bf16 kernels then run).
 bool cpuHasAmxBf16();
 
+/// Whether the CPU has AVX-512 with the byte/word (BW) and 128/256-bit (VL) forms.
+bool cpuHasAvx512BwVl();
+
 /// Whether the CPU has AVX512_VNNI (u8 x s8 dot products into int32: vpdpbusd).
 bool cpuHasAvx512Vnni();
 

@@ -52,11 +52,7 @@ std::tuple<at::Tensor, at::Tensor> maxPool2x2WithIndices(const at::Tensor& x)
 
 bool maxPool2x2ChannelsLastFits(const at::Tensor& x)
 {
-    static const bool isa = [] {
-        __builtin_cpu_init();
-        return cpuIsa() == Isa::avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    }();
-    return isa && x.dim() == 4 && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
+    return cpuIsa() == Isa::avx512 && cpuHasAvx512BwVl() && x.dim() == 4 && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
            x.device().is_cpu() && x.size(1) % 16 == 0 && x.size(2) >= 2 && x.size(3) >= 2 &&
            x.is_contiguous(at::MemoryFormat::ChannelsLast);
 }

@@ -9,6 +9,9 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <type_traits>
+
 namespace tyq::kernels::detail {
 namespace {
 
