@@ -30,6 +30,112 @@ InputForm inputForm(int qmin, int qmax)
 
 } // namespace
 
+struct OneDnnConvPrimitive {
+    dnnl::convolution_forward conv;
+    dnnl::memory weights; ///< in the layout (and with the compensation) the primitive wants
+    dnnl::memory::desc src, dst;
+    std::string implementation; ///< the kernel oneDNN chose, e.g. "brgconv:avx512_core_amx_int8"
+};
+
+namespace {
+
+/// oneDNN's convolution of int8 weight codes [O, I, k, k] over channels-last u8 or s8 inputs of
+/// n x h x w pixels into s32 accumulators.
+std::shared_ptr<OneDnnConvPrimitive> makePrimitive(const at::Tensor& weight, int64_t n, int64_t h, int64_t w, bool signedInput,
+                                         int64_t stride, int64_t padding)
+{
+    using tag = dnnl::memory::format_tag;
+    using dt = dnnl::memory::data_type;
+    const int64_t o = weight.size(0), i = weight.size(1), k = weight.size(2);
+    const int64_t oh = (h + 2 * padding - k) / stride + 1, ow = (w + 2 * padding - k) / stride + 1;
+    const dnnl::memory::desc src({n, i, h, w}, signedInput ? dt::s8 : dt::u8, tag::nhwc);
+    const dnnl::memory::desc weightsAny({o, i, k, k}, dt::s8, tag::any);
+    const dnnl::memory::desc dst({n, o, oh, ow}, dt::s32, tag::nhwc);
+    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                               src, weightsAny, dst, {stride, stride}, {padding, padding},
+                                               {padding, padding});
+    const dnnl::convolution_forward::primitive_desc pd(desc, cpuEngine());
+
+    auto p = std::make_shared<OneDnnConvPrimitive>();
+    p->conv = dnnl::convolution_forward(pd);
+    p->src = pd.src_desc();
+    p->dst = pd.dst_desc();
+    p->implementation = pd.impl_info_str();
+    dnnl::memory plain({{o, i, k, k}, dt::s8, tag::oihw}, cpuEngine(), weight.data_ptr());
+    p->weights = dnnl::memory(pd.weights_desc(), cpuEngine());
+    dnnl::stream stream(cpuEngine());
+    dnnl::reorder(plain, p->weights).execute(stream, plain, p->weights);
+    stream.wait();
+    return p;
+}
+
+/// Channels-last u8 or s8 `src` -> channels-last s32 accumulators.
+at::Tensor execute(const OneDnnConvPrimitive& p, const at::Tensor& src)
+{
+    const dnnl::memory::dims dims = p.dst.dims();
+    const at::Tensor dst = at::empty({dims[0], dims[1], dims[2], dims[3]},
+                                     at::TensorOptions(at::kInt).memory_format(at::MemoryFormat::ChannelsLast));
+    dnnl::memory srcMemory(p.src, cpuEngine(), src.data_ptr());
+    dnnl::memory dstMemory(p.dst, cpuEngine(), dst.data_ptr());
+    dnnl::stream stream(cpuEngine());
+    p.conv.execute(stream, {{DNNL_ARG_SRC, srcMemory}, {DNNL_ARG_WEIGHTS, p.weights}, {DNNL_ARG_DST, dstMemory}});
+    stream.wait();
+    return dst;
+}
+
+/// Whether oneDNN sums `inputMax`-sized inputs times `weightMax`-sized weights exactly, on a 3x3
+/// and a 1x1 convolution whose single output is a known dot product: unsigned inputs all at
+/// `inputMax`, or signed ones at -inputMax-1 and inputMax, a channel pair alike; odd weights, one
+/// sign per output channel, so that a pair's products add up.
+bool sumsExactly(bool signedInput, int inputMax, int weightMax)
+{
+    constexpr int64_t kIn = 32, kOut = 16;
+    for (const int64_t k : {3, 1}) {
+        at::Tensor x = at::empty({1, k, k, kIn}, at::kInt);
+        at::Tensor w = at::empty({kOut, kIn, k, k}, at::kInt);
+        auto xs = x.accessor<int32_t, 4>();
+        auto ws = w.accessor<int32_t, 4>();
+        for (int64_t y = 0; y < k; ++y)
+            for (int64_t col = 0; col < k; ++col)
+                for (int64_t c = 0; c < kIn; ++c)
+                    xs[0][y][col][c] = signedInput && (c / 2 + y + col) % 2 ? -inputMax - 1 : inputMax;
+        for (int64_t o = 0; o < kOut; ++o)
+            for (int64_t c = 0; c < kIn; ++c)
+                for (int64_t y = 0; y < k; ++y)
+                    for (int64_t col = 0; col < k; ++col)
+                        ws[o][c][y][col] = (o % 2 ? -1 : 1) * (weightMax - 2 * ((c / 2 + y + col + o) % 2));
+        // [1, 1, k, k, I] . [O, 1, k, k, I]: the one output of each channel, exactly.
+        const at::Tensor expected = (x.unsqueeze(0).to(at::kLong) * w.permute({0, 2, 3, 1}).unsqueeze(1).to(at::kLong))
+                                        .sum({1, 2, 3, 4});
+        const at::Tensor src = x.permute({0, 3, 1, 2}).to(signedInput ? at::kChar : at::kByte);
+        const at::Tensor codes = src.contiguous(at::MemoryFormat::ChannelsLast);
+        const auto p = makePrimitive(w.to(at::kChar).contiguous(), 1, k, k, signedInput, 1, 0);
+        if (!at::equal(execute(*p, codes).reshape({kOut}).to(at::kLong), expected))
+            return false;
+    }
+    return true;
+}
+
+// What oneDNN's int8 convolutions compute exactly on this CPU, found once by running them. With
+// VNNI (vpdpbusd) every u8 x s8 sum is exact. Without it oneDNN adds pairs of products in
+// saturating 16-bit arithmetic first, and for s8 inputs it halves the weights ("scale
+// adjust", to keep those pairs in range), which rounds odd weights: inexact at any size. Asking
+// oneDNN itself, not CPUID, also covers ONEDNN_MAX_CPU_ISA and ISAs this code has not met.
+struct Exactness {
+    bool unsignedFull = false, unsignedPairs = false; ///< u8: any sums; sums whose pairs fit 16 bits
+    bool signedFull = false, signedPairs = false;     ///< s8 likewise
+};
+
+const Exactness& exactness()
+{
+    // 2 x 255 x 63 = 32130 fits a 16-bit pair sum; 2 x 255 x 127 does not.
+    static const Exactness e{sumsExactly(false, 255, 127), sumsExactly(false, 255, 63), sumsExactly(true, 127, 127),
+                             sumsExactly(true, 127, 63)};
+    return e;
+}
+
+} // namespace
+
 // From CPUID, not dnnl::get_effective_cpu_isa(): that reports the ISA cap oneDNN may dispatch
 // to (avx512_core_amx on a Zen 4 without AMX), not what this CPU has.
 std::string oneDnnIsaName()
@@ -45,17 +151,11 @@ std::string oneDnnIsaName()
     return "no AVX2";
 }
 
-bool oneDnnHasVnni()
+bool oneDnnSumsExactly()
 {
-    return __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+    const Exactness& e = exactness();
+    return e.unsignedFull && e.signedFull;
 }
-
-struct OneDnnIntegerConv::Primitive {
-    dnnl::convolution_forward conv;
-    dnnl::memory weights; ///< in the layout (and with the compensation) the primitive wants
-    dnnl::memory::desc src, dst;
-    std::string implementation; ///< the kernel oneDNN chose, e.g. "brgconv:avx512_core_amx_int8"
-};
 
 OneDnnIntegerConv::OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stride, int64_t padding, int inputQmin,
                                      int inputQmax)
@@ -74,10 +174,21 @@ OneDnnIntegerConv::OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stri
         reason_ = "input codes wider than 16 bits";
         return;
     }
-    // Without VNNI, oneDNN adds pairs of u8 x s8 products in saturating int16 (s8 inputs are
-    // shifted to u8 first); exact only while two products fit.
-    const int64_t srcMax = inputForm(inputQmin, inputQmax) == InputForm::u8 ? inputQmax : 255;
-    if (!oneDnnHasVnni() && 2 * srcMax * wMax > 32767) {
+    // Each oneDNN convolution of this layer: u8 codes (or the split's low byte), s8 codes (or its
+    // signed high byte). Where oneDNN's sums are not exact on this CPU, the loops run the layer.
+    const InputForm form = inputForm(inputQmin, inputQmax);
+    const bool signedInput = form == InputForm::s8 || (form == InputForm::split && inputQmin < 0);
+    const bool unsignedInput = form != InputForm::s8;
+    const Exactness& e = exactness();
+    // Without VNNI s8 inputs are shifted to u8 (0..255) for oneDNN's pair sums.
+    const int64_t srcMax = form == InputForm::u8 ? inputQmax : 255;
+    const bool pairsFit = 2 * srcMax * wMax <= 32767;
+    if ((signedInput && !e.signedFull && !e.signedPairs) || (unsignedInput && !e.unsignedFull && !e.unsignedPairs)) {
+        usable_ = false;
+        reason_ = signedInput ? "oneDNN's int8 convolution of signed (s8) codes is not exact on this CPU (without "
+                                "VNNI it halves the weights)"
+                              : "oneDNN's int8 convolution of u8 codes is not exact on this CPU";
+    } else if (((signedInput && !e.signedFull) || (unsignedInput && !e.unsignedFull)) && !pairsFit) {
         usable_ = false;
         reason_ = "this CPU has no VNNI and pairs of products could saturate oneDNN's 16-bit sums";
     }
@@ -85,36 +196,13 @@ OneDnnIntegerConv::OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stri
 
 OneDnnIntegerConv::~OneDnnIntegerConv() = default;
 
-std::shared_ptr<OneDnnIntegerConv::Primitive> OneDnnIntegerConv::primitive(int64_t n, int64_t h, int64_t w,
-                                                                           bool signedInput) const
+std::shared_ptr<OneDnnConvPrimitive> OneDnnIntegerConv::primitive(int64_t n, int64_t h, int64_t w, bool signedInput) const
 {
     const auto key = std::make_tuple(n, h, w, signedInput);
     std::lock_guard<std::mutex> lock(mutex_);
     if (auto it = cache_.find(key); it != cache_.end())
         return it->second;
-
-    using tag = dnnl::memory::format_tag;
-    using dt = dnnl::memory::data_type;
-    const int64_t o = weight_.size(0), i = weight_.size(1), k = weight_.size(2);
-    const int64_t oh = (h + 2 * padding_ - k) / stride_ + 1, ow = (w + 2 * padding_ - k) / stride_ + 1;
-    const dnnl::memory::desc src({n, i, h, w}, signedInput ? dt::s8 : dt::u8, tag::nhwc);
-    const dnnl::memory::desc weightsAny({o, i, k, k}, dt::s8, tag::any);
-    const dnnl::memory::desc dst({n, o, oh, ow}, dt::s32, tag::nhwc);
-    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                               src, weightsAny, dst, {stride_, stride_}, {padding_, padding_},
-                                               {padding_, padding_});
-    const dnnl::convolution_forward::primitive_desc pd(desc, cpuEngine());
-
-    auto p = std::make_shared<Primitive>();
-    p->conv = dnnl::convolution_forward(pd);
-    p->src = pd.src_desc();
-    p->dst = pd.dst_desc();
-    p->implementation = pd.impl_info_str();
-    dnnl::memory plain({{o, i, k, k}, dt::s8, tag::oihw}, cpuEngine(), weight_.data_ptr());
-    p->weights = dnnl::memory(pd.weights_desc(), cpuEngine());
-    dnnl::stream stream(cpuEngine());
-    dnnl::reorder(plain, p->weights).execute(stream, plain, p->weights);
-    stream.wait();
+    auto p = makePrimitive(weight_, n, h, w, signedInput, stride_, padding_);
     cache_.emplace(key, p);
     return p;
 }
@@ -158,16 +246,7 @@ at::Tensor OneDnnIntegerConv::runChannelsLast(const at::Tensor& codes) const
     const int64_t n = codes.size(0), h = codes.size(2), w = codes.size(3);
     // `src` is channels-last u8 or s8; the result is channels-last s32.
     const auto convolve = [&](const at::Tensor& src, bool signedInput) {
-        const std::shared_ptr<Primitive> p = primitive(n, h, w, signedInput);
-        const dnnl::memory::dims dims = p->dst.dims();
-        const at::Tensor dst = at::empty({dims[0], dims[1], dims[2], dims[3]},
-                                         at::TensorOptions(at::kInt).memory_format(at::MemoryFormat::ChannelsLast));
-        dnnl::memory srcMemory(p->src, cpuEngine(), src.data_ptr());
-        dnnl::memory dstMemory(p->dst, cpuEngine(), dst.data_ptr());
-        dnnl::stream stream(cpuEngine());
-        p->conv.execute(stream, {{DNNL_ARG_SRC, srcMemory}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, dstMemory}});
-        stream.wait();
-        return dst;
+        return execute(*primitive(n, h, w, signedInput), src);
     };
     switch (inputForm(inputQmin_, inputQmax_)) {
     case InputForm::u8: return convolve(codes, false);

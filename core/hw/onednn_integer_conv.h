@@ -3,7 +3,8 @@
 // accumulators equal the reference loops' (integerConvolution) bit for bit. Codes wider than 8
 // bits (the 9-bit input of the default config's last conv) are split exactly, x = 256 hi + lo,
 // into two convolutions. Without VNNI, oneDNN sums pairs of u8 x s8 products in saturating 16-bit
-// arithmetic first; a layer whose pair sums could exceed that runs the reference loops instead.
+// arithmetic first, and halves the weights of s8 inputs; a layer whose pair sums could exceed
+// 16 bits, or with signed inputs, runs the reference loops there instead.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -17,9 +18,13 @@
 
 namespace tyq {
 
-/// The CPU's int8 instruction set as oneDNN can use it ("AVX-512 with VNNI", ...), and whether it has VNNI.
+/// The CPU's int8 instruction set as oneDNN can use it ("AVX-512 with VNNI", ...).
 std::string oneDnnIsaName();
-bool oneDnnHasVnni();
+/// Whether oneDNN's int8 convolutions sum every u8 and s8 input exactly here (with VNNI); found
+/// by running them once. Where not, a layer runs on oneDNN only where its sums are exact there.
+bool oneDnnSumsExactly();
+
+struct OneDnnConvPrimitive;
 
 /// The dtype oneDNN takes codes in [qmin, qmax] as: uint8, int8, int16 (split in two
 /// convolutions), or int32 where they are wider than 16 bits (no oneDNN form).
@@ -51,8 +56,7 @@ public:
     at::ScalarType codeType() const;
 
 private:
-    struct Primitive;
-    std::shared_ptr<Primitive> primitive(int64_t n, int64_t h, int64_t w, bool signedInput) const;
+    std::shared_ptr<OneDnnConvPrimitive> primitive(int64_t n, int64_t h, int64_t w, bool signedInput) const;
 
     at::Tensor weight_; ///< int8 [O, I, k, k]
     int64_t stride_, padding_;
@@ -60,7 +64,7 @@ private:
     bool usable_ = true;
     std::string reason_;
     mutable std::mutex mutex_;
-    mutable std::map<std::tuple<int64_t, int64_t, int64_t, bool>, std::shared_ptr<Primitive>> cache_;
+    mutable std::map<std::tuple<int64_t, int64_t, int64_t, bool>, std::shared_ptr<OneDnnConvPrimitive>> cache_;
 };
 
 } // namespace tyq

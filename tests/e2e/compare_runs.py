@@ -1,14 +1,16 @@
 """Checks that two tyq runs are the same job up to float rounding: one process with batch 2b
 (REFERENCE) against two with batch b each (CANDIDATE, --sync-bn). Compared: the loss of every
 batch and every LSQ step size (batches.csv), and the weights, step sizes and batch-norm
-statistics of checkpoints/last.ckpt (relative L2). The first batch's loss (same weights, same
-images) must agree to 1e-5 always.
+statistics of checkpoints/last.ckpt (relative L2). The candidate's first batch loss (same weights,
+same images, the same single-threaded reductions) must agree to 1e-5 always.
 
 Without CONTROL (runs of one optimizer step): weights within 1e-3, losses and step sizes 1e-4.
 With CONTROL, the reference job rerun with another thread count (float rounding alone): Adam
 divides each gradient by its own magnitude, so rounding in near-zero gradients moves single
 weights by up to the learning rate and runs drift apart over steps by more than machine epsilon;
-the candidate must drift no further than the control (3 times at most, or 5e-3).
+the candidate must drift no further than the control (3 times at most, or 5e-3). The control's
+first batch is not held to 1e-5: with LSQ, the step sizes' initial means (thread-count-dependent
+reductions) differ in the last bit, which moves a few weights across a code boundary.
 Usage: compare_runs.py REFERENCE CANDIDATE [CONTROL]"""
 import csv
 import sys
@@ -24,12 +26,12 @@ def rows(run):
         return list(csv.DictReader(f))
 
 
-def differences(a_dir, b_dir):
+def differences(a_dir, b_dir, same_first_batch=True):
     ra, rb = rows(a_dir), rows(b_dir)
     assert len(ra) == len(rb) > 0, f"{b_dir}: {len(rb)} batches against {len(ra)}"
     steps = [k for k in ra[0] if k.startswith("s:")]
     first = abs(float(ra[0]["loss"]) - float(rb[0]["loss"])) / abs(float(ra[0]["loss"]))
-    assert first <= 1e-5, f"{b_dir}: the first batch's loss differs by {first:.1e}: {ra[0]['loss']} against {rb[0]['loss']}"
+    assert first <= 1e-5 or not same_first_batch, f"{b_dir}: the first batch's loss differs by {first:.1e}: {ra[0]['loss']} against {rb[0]['loss']}"
     loss = step = 0.0
     for x, y in zip(ra, rb):
         assert x["images"] == y["images"], (b_dir, x["batch"], x["images"], y["images"])
@@ -51,7 +53,7 @@ def differences(a_dir, b_dir):
 
 got, batches, steps = differences(reference, candidate)
 if control:
-    yardstick, _, _ = differences(reference, control)
+    yardstick, _, _ = differences(reference, control, same_first_batch=False)
     bound = {what: max(5e-3, 3 * yardstick[what]) for what in got}
 else:
     yardstick = None

@@ -107,9 +107,12 @@ private Q_SLOTS:
         QCOMPARE(dialog.progressBar()->value(), 3);
         QTableWidget* agreement = dialog.agreementTable();
         QCOMPARE(agreement->rowCount(), 10);
+        // Codes against the fake-quant float network: they differ only where a float value lies at
+        // a rounding boundary, which depends on the CPU's float convolution (99.75 % for conv 22's
+        // 9-bit codes on an AVX2-only Zen 3, >= 99.9 % elsewhere); a wrong requantization gives far less.
         for (int row = 0; row < agreement->rowCount(); ++row) {
             const double identical = agreement->item(row, 2)->text().section(' ', 0, 0).toDouble();
-            QVERIFY2(identical >= 99.9, qPrintable(agreement->item(row, 0)->text() + ": " + agreement->item(row, 2)->text()));
+            QVERIFY2(identical >= 99.5, qPrintable(agreement->item(row, 0)->text() + ": " + agreement->item(row, 2)->text()));
         }
         QVERIFY2(dialog.summaryLabel()->text().contains("detections identical on 3"), qPrintable(dialog.summaryLabel()->text()));
         QVERIFY(dialog.summaryLabel()->text().contains("mAP"));
