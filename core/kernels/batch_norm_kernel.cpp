@@ -13,8 +13,7 @@ const detail::BatchNormLoops& loops()
 
 } // namespace
 
-void channelMeanVariance(const void* x, MapType type, int64_t rows, int64_t channels, std::vector<double>& mean,
-                         std::vector<double>& variance)
+void channelMeanVariance(const void* x, MapType type, int64_t rows, int64_t channels, double* mean, double* variance)
 {
     loops().meanVariance(x, type, rows, channels, mean, variance);
 }
@@ -26,7 +25,7 @@ void channelAffine(const void* x, MapType type, int64_t rows, int64_t channels, 
 }
 
 void channelGradientSums(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels,
-                         const double* mean, std::vector<double>& sumDy, std::vector<double>& sumDyCentered)
+                         const double* mean, double* sumDy, double* sumDyCentered)
 {
     loops().gradientSums(dy, x, type, rows, channels, mean, sumDy, sumDyCentered);
 }

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 namespace tyq::kernels {
 
@@ -14,17 +13,17 @@ namespace tyq::kernels {
 enum class MapType { f32, bf16 };
 
 /// Per-channel statistics of `rows` rows of `channels` values (channels-last): mean and the
-/// biased variance (double).
-void channelMeanVariance(const void* x, MapType type, int64_t rows, int64_t channels, std::vector<double>& mean,
-                         std::vector<double>& variance);
+/// biased variance, `channels` doubles each. (Outputs are plain arrays so that the AVX-512 build
+/// instantiates no std::vector member out of line: the linker could pick that copy for all.)
+void channelMeanVariance(const void* x, MapType type, int64_t rows, int64_t channels, double* mean, double* variance);
 
 /// y = x * scale[c] + shift[c] per channel, in `type` (x and y may not overlap).
 void channelAffine(const void* x, MapType type, int64_t rows, int64_t channels, const float* scale, const float* shift,
                    void* y);
 
-/// Per-channel sum(dy) and sum(dy * (x - mean)) for the backward (double).
+/// Per-channel sum(dy) and sum(dy * (x - mean)) for the backward, `channels` doubles each.
 void channelGradientSums(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels,
-                         const double* mean, std::vector<double>& sumDy, std::vector<double>& sumDyCentered);
+                         const double* mean, double* sumDy, double* sumDyCentered);
 
 /// dx = dy * a[c] + x * b[c] + d[c] per channel, in `type`.
 void channelGradientAffine(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels, const float* a,

@@ -58,7 +58,7 @@ std::vector<double> sumOverRows(int64_t rows, int64_t channels, int count, const
 }
 
 template <typename T>
-void meanVariance(const T* x, int64_t rows, int64_t c, std::vector<double>& mean, std::vector<double>& variance)
+void meanVariance(const T* x, int64_t rows, int64_t c, double* mean, double* variance)
 {
     // Around the first row's values: sums of (x - shift) and its square cancel far less.
     std::vector<float> shift(static_cast<size_t>(c));
@@ -78,8 +78,6 @@ void meanVariance(const T* x, int64_t rows, int64_t c, std::vector<double>& mean
             }
         }
     });
-    mean.assign(static_cast<size_t>(c), 0.0);
-    variance.assign(static_cast<size_t>(c), 0.0);
     const double n = static_cast<double>(rows);
     for (int64_t k = 0; k < c; ++k) {
         const auto i = static_cast<size_t>(k);
@@ -104,8 +102,8 @@ void affine(const T* x, int64_t rows, int64_t c, const float* scale, const float
 }
 
 template <typename T>
-void gradientSums(const T* dy, const T* x, int64_t rows, int64_t c, const double* mean, std::vector<double>& sumDy,
-                  std::vector<double>& sumDyCentered)
+void gradientSums(const T* dy, const T* x, int64_t rows, int64_t c, const double* mean, double* sumDy,
+                  double* sumDyCentered)
 {
     std::vector<float> center(static_cast<size_t>(c));
     for (int64_t k = 0; k < c; ++k)
@@ -125,8 +123,10 @@ void gradientSums(const T* dy, const T* x, int64_t rows, int64_t c, const double
             }
         }
     });
-    sumDy.assign(sums.begin(), sums.begin() + c);
-    sumDyCentered.assign(sums.begin() + c, sums.end());
+    for (int64_t k = 0; k < c; ++k) {
+        sumDy[k] = sums[static_cast<size_t>(k)];
+        sumDyCentered[k] = sums[static_cast<size_t>(c + k)];
+    }
 }
 
 template <typename T>
@@ -145,8 +145,7 @@ void gradientAffine(const T* dy, const T* x, int64_t rows, int64_t c, const floa
     });
 }
 
-void channelMeanVarianceLoop(const void* x, MapType type, int64_t rows, int64_t channels, std::vector<double>& mean,
-                         std::vector<double>& variance)
+void channelMeanVarianceLoop(const void* x, MapType type, int64_t rows, int64_t channels, double* mean, double* variance)
 {
     if (type == MapType::f32)
         meanVariance(static_cast<const float*>(x), rows, channels, mean, variance);
@@ -164,7 +163,7 @@ void channelAffineLoop(const void* x, MapType type, int64_t rows, int64_t channe
 }
 
 void channelGradientSumsLoop(const void* dy, const void* x, MapType type, int64_t rows, int64_t channels,
-                         const double* mean, std::vector<double>& sumDy, std::vector<double>& sumDyCentered)
+                         const double* mean, double* sumDy, double* sumDyCentered)
 {
     if (type == MapType::f32)
         gradientSums(static_cast<const float*>(dy), static_cast<const float*>(x), rows, channels, mean, sumDy,

@@ -58,8 +58,8 @@ struct BatchNormChannelsLastFunction : public torch::autograd::Function<BatchNor
                               double eps)
     {
         const int64_t c = x.size(1), rows = x.numel() / c;
-        std::vector<double> mean, variance;
-        kernels::channelMeanVariance(x.data_ptr(), mapType(x), rows, c, mean, variance);
+        std::vector<double> mean(static_cast<size_t>(c)), variance(static_cast<size_t>(c));
+        kernels::channelMeanVariance(x.data_ptr(), mapType(x), rows, c, mean.data(), variance.data());
         const at::Tensor gamma = weight.to(at::kDouble).contiguous(), beta = bias.to(at::kDouble).contiguous();
         std::vector<double> invStd(static_cast<size_t>(c));
         std::vector<float> scale(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
@@ -95,8 +95,9 @@ struct BatchNormChannelsLastFunction : public torch::autograd::Function<BatchNor
         const double* invStd = invStdTensor.data_ptr<double>();
         const at::Tensor dy = grads[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
         const int64_t c = x.size(1), rows = x.numel() / c;
-        std::vector<double> sumDy, sumDyCentered;
-        kernels::channelGradientSums(dy.data_ptr(), x.data_ptr(), mapType(x), rows, c, mean, sumDy, sumDyCentered);
+        std::vector<double> sumDy(static_cast<size_t>(c)), sumDyCentered(static_cast<size_t>(c));
+        kernels::channelGradientSums(dy.data_ptr(), x.data_ptr(), mapType(x), rows, c, mean, sumDy.data(),
+                                     sumDyCentered.data());
         // dx = g invStd (dy - sum(dy) / M - (x - mean) invStd^2 sum(dy (x - mean)) / M) = dy a + x b + d
         std::vector<float> a(static_cast<size_t>(c)), b(static_cast<size_t>(c)), d(static_cast<size_t>(c));
         std::vector<double> dGamma(static_cast<size_t>(c));
