@@ -2,6 +2,10 @@
 
 #include <cpuid.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
 namespace tyq::kernels {
 namespace {
 
@@ -15,11 +19,23 @@ Isa detectIsa()
     return Isa::baseline;
 }
 
+// TYQ_MAX_ISA's cap; an unknown value caps nothing (there is no one to tell at this depth, and
+// the full ISA computes the same results).
+Isa isaCap()
+{
+    const char* cap = std::getenv("TYQ_MAX_ISA");
+    if (cap && std::strcmp(cap, "avx2") == 0)
+        return Isa::avx2;
+    if (cap && std::strcmp(cap, "baseline") == 0)
+        return Isa::baseline;
+    return Isa::avx512;
+}
+
 } // namespace
 
 Isa cpuIsa()
 {
-    static const Isa detected = detectIsa();
+    static const Isa detected = std::min(detectIsa(), isaCap());
     return detected;
 }
 
@@ -27,7 +43,7 @@ bool cpuHasAvx512Vnni()
 {
     static const bool has = [] {
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+        return cpuIsa() == Isa::avx512 && __builtin_cpu_supports("avx512vnni");
     }();
     return has;
 }
@@ -36,8 +52,7 @@ bool cpuHasAvx512BwVl()
 {
     static const bool has = [] {
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl");
+        return cpuIsa() == Isa::avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
     }();
     return has;
 }

@@ -28,7 +28,10 @@ template <typename Code>
 void requantizeSerial(const int32_t* acc, int64_t pixels, const RequantizeTable& t, Code* out)
 {
     const int64_t c = t.channels;
-    const int64_t done = cpuIsa() == Isa::avx512 ? detail::requantizeRowsAvx512(acc, pixels, t, out) : 0;
+    const Isa isa = cpuIsa();
+    const int64_t done = isa == Isa::avx512 ? detail::requantizeRowsAvx512(acc, pixels, t, out)
+                         : isa == Isa::avx2 ? detail::requantizeRowsAvx2(acc, pixels, t, out)
+                                            : 0;
     if (done == c)
         return;
     for (int64_t p = 0; p < pixels; ++p) {
@@ -59,6 +62,12 @@ void requantizeMaxPoolImpl(const int32_t* acc, const MapShape& s, int64_t size, 
     if (size == 2 && stride == 2 && padding == 0 && s.c % 16 == 0 && cpuIsa() == Isa::avx512) {
         at::parallel_for(0, s.n * oh, 1, [&](int64_t begin, int64_t end) {
             detail::requantizeMaxPool2x2Avx512(acc, s, t, begin, end, out);
+        });
+        return;
+    }
+    if (size == 2 && stride == 2 && padding == 0 && s.c % 8 == 0 && cpuIsa() == Isa::avx2) {
+        at::parallel_for(0, s.n * oh, 1, [&](int64_t begin, int64_t end) {
+            detail::requantizeMaxPool2x2Avx2(acc, s, t, begin, end, out);
         });
         return;
     }
@@ -207,8 +216,10 @@ bool pixelCodesChannelsLast(const float* nchw, const MapShape& s, uint8_t* nhwc)
     const int64_t plane = s.h * s.w;
     std::atomic<bool> ok{true};
     at::parallel_for(0, s.n * s.h, 1, [&](int64_t begin, int64_t end) {
-        if (s.c == 3 && cpuIsa() == Isa::avx512) {
-            if (!detail::pixelCodes3ChannelsAvx512(nchw, s, begin, end, nhwc))
+        if (s.c == 3 && (cpuIsa() == Isa::avx512 || cpuIsa() == Isa::avx2)) {
+            const bool valid = cpuIsa() == Isa::avx512 ? detail::pixelCodes3ChannelsAvx512(nchw, s, begin, end, nhwc)
+                                                       : detail::pixelCodes3ChannelsAvx2(nchw, s, begin, end, nhwc);
+            if (!valid)
                 ok.store(false, std::memory_order_relaxed);
             return;
         }

@@ -3,8 +3,8 @@
 // "Hardware export"), max-pool, nearest upsample and channel concatenation on codes, and the
 // image's pixels as u8 codes. Codes are uint8, int8 or int16 by their range. Every pass is exact
 // integer work, so each computes what the engine's int32 NCHW reference loops compute. The
-// requantization has an AVX-512 body (picked at run time); the rest is plain C++ the compiler
-// vectorizes for any CPU.
+// requantization (with the 2x2 pool after it) and the pixels have AVX-512 and AVX2 bodies (picked
+// at run time); the rest is plain C++ the compiler vectorizes for any CPU.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +78,18 @@ void requantizeMaxPool2x2Avx512(const int32_t* acc, const MapShape& shape, const
 // Image rows [begin, end) (n x h of them) of a 3-channel image as u8 codes; false if a value is
 // not an integer in 0..255.
 bool pixelCodes3ChannelsAvx512(const float* nchw, const MapShape& shape, int64_t begin, int64_t end, uint8_t* nhwc);
+// The AVX2 bodies of the same three, 8 channels at a time (blocks of 8; the pool: channels a
+// multiple of 8).
+int64_t requantizeRowsAvx2(const int32_t* acc, int64_t pixels, const RequantizeTable& table, uint8_t* out);
+int64_t requantizeRowsAvx2(const int32_t* acc, int64_t pixels, const RequantizeTable& table, int8_t* out);
+int64_t requantizeRowsAvx2(const int32_t* acc, int64_t pixels, const RequantizeTable& table, int16_t* out);
+void requantizeMaxPool2x2Avx2(const int32_t* acc, const MapShape& shape, const RequantizeTable& table, int64_t begin,
+                              int64_t end, uint8_t* out);
+void requantizeMaxPool2x2Avx2(const int32_t* acc, const MapShape& shape, const RequantizeTable& table, int64_t begin,
+                              int64_t end, int8_t* out);
+void requantizeMaxPool2x2Avx2(const int32_t* acc, const MapShape& shape, const RequantizeTable& table, int64_t begin,
+                              int64_t end, int16_t* out);
+bool pixelCodes3ChannelsAvx2(const float* nchw, const MapShape& shape, int64_t begin, int64_t end, uint8_t* nhwc);
 } // namespace detail
 
 } // namespace tyq::kernels

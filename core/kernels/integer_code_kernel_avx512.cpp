@@ -3,6 +3,7 @@
 // max-pool where one follows, and the image's pixels as u8 codes.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" // GCC 12, inside its own intrinsics
 #include "kernels/integer_code_kernel.h"
+#include "kernels/pixel_interleave_impl.h"
 #include "kernels/requantize_avx512_impl.h"
 
 #include <immintrin.h>
@@ -56,21 +57,6 @@ void requantizeMaxPool2x2Impl(const int32_t* acc, const MapShape& s, const Requa
             }
     }
 }
-
-// pshufb masks that interleave three 16-byte channel vectors into 48 bytes of RGB pixels:
-// byte g of the output is channel g % 3 of pixel g / 3.
-struct InterleaveMasks {
-    alignas(16) int8_t mask[3][3][16]; ///< [output chunk][source channel][byte]
-    InterleaveMasks()
-    {
-        for (int chunk = 0; chunk < 3; ++chunk)
-            for (int k = 0; k < 3; ++k)
-                for (int i = 0; i < 16; ++i) {
-                    const int g = 16 * chunk + i;
-                    mask[chunk][k][i] = static_cast<int8_t>(g % 3 == k ? g / 3 : -128);
-                }
-    }
-};
 
 } // namespace
 
