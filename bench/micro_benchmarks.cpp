@@ -88,12 +88,13 @@ BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, kernel, true)->Unit(benchmark::
 BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, aten, false)->Unit(benchmark::kMillisecond);
 
 // The integer engine's first stage, 8 images: conv 0 (3 -> 16 channels, u8 pixels x s8 3-bit
-// weight codes), requantization to 3-bit codes and the 2x2 max-pool. Fused in one VNNI pass,
-// against oneDNN's convolution writing its int32 map and the pooled requantization reading it back.
+// weight codes), requantization to 3-bit codes and the 2x2 max-pool. Fused in one pass (VNNI,
+// or AVX2 with 16-bit sums), against oneDNN's convolution writing its int32 map and the pooled
+// requantization reading it back.
 void BM_IntegerFirstStage(benchmark::State& state, bool fused)
 {
     if (fused && !tyq::kernels::fusedConvPoolAvailable()) {
-        state.SkipWithError("no AVX512_VNNI on this CPU");
+        state.SkipWithError("neither AVX512_VNNI nor AVX2 on this CPU");
         return;
     }
     at::manual_seed(1);
@@ -102,12 +103,13 @@ void BM_IntegerFirstStage(benchmark::State& state, bool fused)
     std::vector<int64_t> multiplier(16, 77), offset(16, int64_t{1} << 15), shift(16, 16);
     const tyq::kernels::RequantizeTable table{multiplier.data(), offset.data(), shift.data(), 16, 0, 7};
     const tyq::kernels::MapShape shape{8, 288, 512, 3};
-    const tyq::kernels::FusedConvWeights packed = tyq::kernels::packFusedConvWeights(weights.data_ptr<int32_t>(), 16, 3);
+    const std::optional<tyq::kernels::FusedConvWeights> packed =
+        tyq::kernels::packFusedConvWeights(weights.data_ptr<int32_t>(), 16, 3);
     const tyq::OneDnnIntegerConv conv(weights, 1, 1, 0, 255);
     std::vector<uint8_t> out(8 * 144 * 256 * 16);
     for (auto _ : state) {
         if (fused) {
-            tyq::kernels::convRequantizeMaxPool(pixels.data_ptr<uint8_t>(), shape, packed, table, out.data());
+            tyq::kernels::convRequantizeMaxPool(pixels.data_ptr<uint8_t>(), shape, *packed, table, out.data());
         } else {
             const at::Tensor acc = conv.runChannelsLast(pixels).contiguous(at::MemoryFormat::ChannelsLast);
             tyq::kernels::requantizeMaxPool(acc.data_ptr<int32_t>(), {8, 288, 512, 16}, 2, 2, 0, table, out.data());

@@ -345,8 +345,8 @@ IntegerEngine::IntegerEngine(IntegerModel model, IntegerConvKernel kernel) : mod
         const at::Tensor& w = weights_.at(c.index);
         if (pool && pool->size == 2 && pool->stride == 2 && oneDnnCodeType(c.inputQmin, c.inputQmax) == at::kByte &&
             kernels::fusedConvPoolFits(w.size(1), w.size(0), w.size(2), c.stride, c.padding) && w.size(2) == w.size(3))
-            fusedConvPools_[c.index] = std::make_shared<const kernels::FusedConvWeights>(
-                kernels::packFusedConvWeights(w.data_ptr<int32_t>(), w.size(0), w.size(1)));
+            if (auto packed = kernels::packFusedConvWeights(w.data_ptr<int32_t>(), w.size(0), w.size(1)))
+                fusedConvPools_[c.index] = std::make_shared<const kernels::FusedConvWeights>(std::move(*packed));
     }
 }
 
@@ -372,8 +372,8 @@ std::string IntegerEngine::kernelDescription() const
         kernels += (kernels.empty() ? "; oneDNN kernels: " : ", ") + name + " x" + std::to_string(count);
     std::string fused;
     for (const auto& [index, weights] : fusedConvPools_)
-        fused += (fused.empty() ? "; fused with its requantization and max-pool in tyq's AVX-512 VNNI kernel (on oneDNN "
-                                  "under a trace): conv "
+        fused += (fused.empty() ? std::string("; fused with its requantization and max-pool in tyq's ") +
+                                      kernels::fusedConvBodyName(weights->body) + " kernel (on oneDNN under a trace): conv "
                                 : ", conv ") +
                  std::to_string(index);
     return "oneDNN int8 (" + oneDnnIsaName() + "): " + std::to_string(fast) + " of " +

@@ -4,6 +4,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace tyq::kernels {
@@ -31,16 +32,36 @@ void convRequantizeMaxPoolImpl(const uint8_t* in, const MapShape& s, const Fused
                 else
                     std::memcpy(dst + c, in + (image * s.h + y) * s.w * c, static_cast<size_t>(s.w * c));
             }
-            detail::convRequantizeMaxPoolRowVnni(rows, ow, w, t, out + row * ow * w.outChannels);
+            if (w.body == FusedConvBody::vnni)
+                detail::convRequantizeMaxPoolRowVnni(rows, ow, w, t, out + row * ow * w.outChannels);
+            else
+                detail::convRequantizeMaxPoolRowAvx2(rows, ow, w, t, out + row * ow * w.outChannels);
         }
     });
 }
 
 } // namespace
 
+FusedConvBody fusedConvPoolBody()
+{
+    if (cpuHasAvx512Vnni())
+        return FusedConvBody::vnni;
+    return cpuIsa() != Isa::baseline ? FusedConvBody::avx2 : FusedConvBody::none;
+}
+
+const char* fusedConvBodyName(FusedConvBody body)
+{
+    switch (body) {
+    case FusedConvBody::vnni: return "AVX-512 VNNI";
+    case FusedConvBody::avx2: return "AVX2 (16-bit sums)";
+    case FusedConvBody::none: break;
+    }
+    return "none";
+}
+
 bool fusedConvPoolAvailable()
 {
-    return cpuHasAvx512Vnni();
+    return fusedConvPoolBody() != FusedConvBody::none;
 }
 
 bool fusedConvPoolFits(int64_t inChannels, int64_t outChannels, int64_t kernelSize, int64_t stride, int64_t padding)
@@ -49,25 +70,42 @@ bool fusedConvPoolFits(int64_t inChannels, int64_t outChannels, int64_t kernelSi
            outChannels > 0 && outChannels % 16 == 0;
 }
 
-FusedConvWeights packFusedConvWeights(const int32_t* oihw, int64_t outChannels, int64_t inChannels)
+std::optional<FusedConvWeights> packFusedConvWeights(const int32_t* oihw, int64_t outChannels, int64_t inChannels,
+                                                     FusedConvBody body)
 {
+    if (body == FusedConvBody::none)
+        return std::nullopt;
+    if (body == FusedConvBody::avx2) {
+        // vpmaddubsw and vpaddw wrap (or saturate) beyond int16: exact while 255 sum |w| fits.
+        const int64_t taps = inChannels * 9;
+        for (int64_t oc = 0; oc < outChannels; ++oc) {
+            int64_t bound = 0;
+            for (int64_t i = 0; i < taps; ++i)
+                bound += 255 * std::abs(int64_t{oihw[oc * taps + i]});
+            if (bound > 32767)
+                return std::nullopt;
+        }
+    }
     FusedConvWeights w;
     w.inChannels = inChannels;
     w.outChannels = outChannels;
-    w.groups = (3 * inChannels + 3) / 4;
+    w.body = body;
+    w.groupBytes = body == FusedConvBody::vnni ? 4 : 2;
+    const int64_t bytes = w.groupBytes;
+    w.groups = (3 * inChannels + bytes - 1) / bytes;
     const int64_t blocks = outChannels / 16;
-    w.packed.assign(static_cast<size_t>(blocks * 3 * w.groups * 64), 0);
+    w.packed.assign(static_cast<size_t>(blocks * 3 * w.groups * 16 * bytes), 0);
     for (int64_t b = 0; b < blocks; ++b)
         for (int64_t ky = 0; ky < 3; ++ky)
             for (int64_t g = 0; g < w.groups; ++g)
                 for (int64_t lane = 0; lane < 16; ++lane)
-                    for (int64_t i = 0; i < 4; ++i) {
+                    for (int64_t i = 0; i < bytes; ++i) {
                         // Byte t of a padded NHWC row segment is kernel column t / c, channel t % c.
-                        const int64_t tap = 4 * g + i;
+                        const int64_t tap = bytes * g + i;
                         if (tap >= 3 * inChannels)
                             continue;
                         const int64_t oc = 16 * b + lane, kx = tap / inChannels, ic = tap % inChannels;
-                        w.packed[static_cast<size_t>((((b * 3 + ky) * w.groups + g) * 16 + lane) * 4 + i)] =
+                        w.packed[static_cast<size_t>((((b * 3 + ky) * w.groups + g) * 16 + lane) * bytes + i)] =
                             static_cast<int8_t>(oihw[((oc * inChannels + ic) * 3 + ky) * 3 + kx]);
                     }
     return w;

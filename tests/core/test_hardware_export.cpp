@@ -270,37 +270,50 @@ TEST(IntegerCodeKernels, RequantizationEqualsTheDocumentedFormula)
         }
 }
 
-// The fused first stage (conv + requantization + 2x2 max-pool, VNNI) against the reference
-// loops, the documented formula and a pool of the codes: every input channel count it takes
-// (1..5: 1 to 4 byte groups per kernel row), one and two 16-channel blocks, odd sizes (the pool
-// drops the last row and column), saturated pixels (255) and weights (-128, 127), multipliers of
-// both signs, every output type.
+// The fused first stage (conv + requantization + 2x2 max-pool) against the reference loops, the
+// documented formula and a pool of the codes, in each body this CPU runs (VNNI; AVX2 with 16-bit
+// sums): every input channel count it takes (1..5: 1 to 4 groups of 4 bytes, 2 to 8 pairs, per
+// kernel row), one and two 16-channel blocks, odd sizes (the pool drops the last row and
+// column), saturated pixels (255) and weights (VNNI: -128, 127; AVX2: the widest whose sums fit
+// int16), multipliers of both signs, every output type.
 TEST(IntegerCodeKernels, FusedConvPoolEqualsConvRequantizeAndPool)
 {
-    if (!kernels::fusedConvPoolAvailable())
-        GTEST_SKIP() << "this CPU has no AVX512_VNNI: the engine runs its first conv on oneDNN instead (tested above)";
+    std::vector<kernels::FusedConvBody> bodies;
+    if (kernels::fusedConvPoolBody() == kernels::FusedConvBody::vnni)
+        bodies.push_back(kernels::FusedConvBody::vnni);
+    if (kernels::fusedConvPoolBody() != kernels::FusedConvBody::none)
+        bodies.push_back(kernels::FusedConvBody::avx2); // every AVX-512 CPU has AVX2
+    if (bodies.empty())
+        GTEST_SKIP() << "this CPU has no AVX2: the engine runs its first conv on oneDNN instead (tested above)";
     std::mt19937_64 random(11);
     const auto uniform = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(random); };
     struct Case {
         int64_t n, h, w, c, o;
         int32_t qmin, qmax;
     };
+    for (const kernels::FusedConvBody body : bodies)
     for (const Case& k : std::vector<Case>{{2, 6, 10, 3, 16, 0, 7}, {1, 7, 9, 3, 32, -4, 3}, {1, 5, 5, 1, 16, -256, 255},
                                            {1, 4, 6, 2, 16, 0, 255}, {1, 8, 3, 4, 16, -128, 127}, {1, 3, 4, 5, 32, 0, 7}}) {
-        const std::string what = std::to_string(k.c) + " -> " + std::to_string(k.o) + " channels, " + std::to_string(k.h) + "x" +
-                                 std::to_string(k.w) + ", codes [" + std::to_string(k.qmin) + ", " + std::to_string(k.qmax) + "]";
+        const std::string what = std::string(kernels::fusedConvBodyName(body)) + ": " + std::to_string(k.c) + " -> " +
+                                 std::to_string(k.o) + " channels, " + std::to_string(k.h) + "x" + std::to_string(k.w) +
+                                 ", codes [" + std::to_string(k.qmin) + ", " + std::to_string(k.qmax) + "]";
+        // AVX2 sums in int16: the widest weights with 255 x 9c x wmax <= 32767.
+        const int64_t wmax = body == kernels::FusedConvBody::vnni ? 127 : 32767 / (255 * 9 * k.c);
         at::Tensor pixels = torch::randint(0, 256, {k.n, k.c, k.h, k.w}, torch::kInt);
         pixels[0][0][0][0] = 255, pixels[0][k.c - 1][k.h - 1][k.w - 1] = 255;
         pixels[k.n - 1].select(1, 1).fill_(255); // a saturated column
-        at::Tensor weights = torch::randint(-128, 128, {k.o, k.c, 3, 3}, torch::kInt);
-        weights[0].fill_(-128), weights[1].fill_(127); // the largest sums of either sign
+        at::Tensor weights = torch::randint(-wmax, wmax + 1, {k.o, k.c, 3, 3}, torch::kInt);
+        weights[0].fill_(body == kernels::FusedConvBody::vnni ? -128 : -wmax), weights[1].fill_(wmax); // the largest sums of either sign
+        const at::Tensor acc = integerConvolution(pixels, weights, 1, 1);
+        const at::Tensor randomSums = acc.slice(1, 2); // past the two saturated channels
+        const double spread = double(randomSums.max().item<int32_t>() - randomSums.min().item<int32_t>());
         std::vector<int64_t> multiplier, offset, shift;
         std::vector<int32_t> m32, b32, s32;
         for (int64_t o = 0; o < k.o; ++o) {
-            // Scales that spread random sums (about +-2^17) over the code range, centred on it,
-            // so that codes fall inside it as well as on both clamps.
+            // Scales that spread the sums over the code range, centred on it, so that codes fall
+            // inside it as well as on both clamps.
             const auto s = static_cast<int32_t>(uniform(18, 20));
-            const double scale = std::ldexp(double(k.qmax - k.qmin) / (1 << 18), s) * double(uniform(50, 200)) / 100.0;
+            const double scale = std::ldexp(double(k.qmax - k.qmin) / spread, s) * double(uniform(50, 200)) / 100.0;
             const auto m = static_cast<int32_t>(std::max(1.0, scale)) * (o % 3 == 2 ? -1 : 1);
             const auto b = static_cast<int32_t>(std::ldexp((k.qmin + k.qmax) / 2.0, s)) +
                            static_cast<int32_t>(uniform(-(1 << (s - 2)), 1 << (s - 2)));
@@ -310,7 +323,6 @@ TEST(IntegerCodeKernels, FusedConvPoolEqualsConvRequantizeAndPool)
         const kernels::RequantizeTable table{multiplier.data(), offset.data(), shift.data(), k.o, k.qmin, k.qmax};
 
         // Expected: the loops' sums, each requantized, then the max of each 2x2 window of codes.
-        const at::Tensor acc = integerConvolution(pixels, weights, 1, 1);
         at::Tensor codes = torch::empty_like(acc);
         for (int64_t i = 0; i < acc.numel(); ++i) {
             const auto o = static_cast<size_t>((i / (k.h * k.w)) % k.o);
@@ -321,12 +333,14 @@ TEST(IntegerCodeKernels, FusedConvPoolEqualsConvRequantizeAndPool)
         ASSERT_GT(inside, expected.numel() / 4) << what << ": the case must exercise codes inside the range";
 
         const at::Tensor nhwc = pixels.to(at::kByte).permute({0, 2, 3, 1}).contiguous();
-        const kernels::FusedConvWeights packed = kernels::packFusedConvWeights(weights.contiguous().data_ptr<int32_t>(), k.o, k.c);
+        const std::optional<kernels::FusedConvWeights> packed =
+            kernels::packFusedConvWeights(weights.contiguous().data_ptr<int32_t>(), k.o, k.c, body);
+        ASSERT_TRUE(packed) << what;
         const kernels::MapShape shape{k.n, k.h, k.w, k.c};
         const auto check = [&](at::ScalarType type, auto code) {
             using Code = decltype(code);
             at::Tensor out = torch::full({k.n, k.h / 2, k.w / 2, k.o}, 99, type);
-            kernels::convRequantizeMaxPool(nhwc.data_ptr<uint8_t>(), shape, packed, table, out.data_ptr<Code>());
+            kernels::convRequantizeMaxPool(nhwc.data_ptr<uint8_t>(), shape, *packed, table, out.data_ptr<Code>());
             const at::Tensor got = out.permute({0, 3, 1, 2}).to(at::kInt);
             EXPECT_TRUE(torch::equal(got, expected)) << what << ", " << c10::toString(type) << ": "
                                                      << (got != expected).sum().item<int64_t>() << " codes differ";
@@ -337,6 +351,21 @@ TEST(IntegerCodeKernels, FusedConvPoolEqualsConvRequantizeAndPool)
             check(at::kChar, int8_t{});
         check(at::kShort, int16_t{});
     }
+}
+
+// The AVX2 body sums in int16, so it takes only weights whose sums fit: one weight past the
+// bound (255 x 27 x 4 = 27540 fits; one 4 -> 9 makes 255 x 113 = 28815, still fits; all 5 make
+// 34425, which does not) is refused, and VNNI takes any int8 weights.
+TEST(IntegerCodeKernels, FusedConvPoolTakesOnlyWeightsItComputesExactly)
+{
+    std::vector<int32_t> weights(16 * 27, 4);
+    weights[5] = 9;
+    EXPECT_TRUE(kernels::packFusedConvWeights(weights.data(), 16, 3, kernels::FusedConvBody::avx2));
+    std::fill(weights.begin() + 27, weights.begin() + 54, -5); // output channel 1: 255 x 27 x 5
+    EXPECT_FALSE(kernels::packFusedConvWeights(weights.data(), 16, 3, kernels::FusedConvBody::avx2));
+    std::fill(weights.begin(), weights.end(), -128);
+    EXPECT_TRUE(kernels::packFusedConvWeights(weights.data(), 16, 3, kernels::FusedConvBody::vnni));
+    EXPECT_FALSE(kernels::packFusedConvWeights(weights.data(), 16, 3, kernels::FusedConvBody::none));
 }
 
 TEST(IntegerCodeKernels, PoolUpsampleConcatAndPixelsEqualATen)
