@@ -3,7 +3,7 @@
 // the 2x2 max-pool where one follows, and the image's pixels as u8 codes. The same loops as the
 // AVX-512 bodies (integer_code_kernel_avx512.cpp), half as wide.
 #include "kernels/integer_code_kernel.h"
-#include "kernels/pixel_interleave_impl.h"
+#include "kernels/pixel_codes_impl.h"
 #include "kernels/requantize_avx2_impl.h"
 
 #include <immintrin.h>
@@ -70,7 +70,6 @@ inline __m256 validPixels(__m256 v)
 
 bool pixelCodes3ChannelsAvx2(const float* nchw, const MapShape& s, int64_t begin, int64_t end, uint8_t* nhwc)
 {
-    static const InterleaveMasks masks;
     const int64_t plane = s.h * s.w;
     __m256 valid = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
     for (int64_t row = begin; row < end; ++row) {
@@ -88,20 +87,10 @@ bool pixelCodes3ChannelsAvx2(const float* nchw, const MapShape& s, int64_t begin
                     _mm256_packs_epi32(_mm256_cvttps_epi32(v0), _mm256_cvttps_epi32(v1)), 0xD8);
                 bytes[k] = _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
             }
-            for (int chunk = 0; chunk < 3; ++chunk) {
-                __m128i o = _mm_setzero_si128();
-                for (int k = 0; k < 3; ++k)
-                    o = _mm_or_si128(o, _mm_shuffle_epi8(bytes[k], _mm_load_si128(reinterpret_cast<const __m128i*>(masks.mask[chunk][k]))));
-                _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 3 * x + 16 * chunk), o);
-            }
+            storeInterleaved(bytes, q + 3 * x);
         }
-        for (; x < s.w; ++x)
-            for (int k = 0; k < 3; ++k) {
-                const float v = p[k * plane + x];
-                if (!(v >= 0.0f && v <= 255.0f && static_cast<float>(static_cast<int>(v)) == v))
-                    return false;
-                q[3 * x + k] = static_cast<uint8_t>(v);
-            }
+        if (!pixelCodesTail(p, plane, x, s.w, q))
+            return false;
     }
     return _mm256_movemask_ps(valid) == 0xFF;
 }

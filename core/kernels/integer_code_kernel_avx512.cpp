@@ -3,7 +3,7 @@
 // max-pool where one follows, and the image's pixels as u8 codes.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" // GCC 12, inside its own intrinsics
 #include "kernels/integer_code_kernel.h"
-#include "kernels/pixel_interleave_impl.h"
+#include "kernels/pixel_codes_impl.h"
 #include "kernels/requantize_avx512_impl.h"
 
 #include <immintrin.h>
@@ -62,7 +62,6 @@ void requantizeMaxPool2x2Impl(const int32_t* acc, const MapShape& s, const Requa
 
 bool pixelCodes3ChannelsAvx512(const float* nchw, const MapShape& s, int64_t begin, int64_t end, uint8_t* nhwc)
 {
-    static const InterleaveMasks masks;
     const int64_t plane = s.h * s.w;
     const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
     __mmask16 valid = 0xFFFF;
@@ -80,20 +79,10 @@ bool pixelCodes3ChannelsAvx512(const float* nchw, const MapShape& s, int64_t beg
                          _mm512_cmp_ps_mask(v, _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), _CMP_EQ_OQ);
                 bytes[k] = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v));
             }
-            for (int chunk = 0; chunk < 3; ++chunk) {
-                __m128i o = _mm_setzero_si128();
-                for (int k = 0; k < 3; ++k)
-                    o = _mm_or_si128(o, _mm_shuffle_epi8(bytes[k], _mm_load_si128(reinterpret_cast<const __m128i*>(masks.mask[chunk][k]))));
-                _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 3 * x + 16 * chunk), o);
-            }
+            storeInterleaved(bytes, q + 3 * x);
         }
-        for (; x < s.w; ++x)
-            for (int k = 0; k < 3; ++k) {
-                const float v = p[k * plane + x];
-                if (!(v >= 0.0f && v <= 255.0f && static_cast<float>(static_cast<int>(v)) == v))
-                    return false;
-                q[3 * x + k] = static_cast<uint8_t>(v);
-            }
+        if (!pixelCodesTail(p, plane, x, s.w, q))
+            return false;
     }
     return valid == 0xFFFF;
 }
