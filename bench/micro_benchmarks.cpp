@@ -87,6 +87,24 @@ void BM_MaxPool2x2ChannelsLastBf16(benchmark::State& state, bool kernel)
 BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, kernel, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, aten, false)->Unit(benchmark::kMillisecond);
 
+// Training batch norm of conv 0's f32 output (channels-last), forward and backward: tyq's kernels
+// (the ISA build cpuIsa() picks; compare TYQ_MAX_ISA=baseline) against ATen's.
+void BM_BatchNormChannelsLast(benchmark::State& state, bool kernel)
+{
+    const at::Tensor x0 = firstActivation().contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor upstream = at::ones_like(x0);
+    torch::nn::BatchNorm2d bn(16);
+    for (auto _ : state) {
+        const at::Tensor x = x0.detach().requires_grad_(true);
+        const at::Tensor y = kernel ? tyq::batchNormChannelsLast(*bn, x) : bn->forward(x);
+        y.backward(upstream);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+    }
+    state.SetItemsProcessed(state.iterations() * x0.numel());
+}
+BENCHMARK_CAPTURE(BM_BatchNormChannelsLast, kernel, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_BatchNormChannelsLast, aten, false)->Unit(benchmark::kMillisecond);
+
 // The integer engine's first stage, 8 images: conv 0 (3 -> 16 channels, u8 pixels x s8 3-bit
 // weight codes), requantization to 3-bit codes and the 2x2 max-pool. Fused in one pass (VNNI,
 // or AVX2 with 16-bit sums), against oneDNN's convolution writing its int32 map and the pooled

@@ -8,7 +8,12 @@ namespace {
 
 const detail::BatchNormLoops& loops()
 {
-    return cpuIsa() == Isa::avx512 ? detail::batchNormLoopsAvx512() : detail::batchNormLoopsBaseline();
+    switch (cpuIsa()) {
+    case Isa::avx512: return detail::batchNormLoopsAvx512();
+    case Isa::avx2: return detail::batchNormLoopsAvx2();
+    case Isa::baseline: break;
+    }
+    return detail::batchNormLoopsBaseline();
 }
 
 } // namespace

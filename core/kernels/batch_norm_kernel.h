@@ -39,6 +39,7 @@ struct BatchNormLoops {
     decltype(&channelGradientAffine) gradientAffine;
 };
 const BatchNormLoops& batchNormLoopsBaseline();
+const BatchNormLoops& batchNormLoopsAvx2();
 const BatchNormLoops& batchNormLoopsAvx512();
 } // namespace detail
 

@@ -1,10 +1,10 @@
 #include "kernels/cpu_isa.h"
 
 #include <cpuid.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 
 namespace tyq::kernels {
 namespace {
@@ -19,14 +19,14 @@ Isa detectIsa()
     return Isa::baseline;
 }
 
-// TYQ_MAX_ISA's cap; an unknown value caps nothing (there is no one to tell at this depth, and
-// the full ISA computes the same results).
+// TYQ_MAX_ISA's cap (any case, as ONEDNN_MAX_CPU_ISA); an unknown value caps nothing (there is
+// no one to tell at this depth, and the full ISA computes the same results).
 Isa isaCap()
 {
     const char* cap = std::getenv("TYQ_MAX_ISA");
-    if (cap && std::strcmp(cap, "avx2") == 0)
+    if (cap && ::strcasecmp(cap, "avx2") == 0)
         return Isa::avx2;
-    if (cap && std::strcmp(cap, "baseline") == 0)
+    if (cap && ::strcasecmp(cap, "baseline") == 0)
         return Isa::baseline;
     return Isa::avx512;
 }
