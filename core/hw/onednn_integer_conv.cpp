@@ -183,20 +183,22 @@ OneDnnIntegerConv::OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stri
         return;
     }
     // Each oneDNN convolution of this layer: u8 codes (or the split's low byte), s8 codes (or its
-    // signed high byte). Where oneDNN's sums are not exact on this CPU, the loops run the layer.
+    // signed high byte). Where oneDNN's s8 sums are not exact on this CPU, s8 codes go in as u8
+    // (x + 128, corrected after: shiftSigned_); where its u8 sums are not either, the loops run
+    // the layer.
     const InputForm form = inputForm(inputQmin, inputQmax);
     const bool signedInput = form == InputForm::s8 || (form == InputForm::split && inputQmin < 0);
-    const bool unsignedInput = form != InputForm::s8;
     const Exactness& e = exactness();
-    // Without VNNI s8 inputs are shifted to u8 (0..255) for oneDNN's pair sums.
+    shiftSigned_ = signedInput && !e.signedFull && !e.signedPairs;
+    const bool unsignedInput = form != InputForm::s8 || shiftSigned_;
+    // Without VNNI s8 inputs are shifted to u8 (0..255) for oneDNN's pair sums, by it or by us.
     const int64_t srcMax = form == InputForm::u8 ? inputQmax : 255;
     const bool pairsFit = 2 * srcMax * wMax <= 32767;
-    if ((signedInput && !e.signedFull && !e.signedPairs) || (unsignedInput && !e.unsignedFull && !e.unsignedPairs)) {
+    const bool signedViaOneDnn = signedInput && !shiftSigned_;
+    if (unsignedInput && !e.unsignedFull && !e.unsignedPairs) {
         usable_ = false;
-        reason_ = signedInput ? "oneDNN's int8 convolution of signed (s8) codes is not exact on this CPU (without "
-                                "VNNI it halves the weights)"
-                              : "oneDNN's int8 convolution of u8 codes is not exact on this CPU";
-    } else if (((signedInput && !e.signedFull) || (unsignedInput && !e.unsignedFull)) && !pairsFit) {
+        reason_ = "oneDNN's int8 convolution is not exact on this CPU";
+    } else if (((signedViaOneDnn && !e.signedFull) || (unsignedInput && !e.unsignedFull)) && !pairsFit) {
         usable_ = false;
         reason_ = "this CPU has no VNNI and pairs of products could saturate oneDNN's 16-bit sums";
     }
@@ -213,6 +215,21 @@ std::shared_ptr<OneDnnConvPrimitive> OneDnnIntegerConv::primitive(int64_t n, int
     auto p = makePrimitive(weight_, n, h, w, signedInput, stride_, padding_);
     cache_.emplace(key, p);
     return p;
+}
+
+at::Tensor OneDnnIntegerConv::offsetOfShift(int64_t h, int64_t w) const
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (auto it = shiftOffsets_.find({h, w}); it != shiftOffsets_.end())
+            return it->second;
+    }
+    const at::Tensor ones =
+        at::ones({1, weight_.size(1), h, w}, at::kByte).contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor offset = execute(*primitive(1, h, w, false), ones).mul_(128);
+    std::lock_guard<std::mutex> lock(mutex_);
+    shiftOffsets_.emplace(std::make_pair(h, w), offset);
+    return offset;
 }
 
 std::set<std::string> OneDnnIntegerConv::implementations() const
@@ -254,7 +271,12 @@ at::Tensor OneDnnIntegerConv::runChannelsLast(const at::Tensor& codes) const
     const int64_t n = codes.size(0), h = codes.size(2), w = codes.size(3);
     // `src` is channels-last u8 or s8; the result is channels-last s32.
     const auto convolve = [&](const at::Tensor& src, bool signedInput) {
-        return execute(*primitive(n, h, w, signedInput), src);
+        if (!signedInput || !shiftSigned_)
+            return execute(*primitive(n, h, w, signedInput), src);
+        // conv(x) = conv(x + 128) - 128 conv(1), where 1 is the input's own support (zero
+        // padding), so border outputs sum fewer weights. x + 128 of an int8 is its bytes ^ 0x80.
+        const at::Tensor shifted = src.view(at::kByte).bitwise_xor(128).contiguous(at::MemoryFormat::ChannelsLast);
+        return execute(*primitive(n, h, w, false), shifted).sub_(offsetOfShift(h, w));
     };
     switch (inputForm(inputQmin_, inputQmax_)) {
     case InputForm::u8: return convolve(codes, false);

@@ -3,8 +3,9 @@
 // accumulators equal the reference loops' (integerConvolution) bit for bit. Codes wider than 8
 // bits (the 9-bit input of the default config's last conv) are split exactly, x = 256 hi + lo,
 // into two convolutions. Without VNNI, oneDNN sums pairs of u8 x s8 products in saturating 16-bit
-// arithmetic first, and halves the weights of s8 inputs; a layer whose pair sums could exceed
-// 16 bits, or with signed inputs, runs the reference loops there instead.
+// arithmetic first, and halves the weights of s8 inputs (inexact), so there s8 codes go in as u8
+// (x + 128) and the accumulators are corrected exactly; a layer whose pair sums could exceed 16
+// bits runs the reference loops there instead.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -15,6 +16,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 
 namespace tyq {
 
@@ -57,14 +59,19 @@ public:
 
 private:
     std::shared_ptr<OneDnnConvPrimitive> primitive(int64_t n, int64_t h, int64_t w, bool signedInput) const;
+    /// 128 conv(1) over an h x w input ([1, O, OH, OW], channels-last s32): what shifting s8
+    /// codes to u8 adds to the accumulators.
+    at::Tensor offsetOfShift(int64_t h, int64_t w) const;
 
     at::Tensor weight_; ///< int8 [O, I, k, k]
     int64_t stride_, padding_;
     int inputQmin_, inputQmax_;
     bool usable_ = true;
+    bool shiftSigned_ = false; ///< s8 codes go into oneDNN as u8 (where its s8 sums are inexact)
     std::string reason_;
     mutable std::mutex mutex_;
     mutable std::map<std::tuple<int64_t, int64_t, int64_t, bool>, std::shared_ptr<OneDnnConvPrimitive>> cache_;
+    mutable std::map<std::pair<int64_t, int64_t>, at::Tensor> shiftOffsets_;
 };
 
 } // namespace tyq
