@@ -76,7 +76,7 @@ std::optional<FusedConvWeights> packFusedConvWeights(const int32_t* oihw, int64_
     if (body == FusedConvBody::none)
         return std::nullopt;
     if (body == FusedConvBody::avx2) {
-        // vpmaddubsw and vpaddw wrap (or saturate) beyond int16: exact while 255 sum |w| fits.
+        // vpmaddubsw and vpaddsw saturate beyond int16: exact while 255 sum |w| fits.
         const int64_t taps = inChannels * 9;
         for (int64_t oc = 0; oc < outChannels; ++oc) {
             int64_t bound = 0;

@@ -5,7 +5,7 @@
 // writes the full-resolution int32 map (16 channels x 288 x 512 = 9.4 MB per image) that the
 // pool reads back; here the sums stay in registers and only the pooled codes reach memory.
 // The sums are exact: with AVX-512 VNNI, u8 x s8 products summed in int32 (vpdpbusd); with AVX2,
-// pairs of products summed in int16 (vpmaddubsw, vpaddw), which holds where every partial sum
+// pairs of products summed in int16 (vpmaddubsw, vpaddsw), which holds where every partial sum
 // fits, i.e. 255 x sum |w| <= 32767 per output channel (3-bit weight codes: 255 x 27 x 4); a
 // layer with wider weights takes the engine's general path there (oneDNN, then
 // requantizeMaxPool), as every layer does on a CPU without AVX2. The pool picks each window's

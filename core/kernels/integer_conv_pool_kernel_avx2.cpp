@@ -1,7 +1,7 @@
 // AVX2 body of the fused first stage (compiled with -mavx2), for CPUs without AVX512_VNNI.
 // Output channels are the 16 int16 lanes of a register; each vpmaddubsw multiplies, in every
 // lane, two u8 input bytes (broadcast) by that lane's two s8 weights and adds the pair, and
-// vpaddw sums the pairs: exact for the weights packFusedConvWeights admits (255 x sum |w| per
+// vpaddsw sums the pairs: exact for the weights packFusedConvWeights admits (255 x sum |w| per
 // channel fits int16). A kernel row of an NHWC image is 3 x c consecutive bytes, so a 3x3
 // window takes 3 x groups pairs. The four sums of a 2x2 pool window are independent chains,
 // then max / min in int16, pick by the multiplier's sign, widen to int32, requantize, store.
