@@ -88,7 +88,7 @@ BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, kernel, true)->Unit(benchmark::
 BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, aten, false)->Unit(benchmark::kMillisecond);
 
 // Training batch norm of conv 0's f32 output (channels-last), forward and backward: tyq's kernels
-// (the ISA build cpuIsa() picks; compare TYQ_MAX_ISA=baseline) against ATen's.
+// (their AVX-512 or baseline build, as cpuIsa() picks) against ATen's.
 void BM_BatchNormChannelsLast(benchmark::State& state, bool kernel)
 {
     const at::Tensor x0 = firstActivation().contiguous(at::MemoryFormat::ChannelsLast);

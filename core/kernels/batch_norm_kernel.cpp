@@ -8,12 +8,7 @@ namespace {
 
 const detail::BatchNormLoops& loops()
 {
-    switch (cpuIsa()) {
-    case Isa::avx512: return detail::batchNormLoopsAvx512();
-    case Isa::avx2: return detail::batchNormLoopsAvx2();
-    case Isa::baseline: break;
-    }
-    return detail::batchNormLoopsBaseline();
+    return cpuIsa() == Isa::avx512 ? detail::batchNormLoopsAvx512() : detail::batchNormLoopsBaseline();
 }
 
 } // namespace

@@ -39,7 +39,6 @@ struct BatchNormLoops {
     decltype(&channelGradientAffine) gradientAffine;
 };
 const BatchNormLoops& batchNormLoopsBaseline();
-const BatchNormLoops& batchNormLoopsAvx2();
 const BatchNormLoops& batchNormLoopsAvx512();
 } // namespace detail
 

@@ -1,7 +1,6 @@
 // The batch-norm loops (kernels/batch_norm_kernel.h), compiled once per instruction set: in
-// batch_norm_kernel.cpp for any x86-64 CPU, in batch_norm_kernel_avx2.cpp with -mavx2 and in
-// batch_norm_kernel_avx512.cpp with -mavx512f (the compiler vectorizes the channel loops 8 or 16
-// floats wide there). Included only by those three.
+// batch_norm_kernel.cpp for any x86-64 CPU, in batch_norm_kernel_avx512.cpp with -mavx512f (the
+// compiler vectorizes the channel loops 16 floats wide there). Included only by those two.
 #include "kernels/batch_norm_kernel.h"
 
 #include <ATen/Parallel.h>
@@ -189,8 +188,6 @@ void channelGradientAffineLoop(const void* dy, const void* x, MapType type, int6
 
 #if defined(TYQ_KERNEL_AVX512)
 const BatchNormLoops& batchNormLoopsAvx512()
-#elif defined(TYQ_KERNEL_AVX2)
-const BatchNormLoops& batchNormLoopsAvx2()
 #else
 const BatchNormLoops& batchNormLoopsBaseline()
 #endif
