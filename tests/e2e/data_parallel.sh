@@ -16,8 +16,10 @@ common=(--data data/dac.data --batch-size 8 --accumulate 1 --width 128 --height 
 half=(--data data/dac.data --batch-size 4 --accumulate 1 --width 128 --height 64 --no-flip --eval-interval 1)
 
 # --- the same job on 1 and on 2 processes: fp, then LSQ ------------------------------------------
-# One optimizer step (8 images: one global batch per epoch), compared tightly; then four steps,
-# compared with the drift float rounding alone gives (the same job on 2 threads).
+# One optimizer step (8 images: one global batch per epoch), compared tightly, fp's averaged
+# gradients too (LSQ's part by rounding at max-pool near-ties: compare_runs.py); then four steps,
+# compared with the drift float rounding alone gives (the same job on 2 threads, and on oneDNN's
+# SSE4.1 convolutions).
 "$tyq" -q gen-data --out data8 --train 8 --val 4 --width 160 --height 96 --seed 3 >/dev/null || fail "gen-data 8"
 one=(--data data8/dac.data --accumulate 1 --width 128 --height 64 --no-flip --epochs 1 --sync-bn)
 for phase in fp lsq; do
@@ -27,19 +29,23 @@ for phase in fp lsq; do
         fail "$phase one step, 1 process: $(tail -3 step1.txt)"
     "$tyq" -q --threads 1 train "${one[@]}" "${from[@]}" --batch-size 4 --nproc 2 --out step_${phase}_2 >step2.txt 2>&1 ||
         fail "$phase one step, 2 processes: $(tail -3 step2.txt)"
-    "$python" "$here/compare_runs.py" step_${phase}_1 step_${phase}_2 &&
+    gradients=()
+    [[ $phase == fp ]] && gradients=(--gradients 1e-4)
+    "$python" "$here/compare_runs.py" step_${phase}_1 step_${phase}_2 "${gradients[@]}" &&
         pass "$phase: one step of 2 processes x batch 4 equals 1 process x batch 8" || fail "$phase: one step differs"
 done
 
 "$tyq" -q --threads 1 train "${common[@]}" --epochs 2 --sync-bn --out fp1 >fp1.txt 2>&1 || fail "fp, 1 process: $(tail -3 fp1.txt)"
 "$tyq" -q --threads 2 train "${common[@]}" --epochs 2 --sync-bn --out fp1t2 >fp1t2.txt 2>&1 || fail "fp, 2 threads: $(tail -3 fp1t2.txt)"
+ONEDNN_MAX_CPU_ISA=SSE41 "$tyq" -q --threads 1 train "${common[@]}" --epochs 2 --sync-bn --out fp1sse >fp1sse.txt 2>&1 ||
+    fail "fp, SSE4.1 convolutions: $(tail -3 fp1sse.txt)"
 if "$tyq" --threads 1 train "${half[@]}" --epochs 2 --sync-bn --nproc 2 --out fp2 >fp2.txt 2>&1; then
     grep -q "rank 0 of 2 processes (global batch 8, synchronized batch norm)" fp2/train.log &&
         pass "--nproc 2 runs one job of global batch 8" || fail "fp2/train.log: $(head -3 fp2/train.log)"
 else
     fail "fp, --nproc 2: $(tail -5 fp2.txt)"
 fi
-"$python" "$here/compare_runs.py" fp1 fp2 fp1t2 && pass "fp: four steps of 2 x 4 follow 1 x 8 (--sync-bn)" ||
+"$python" "$here/compare_runs.py" fp1 fp2 fp1t2 fp1sse && pass "fp: four steps of 2 x 4 follow 1 x 8 (--sync-bn)" ||
     fail "fp: 2 x 4 drifts from 1 x 8"
 extra=$(cd fp2 && ls | grep -v -x -e batches.csv -e checkpoints -e epochs.csv -e network.cfg -e options.yaml \
     -e run.json -e train.log -e train.rank1.log)
@@ -49,9 +55,11 @@ extra=$(cd fp2 && ls | grep -v -x -e batches.csv -e checkpoints -e epochs.csv -e
 lsq=(--quant "$source_dir/config/lsq-3bit.yaml" --from fp1/checkpoints/last.ckpt --epochs 2)
 "$tyq" -q --threads 1 train "${common[@]}" "${lsq[@]}" --sync-bn --out lsq1 >lsq1.txt 2>&1 || fail "LSQ, 1 process: $(tail -3 lsq1.txt)"
 "$tyq" -q --threads 2 train "${common[@]}" "${lsq[@]}" --sync-bn --out lsq1t2 >lsq1t2.txt 2>&1 || fail "LSQ, 2 threads: $(tail -3 lsq1t2.txt)"
+ONEDNN_MAX_CPU_ISA=SSE41 "$tyq" -q --threads 1 train "${common[@]}" "${lsq[@]}" --sync-bn --out lsq1sse >lsq1sse.txt 2>&1 ||
+    fail "LSQ, SSE4.1 convolutions: $(tail -3 lsq1sse.txt)"
 "$tyq" -q --threads 1 train "${half[@]}" "${lsq[@]}" --sync-bn --nproc 2 --out lsq2 >lsq2.txt 2>&1 ||
     fail "LSQ, --nproc 2: $(tail -5 lsq2.txt)"
-"$python" "$here/compare_runs.py" lsq1 lsq2 lsq1t2 && pass "LSQ: four steps of 2 x 4 follow 1 x 8, step sizes included" ||
+"$python" "$here/compare_runs.py" lsq1 lsq2 lsq1t2 lsq1sse && pass "LSQ: four steps of 2 x 4 follow 1 x 8, step sizes included" ||
     fail "LSQ: 2 x 4 drifts from 1 x 8"
 
 # Local batch norm (the default) is a different computation: the curves must differ.
