@@ -2,11 +2,13 @@
 
 #include "common/error.h"
 #include "model/bf16_convolution.h"
+#include "model/code_convolution.h"
 #include "model/fast_ops.h"
 #include "model/yolo_head.h"
 
 #include <torch/nn/init.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace tyq {
@@ -32,9 +34,20 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
     const torch::Tensor input = quanA ? quanA(x.to(torch::kFloat)) : x; // codes from f32, whatever the precision
     if (precision == Precision::bf16)
         return convolveBf16(input, effectiveWeight(), bias, stride, padding);
+    if (convolvesCodes())
+        return convolveCodes(input, effectiveWeight(), quanA->s, quanW->s, bias, stride, padding, channelsLast);
     if (channelsLast)
         return convolve(input, effectiveWeight(), bias, stride, padding);
     return at::conv2d(input, effectiveWeight(), bias, {stride, stride}, {padding, padding});
+}
+
+bool QuantConv2dImpl::convolvesCodes() const
+{
+    if (!quanA || !quanW || !quanA->spec().enabled() || !quanW->spec().enabled())
+        return false;
+    auto largest = [](const QuantizerSpec& q) { return std::max(std::abs(q.qmin()), std::abs(q.qmax())); };
+    return codeConvolutionIsExact(largest(quanA->spec()), largest(quanW->spec()),
+                                  weight.size(1) * weight.size(2) * weight.size(3));
 }
 
 torch::Tensor QuantConv2dImpl::effectiveWeight()

@@ -55,7 +55,8 @@ struct NetworkExecution {
 };
 
 /// A convolution with optional LSQ quantizers on its input activation and its weight:
-/// conv(quan_a(x), quan_w(W)) + bias, the reference's QuanConv2d.
+/// conv(quan_a(x), quan_w(W)) + bias, the reference's QuanConv2d (with both quantizers, computed
+/// from the codes, exactly: model/code_convolution.h).
 class QuantConv2dImpl : public torch::nn::Module {
 public:
     QuantConv2dImpl(int64_t inChannels, const ConvSpec& spec);
@@ -67,6 +68,9 @@ public:
     bool quantized() const { return !quanW.is_empty(); }
     /// The weight as the conv sees it (fake-quantized when quantized).
     torch::Tensor effectiveWeight();
+    /// Whether forward convolves integer codes (model/code_convolution.h): input and weight both
+    /// quantized, and f32 sums their codes exactly. In f32; bf16 rounds the fake-quantized values.
+    bool convolvesCodes() const;
 
     torch::Tensor weight;
     torch::Tensor bias; ///< undefined when the layer has batch norm

@@ -126,7 +126,10 @@ LsqQuantizerImpl::LsqQuantizerImpl(const QuantizerSpec& spec, QuantizerRole role
         init = torch::ones({channels, 1, 1, 1});
     else
         init = torch::ones({});
-    s = register_parameter("s", init);
+    // A quantizer at bit 0 is the identity: its step size gets no gradient, and data
+    // parallelism must not hand it zeros (Adam would then keep state for it, and weight decay
+    // would move it, on N processes but not on one).
+    s = register_parameter("s", init, /*requires_grad=*/spec.enabled());
 }
 
 torch::Tensor LsqQuantizerImpl::forward(const torch::Tensor& x)
@@ -144,14 +147,18 @@ void LsqQuantizerImpl::initStepFromWeight(const torch::Tensor& weight)
         return;
     torch::NoGradGuard noGrad;
     const double sqrtQp = std::sqrt(static_cast<double>(spec_.qmax()));
+    // Means in double: a float mean's last bit depends on how many threads summed it, and one
+    // ulp of a step moves the weights that sit on a code boundary, so runs on other thread
+    // counts (or data-parallel ranks) would start from other codes.
+    const torch::Tensor magnitude = weight.detach().abs().to(torch::kDouble);
     torch::Tensor value;
     if (spec_.perChannel) {
         std::vector<int64_t> dims;
         for (int64_t d = 1; d < weight.dim(); ++d)
             dims.push_back(d);
-        value = weight.detach().abs().mean(dims, /*keepdim=*/true) * 2 / sqrtQp;
+        value = magnitude.mean(dims, /*keepdim=*/true) * 2 / sqrtQp;
     } else {
-        value = weight.detach().abs().mean() * 2 / sqrtQp;
+        value = magnitude.mean() * 2 / sqrtQp;
     }
     s.set_data(value.to(s.dtype()).reshape(s.sizes()).clone());
 }
@@ -162,7 +169,7 @@ void LsqQuantizerImpl::initStepFromActivation(const torch::Tensor& x)
         return;
     torch::NoGradGuard noGrad;
     const double sqrtQp = std::sqrt(static_cast<double>(spec_.qmax()));
-    const torch::Tensor value = x.detach().abs().mean() * 2 / sqrtQp;
+    const torch::Tensor value = x.detach().abs().to(torch::kDouble).mean() * 2 / sqrtQp; // double: see above
     // A dead input (all zeros) would give s = 0 and divide by zero: keep the constant then.
     if (value.item<double>() > 0)
         s.set_data(value.to(s.dtype()).reshape(s.sizes()).clone());
