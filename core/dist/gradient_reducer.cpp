@@ -7,8 +7,11 @@
 namespace tyq {
 
 GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Collective& collective, int64_t bucketBytes)
-    : parameters_(std::move(parameters)), collective_(collective)
+    : collective_(collective)
 {
+    for (at::Tensor& p : parameters)
+        if (p.requires_grad())
+            parameters_.push_back(std::move(p));
     int64_t filled = 0;
     for (size_t i = parameters_.size(); i-- > 0;) {
         const int64_t bytes = parameters_[i].numel() * static_cast<int64_t>(parameters_[i].element_size());

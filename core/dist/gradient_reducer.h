@@ -1,7 +1,8 @@
 // Data-parallel gradient averaging: every parameter's gradient (LSQ step sizes included) summed
 // across ranks with allreduce in buckets of about `bucketBytes`, then divided by the world size,
-// so every rank's optimizer takes the same step. Parameters without a gradient take part as
-// zeros, so that every rank reduces the same buffers.
+// so every rank's optimizer takes the same step. Parameters that need no gradient (a bit-0
+// quantizer's step size) are left out; those without one on this rank take part as zeros, so
+// that every rank reduces the same buffers.
 #pragma once
 
 #include <ATen/core/Tensor.h>
