@@ -22,9 +22,9 @@ struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutio
         at::Tensor y;
         {
             at::NoGradGuard noGrad;
-            // A code times a step, divided by the step (or by one an ulp away), is within two
-            // ulps of the code: round() gives it back.
-            const at::Tensor inputCodes = at::round(input / inputStep.reshape({}));
+            // A code times a step, times the step's reciprocal (the step an ulp away or not), is
+            // within a few ulps of the code: round() gives it back.
+            const at::Tensor inputCodes = (input * inputStep.reciprocal().reshape({})).round_(); // one new map
             const at::Tensor weightCodes = at::round(weight / weightStep.reshape({-1, 1, 1, 1}));
             const at::Tensor scale = (inputStep.reshape({}) * weightStep.reshape({-1})).reshape({1, -1, 1, 1});
             y = convolution(inputCodes, weightCodes, stride, padding, channelsLast).mul_(scale);
