@@ -71,11 +71,16 @@ BENCHMARK_CAPTURE(BM_MaxPool2x2, kernel, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MaxPool2x2, aten, false)->Unit(benchmark::kMillisecond);
 
 // The channels-last pool of the fast and bf16 training paths, forward and backward, on conv 0's
-// output in bf16: the kernel with one-byte windows against ATen's int64 indices.
-void BM_MaxPool2x2ChannelsLastBf16(benchmark::State& state, bool kernel)
+// output in f32 or bf16: the kernel with one-byte windows (AVX-512; f32 also AVX2) against
+// ATen's int64 indices.
+void maxPool2x2ChannelsLast(benchmark::State& state, bool kernel, at::ScalarType type)
 {
-    const at::Tensor x0 = firstActivation().to(at::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
-    const at::Tensor upstream = at::ones({8, 16, 144, 256}, at::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor x0 = firstActivation().to(type).contiguous(at::MemoryFormat::ChannelsLast);
+    if (kernel && !tyq::kernels::maxPool2x2ChannelsLastFits(x0)) {
+        state.SkipWithError("no channels-last pool kernel for this type on this CPU");
+        return;
+    }
+    const at::Tensor upstream = at::ones({8, 16, 144, 256}, type).contiguous(at::MemoryFormat::ChannelsLast);
     for (auto _ : state) {
         const at::Tensor x = x0.detach().requires_grad_(true);
         const at::Tensor y = kernel ? tyq::maxPool2x2(x) : at::max_pool2d(x, {2, 2}, {2, 2});
@@ -84,8 +89,18 @@ void BM_MaxPool2x2ChannelsLastBf16(benchmark::State& state, bool kernel)
     }
     state.SetItemsProcessed(state.iterations() * x0.numel());
 }
+void BM_MaxPool2x2ChannelsLastBf16(benchmark::State& state, bool kernel)
+{
+    maxPool2x2ChannelsLast(state, kernel, at::kBFloat16);
+}
+void BM_MaxPool2x2ChannelsLastF32(benchmark::State& state, bool kernel)
+{
+    maxPool2x2ChannelsLast(state, kernel, at::kFloat);
+}
 BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, kernel, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastBf16, aten, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastF32, kernel, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_MaxPool2x2ChannelsLastF32, aten, false)->Unit(benchmark::kMillisecond);
 
 // Training batch norm of conv 0's f32 output (channels-last), forward and backward: tyq's kernels
 // (their AVX-512 or baseline build, as cpuIsa() picks) against ATen's.

@@ -50,11 +50,28 @@ std::tuple<at::Tensor, at::Tensor> maxPool2x2WithIndices(const at::Tensor& x)
     return {out, indices};
 }
 
+namespace {
+
+// Which body takes a channels-last map of this type and channel count on this CPU.
+enum class ChannelsLastBody { none, avx2, avx512 };
+
+ChannelsLastBody channelsLastBody(at::ScalarType type, int64_t channels)
+{
+    const Isa isa = cpuIsa();
+    if (isa == Isa::avx512 && cpuHasAvx512BwVl() && (type == at::kFloat || type == at::kBFloat16) && channels % 16 == 0)
+        return ChannelsLastBody::avx512;
+    if (isa >= Isa::avx2 && type == at::kFloat && channels % 8 == 0)
+        return ChannelsLastBody::avx2;
+    return ChannelsLastBody::none;
+}
+
+} // namespace
+
 bool maxPool2x2ChannelsLastFits(const at::Tensor& x)
 {
-    return cpuIsa() == Isa::avx512 && cpuHasAvx512BwVl() && x.dim() == 4 && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
-           x.device().is_cpu() && x.size(1) % 16 == 0 && x.size(2) >= 2 && x.size(3) >= 2 &&
-           x.is_contiguous(at::MemoryFormat::ChannelsLast);
+    return x.dim() == 4 && x.device().is_cpu() && x.size(2) >= 2 && x.size(3) >= 2 &&
+           x.is_contiguous(at::MemoryFormat::ChannelsLast) &&
+           channelsLastBody(x.scalar_type(), x.size(1)) != ChannelsLastBody::none;
 }
 
 std::tuple<at::Tensor, at::Tensor> maxPool2x2ChannelsLast(const at::Tensor& x)
@@ -63,8 +80,11 @@ std::tuple<at::Tensor, at::Tensor> maxPool2x2ChannelsLast(const at::Tensor& x)
     const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     at::Tensor out = at::empty({n, c, h / 2, w / 2}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
     at::Tensor window = at::empty({n, h / 2, w / 2, c}, x.options().dtype(at::kByte));
-    detail::maxPool2x2ChannelsLastAvx512(x.data_ptr(), x.scalar_type() == at::kBFloat16, n, h, w, c, out.data_ptr(),
-                                         window.data_ptr<uint8_t>());
+    if (channelsLastBody(x.scalar_type(), c) == ChannelsLastBody::avx2)
+        detail::maxPool2x2ChannelsLastAvx2(x.data_ptr<float>(), n, h, w, c, out.data_ptr<float>(), window.data_ptr<uint8_t>());
+    else
+        detail::maxPool2x2ChannelsLastAvx512(x.data_ptr(), x.scalar_type() == at::kBFloat16, n, h, w, c, out.data_ptr(),
+                                             window.data_ptr<uint8_t>());
     return {out, window};
 }
 
@@ -73,12 +93,17 @@ at::Tensor maxPool2x2ChannelsLastBackward(const at::Tensor& gradOutput, const at
 {
     const at::Tensor dy = gradOutput.contiguous(at::MemoryFormat::ChannelsLast);
     const int64_t n = inputSizes[0], c = inputSizes[1], h = inputSizes[2], w = inputSizes[3];
+    const ChannelsLastBody body = channelsLastBody(dy.scalar_type(), c);
     TORCH_CHECK(window.is_contiguous() && window.scalar_type() == at::kByte && dy.size(1) == c && dy.size(2) == h / 2 &&
-                    dy.size(3) == w / 2 && c % 16 == 0,
+                    dy.size(3) == w / 2 && body != ChannelsLastBody::none,
                 "maxPool2x2ChannelsLastBackward: gradient and window do not fit the input");
     at::Tensor dx = at::empty(inputSizes, dy.options().memory_format(at::MemoryFormat::ChannelsLast));
-    detail::maxPool2x2ChannelsLastBackwardAvx512(dy.data_ptr(), window.data_ptr<uint8_t>(),
-                                                 dy.scalar_type() == at::kBFloat16, n, h, w, c, dx.data_ptr());
+    if (body == ChannelsLastBody::avx2)
+        detail::maxPool2x2ChannelsLastBackwardAvx2(dy.data_ptr<float>(), window.data_ptr<uint8_t>(), n, h, w, c,
+                                                   dx.data_ptr<float>());
+    else
+        detail::maxPool2x2ChannelsLastBackwardAvx512(dy.data_ptr(), window.data_ptr<uint8_t>(),
+                                                     dy.scalar_type() == at::kBFloat16, n, h, w, c, dx.data_ptr());
     return dx;
 }
 

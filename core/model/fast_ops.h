@@ -16,9 +16,10 @@ namespace tyq {
 at::Tensor convolve(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                     int64_t padding);
 
-/// max_pool2d(x, 2, 2) of a contiguous NCHW float x, or (on AVX-512) a channels-last float or
-/// bf16 x with channels a multiple of 16, with autograd: the same values and argmax (so the same
-/// gradients) as ATen's, from faster kernels. Other inputs go to ATen.
+/// max_pool2d(x, 2, 2) of a contiguous NCHW float x, or a channels-last one that
+/// kernels::maxPool2x2ChannelsLastFits (float on AVX2, float or bf16 on AVX-512), with autograd:
+/// the same values and argmax (so the same gradients) as ATen's, from faster kernels. Other
+/// inputs go to ATen.
 at::Tensor maxPool2x2(const at::Tensor& x);
 
 /// Whether batchNormChannelsLast takes x: a 4-d channels-last float or bf16 CPU tensor.

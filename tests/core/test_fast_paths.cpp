@@ -217,15 +217,17 @@ TEST(FastPaths, ChannelsLastMaxPoolMatchesATenWithGradients)
         int64_t n, c, h, w;
         at::ScalarType type;
     };
-    for (const Case& k : std::vector<Case>{{2, 16, 6, 8, at::kFloat}, {1, 32, 7, 9, at::kFloat}, {2, 32, 5, 6, at::kBFloat16},
-                                           {1, 16, 4, 3, at::kBFloat16}}) {
+    int checked = 0;
+    for (const Case& k : std::vector<Case>{{2, 16, 6, 8, at::kFloat}, {1, 32, 7, 9, at::kFloat}, {1, 8, 5, 4, at::kFloat},
+                                           {2, 32, 5, 6, at::kBFloat16}, {1, 16, 4, 3, at::kBFloat16}}) {
         at::manual_seed(5);
         at::Tensor x0 = at::randint(0, 4, {k.n, k.c, k.h, k.w}).to(at::kFloat) * 0.25; // many ties
         x0[0][0][0][1] = std::nanf("");
         x0[0][k.c - 1][1][0] = std::nanf(""), x0[0][k.c - 1][1][1] = std::nanf("");
         x0 = x0.to(k.type).contiguous(at::MemoryFormat::ChannelsLast);
         if (!kernels::maxPool2x2ChannelsLastFits(x0))
-            GTEST_SKIP() << "no AVX-512 BW/VL here: channels-last pools go to ATen";
+            continue; // bf16 needs AVX-512 BW/VL (the pool then goes to ATen)
+        ++checked;
         const at::Tensor upstream = at::randn({k.n, k.c, k.h / 2, k.w / 2}).to(k.type);
         auto run = [&](bool kernel) {
             const at::Tensor x = x0.clone().requires_grad_(true);
@@ -243,6 +245,8 @@ TEST(FastPaths, ChannelsLastMaxPoolMatchesATenWithGradients)
             << what << ": values";
         EXPECT_TRUE(at::equal(dx.to(at::kFloat), dxATen.to(at::kFloat))) << what << ": gradients (the same picks)";
     }
+    if (checked == 0)
+        GTEST_SKIP() << "no AVX2 here: channels-last pools go to ATen";
 }
 
 TEST(FastPaths, ConvPoolKernelMatchesConvAffinePoolQuantizeOpByOp)
