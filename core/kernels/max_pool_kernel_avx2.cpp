@@ -4,12 +4,11 @@
 // masked by that position, at the four window positions. bf16 maps (AVX-512 only) stay on the
 // AVX-512 body.
 #include "kernels/max_pool_kernel.h"
+#include "kernels/max_pool_kernel_impl.h"
 
 #include <ATen/Parallel.h>
 
 #include <immintrin.h>
-
-#include <cstring>
 
 namespace tyq::kernels::detail {
 namespace {
@@ -17,65 +16,36 @@ namespace {
 void poolRows(const float* in, int64_t h, int64_t w, int64_t c, int64_t oh, int64_t begin, int64_t end, float* out,
               uint8_t* window)
 {
-    const int64_t ow = w / 2;
-    for (int64_t row = begin; row < end; ++row) {
-        const int64_t image = row / oh, y = row % oh;
-        const float* top = in + ((image * h + 2 * y) * w) * c;
-        const float* bottom = top + w * c;
-        for (int64_t x = 0; x < ow; ++x) {
-            const float* p[4] = {top + 2 * x * c, top + (2 * x + 1) * c, bottom + 2 * x * c, bottom + (2 * x + 1) * c};
-            float* o = out + (row * ow + x) * c;
-            uint8_t* pick = window + (row * ow + x) * c;
-            for (int64_t k = 0; k < c; k += 8) {
-                __m256 m = _mm256_loadu_ps(p[0] + k);
-                __m256 at = _mm256_setzero_ps(); // window positions as floats, blended like the values
-                for (int j = 1; j < 4; ++j) {
-                    const __m256 v = _mm256_loadu_ps(p[j] + k);
-                    const __m256 takes = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-                    m = _mm256_blendv_ps(m, v, takes);
-                    at = _mm256_blendv_ps(at, _mm256_set1_ps(static_cast<float>(j)), takes);
-                }
-                _mm256_storeu_ps(o + k, m);
-                // 8 positions (0..3) to 8 bytes.
-                const __m256i positions = _mm256_cvtps_epi32(at);
-                const __m128i halves = _mm_packs_epi32(_mm256_castsi256_si128(positions), _mm256_extracti128_si256(positions, 1));
-                _mm_storel_epi64(reinterpret_cast<__m128i*>(pick + k), _mm_packus_epi16(halves, halves));
+    forEachWindow(in, h, w, c, oh, begin, end, out, window, [c](const float* const* p, float* o, uint8_t* pick) {
+        for (int64_t k = 0; k < c; k += 8) {
+            __m256 m = _mm256_loadu_ps(p[0] + k);
+            __m256 at = _mm256_setzero_ps(); // window positions as floats, blended like the values
+            for (int j = 1; j < 4; ++j) {
+                const __m256 v = _mm256_loadu_ps(p[j] + k);
+                const __m256 takes = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                m = _mm256_blendv_ps(m, v, takes);
+                at = _mm256_blendv_ps(at, _mm256_set1_ps(static_cast<float>(j)), takes);
             }
+            _mm256_storeu_ps(o + k, m);
+            // 8 positions (0..3) to 8 bytes.
+            const __m256i positions = _mm256_cvtps_epi32(at);
+            const __m128i halves = _mm_packs_epi32(_mm256_castsi256_si128(positions), _mm256_extracti128_si256(positions, 1));
+            _mm_storel_epi64(reinterpret_cast<__m128i*>(pick + k), _mm_packus_epi16(halves, halves));
         }
-    }
+    });
 }
 
 void unpoolRows(const float* dy, const uint8_t* window, int64_t h, int64_t w, int64_t c, int64_t rowPairs, int64_t begin,
                 int64_t end, float* dx)
 {
-    const int64_t oh = h / 2, ow = w / 2;
-    for (int64_t row = begin; row < end; ++row) {
-        const int64_t image = row / rowPairs, y = row % rowPairs;
-        float* top = dx + ((image * h + 2 * y) * w) * c;
-        if (y == oh) { // an odd last row gets no gradient
-            std::memset(top, 0, static_cast<size_t>(w * c) * sizeof(float));
-            continue;
+    forEachWindowGradient(dy, window, h, w, c, rowPairs, begin, end, dx, [c](float* const* q, const float* g, const uint8_t* pick) {
+        for (int64_t k = 0; k < c; k += 8) {
+            const __m256i at = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(pick + k)));
+            const __m256 v = _mm256_loadu_ps(g + k);
+            for (int j = 0; j < 4; ++j)
+                _mm256_storeu_ps(q[j] + k, _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_set1_epi32(j)))));
         }
-        float* bottom = top + w * c;
-        const int64_t first = (image * oh + y) * ow;
-        for (int64_t x = 0; x < ow; ++x) {
-            float* q[4] = {top + 2 * x * c, top + (2 * x + 1) * c, bottom + 2 * x * c, bottom + (2 * x + 1) * c};
-            const float* g = dy + (first + x) * c;
-            const uint8_t* pick = window + (first + x) * c;
-            for (int64_t k = 0; k < c; k += 8) {
-                const __m256i at =
-                    _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(pick + k)));
-                const __m256 v = _mm256_loadu_ps(g + k);
-                for (int j = 0; j < 4; ++j)
-                    _mm256_storeu_ps(q[j] + k,
-                                     _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_set1_epi32(j)))));
-            }
-        }
-        if (w % 2) { // an odd last column gets no gradient
-            std::memset(top + (w - 1) * c, 0, static_cast<size_t>(c) * sizeof(float));
-            std::memset(bottom + (w - 1) * c, 0, static_cast<size_t>(c) * sizeof(float));
-        }
-    }
+    });
 }
 
 } // namespace

@@ -4,12 +4,12 @@
 // the four window positions.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" // GCC 12, inside its own intrinsics
 #include "kernels/max_pool_kernel.h"
+#include "kernels/max_pool_kernel_impl.h"
 
 #include <ATen/Parallel.h>
 
 #include <immintrin.h>
 
-#include <algorithm>
 #include <type_traits>
 
 namespace tyq::kernels::detail {
@@ -28,45 +28,35 @@ void poolRows(const void* inVoid, int64_t h, int64_t w, int64_t c, int64_t oh, i
               uint8_t* window)
 {
     using Bits = std::conditional_t<Bf16, uint16_t, float>;
-    const auto* in = static_cast<const Bits*>(inVoid);
-    auto* out = static_cast<Bits*>(outVoid);
-    const int64_t ow = w / 2;
-    for (int64_t row = begin; row < end; ++row) {
-        const int64_t image = row / oh, y = row % oh;
-        const Bits* top = in + ((image * h + 2 * y) * w) * c;
-        const Bits* bottom = top + w * c;
-        for (int64_t x = 0; x < ow; ++x) {
-            const Bits* p[4] = {top + 2 * x * c, top + (2 * x + 1) * c, bottom + 2 * x * c, bottom + (2 * x + 1) * c};
-            Bits* o = out + (row * ow + x) * c;
-            uint8_t* pick = window + (row * ow + x) * c;
-            for (int64_t k = 0; k < c; k += 16) {
-                __m128i at = _mm_setzero_si128();
-                if constexpr (Bf16) {
-                    __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[0] + k));
-                    __m512 m = widen(bits);
-                    for (int j = 1; j < 4; ++j) {
-                        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[j] + k));
-                        const __m512 v = widen(b);
-                        const __mmask16 t = takes(v, m);
-                        m = _mm512_mask_mov_ps(m, t, v);
-                        bits = _mm256_mask_mov_epi16(bits, t, b);
-                        at = _mm_mask_mov_epi8(at, t, _mm_set1_epi8(static_cast<char>(j)));
-                    }
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + k), bits);
-                } else {
-                    __m512 m = _mm512_loadu_ps(p[0] + k);
-                    for (int j = 1; j < 4; ++j) {
-                        const __m512 v = _mm512_loadu_ps(p[j] + k);
-                        const __mmask16 t = takes(v, m);
-                        m = _mm512_mask_mov_ps(m, t, v);
-                        at = _mm_mask_mov_epi8(at, t, _mm_set1_epi8(static_cast<char>(j)));
-                    }
-                    _mm512_storeu_ps(o + k, m);
-                }
-                _mm_storeu_si128(reinterpret_cast<__m128i*>(pick + k), at);
-            }
-        }
-    }
+    forEachWindow(static_cast<const Bits*>(inVoid), h, w, c, oh, begin, end, static_cast<Bits*>(outVoid), window,
+                  [c](const Bits* const* p, Bits* o, uint8_t* pick) {
+                      for (int64_t k = 0; k < c; k += 16) {
+                          __m128i at = _mm_setzero_si128();
+                          if constexpr (Bf16) {
+                              __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[0] + k));
+                              __m512 m = widen(bits);
+                              for (int j = 1; j < 4; ++j) {
+                                  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[j] + k));
+                                  const __m512 v = widen(b);
+                                  const __mmask16 t = takes(v, m);
+                                  m = _mm512_mask_mov_ps(m, t, v);
+                                  bits = _mm256_mask_mov_epi16(bits, t, b);
+                                  at = _mm_mask_mov_epi8(at, t, _mm_set1_epi8(static_cast<char>(j)));
+                              }
+                              _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + k), bits);
+                          } else {
+                              __m512 m = _mm512_loadu_ps(p[0] + k);
+                              for (int j = 1; j < 4; ++j) {
+                                  const __m512 v = _mm512_loadu_ps(p[j] + k);
+                                  const __mmask16 t = takes(v, m);
+                                  m = _mm512_mask_mov_ps(m, t, v);
+                                  at = _mm_mask_mov_epi8(at, t, _mm_set1_epi8(static_cast<char>(j)));
+                              }
+                              _mm512_storeu_ps(o + k, m);
+                          }
+                          _mm_storeu_si128(reinterpret_cast<__m128i*>(pick + k), at);
+                      }
+                  });
 }
 
 template <bool Bf16>
@@ -74,22 +64,9 @@ void unpoolRows(const void* dyVoid, const uint8_t* window, int64_t h, int64_t w,
                 int64_t begin, int64_t end, void* dxVoid)
 {
     using Bits = std::conditional_t<Bf16, uint16_t, float>;
-    const auto* dy = static_cast<const Bits*>(dyVoid);
-    auto* dx = static_cast<Bits*>(dxVoid);
-    const int64_t oh = h / 2, ow = w / 2;
-    for (int64_t row = begin; row < end; ++row) {
-        const int64_t image = row / rowPairs, y = row % rowPairs;
-        Bits* top = dx + ((image * h + 2 * y) * w) * c;
-        if (y == oh) { // an odd last row gets no gradient
-            std::fill(top, top + w * c, Bits{0});
-            continue;
-        }
-        Bits* bottom = top + w * c;
-        const int64_t first = (image * oh + y) * ow;
-        for (int64_t x = 0; x < ow; ++x) {
-            Bits* q[4] = {top + 2 * x * c, top + (2 * x + 1) * c, bottom + 2 * x * c, bottom + (2 * x + 1) * c};
-            const Bits* g = dy + (first + x) * c;
-            const uint8_t* pick = window + (first + x) * c;
+    forEachWindowGradient(
+        static_cast<const Bits*>(dyVoid), window, h, w, c, rowPairs, begin, end, static_cast<Bits*>(dxVoid),
+        [c](Bits* const* q, const Bits* g, const uint8_t* pick) {
             for (int64_t k = 0; k < c; k += 16) {
                 const __m128i at = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pick + k));
                 if constexpr (Bf16) {
@@ -104,12 +81,7 @@ void unpoolRows(const void* dyVoid, const uint8_t* window, int64_t h, int64_t w,
                                          _mm512_maskz_mov_ps(_mm_cmpeq_epi8_mask(at, _mm_set1_epi8(static_cast<char>(j))), v));
                 }
             }
-        }
-        if (w % 2) { // an odd last column gets no gradient
-            std::fill(top + (w - 1) * c, top + w * c, Bits{0});
-            std::fill(bottom + (w - 1) * c, bottom + w * c, Bits{0});
-        }
-    }
+        });
 }
 
 } // namespace
