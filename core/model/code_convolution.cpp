@@ -8,16 +8,10 @@
 namespace tyq {
 namespace {
 
-at::Tensor convolution(const at::Tensor& x, const at::Tensor& weight, int64_t stride, int64_t padding, bool channelsLast)
-{
-    return channelsLast ? convolve(x, weight, at::Tensor(), stride, padding)
-                        : at::conv2d(x, weight, at::Tensor(), {stride, stride}, {padding, padding});
-}
-
 struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutionFunction> {
     static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias, const at::Tensor& inputStep, const at::Tensor& weightStep,
-                              int64_t stride, int64_t padding, bool channelsLast)
+                              int64_t stride, int64_t padding)
     {
         at::Tensor y;
         {
@@ -27,7 +21,8 @@ struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutio
             const at::Tensor inputCodes = (input * inputStep.reciprocal().reshape({})).round_(); // one new map
             const at::Tensor weightCodes = at::round(weight / weightStep.reshape({-1, 1, 1, 1}));
             const at::Tensor scale = (inputStep.reshape({}) * weightStep.reshape({-1})).reshape({1, -1, 1, 1});
-            y = convolution(inputCodes, weightCodes, stride, padding, channelsLast).mul_(scale);
+            // A channels-last input (the codes keep its layout) goes to oneDNN, an NCHW one to conv2d.
+            y = convolve(inputCodes, weightCodes, at::Tensor(), stride, padding).mul_(scale);
             if (bias.numel() > 0)
                 y.add_(bias.reshape({1, -1, 1, 1}));
         }
@@ -53,7 +48,7 @@ struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutio
             hasBias ? at::OptionalIntArrayRef(biasSizes) : at::OptionalIntArrayRef(), {stride, stride},
             {padding, padding}, {1, 1}, false, {0, 0}, 1,
             {ctx->needs_input_grad(0), ctx->needs_input_grad(1), hasBias && ctx->needs_input_grad(2)});
-        return {gradInput, gradWeight, gradBias, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+        return {gradInput, gradWeight, gradBias, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     }
 };
 
@@ -68,13 +63,12 @@ bool codeConvolutionIsExact(int64_t maxInputCode, int64_t maxWeightCode, int64_t
 }
 
 at::Tensor convolveCodes(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& inputStep,
-                         const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding,
-                         bool channelsLast)
+                         const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding)
 {
     // LibTorch 1.13's Function::apply takes no undefined tensor: no bias is an empty one.
     const at::Tensor biasOrNone = bias.defined() ? bias : at::empty({0}, weight.options());
     return CodeConvolutionFunction::apply(input, weight, biasOrNone, inputStep.detach(), weightStep.detach(), stride,
-                                          padding, channelsLast);
+                                          padding);
 }
 
 } // namespace tyq

@@ -22,11 +22,10 @@ bool codeConvolutionIsExact(int64_t maxInputCode, int64_t maxWeightCode, int64_t
 /// conv2d(input, weight, bias, stride, padding) (dilation 1, one group) of an input and a weight
 /// that are codes times a step: `inputStep` (one value) and `weightStep` (one value, or one per
 /// output channel, [C, 1, 1, 1]). The value is conv(codes) * (inputStep * weightStep) + bias,
-/// the codes recovered as round(x / step); channelsLast sends a channels-last input to oneDNN
-/// (fast_ops.h convolve). Gradients reach input, weight and bias as conv2d's at those values;
+/// the codes recovered as round(x / step); a channels-last input goes to oneDNN (fast_ops.h
+/// convolve). Gradients reach input, weight and bias as conv2d's at those values;
 /// the steps get none here (they reach them through the quantizers that made input and weight).
 at::Tensor convolveCodes(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& inputStep,
-                         const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding,
-                         bool channelsLast);
+                         const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding);
 
 } // namespace tyq

@@ -35,7 +35,7 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
     if (precision == Precision::bf16)
         return convolveBf16(input, effectiveWeight(), bias, stride, padding);
     if (convolvesCodes())
-        return convolveCodes(input, effectiveWeight(), quanA->s, quanW->s, bias, stride, padding, channelsLast);
+        return convolveCodes(input, effectiveWeight(), quanA->s, quanW->s, bias, stride, padding);
     if (channelsLast)
         return convolve(input, effectiveWeight(), bias, stride, padding);
     return at::conv2d(input, effectiveWeight(), bias, {stride, stride}, {padding, padding});

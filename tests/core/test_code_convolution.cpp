@@ -58,7 +58,7 @@ TEST(CodeConvolution, IsExactAndTheSameBitsInEitherLayoutAndOnAnyThreadCount)
                 const at::Tensor input =
                     channelsLast ? o.input.detach().contiguous(at::MemoryFormat::ChannelsLast) : o.input.detach();
                 const at::Tensor y =
-                    convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, o.bias.detach(), 1, 1, channelsLast);
+                    convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, o.bias.detach(), 1, 1);
                 EXPECT_TRUE(at::equal(y.contiguous(), expected))
                     << "per channel " << perChannel << ", channels-last " << channelsLast << ", " << t
                     << " threads: largest difference " << (y - expected).abs().max().item<float>();
@@ -72,10 +72,10 @@ TEST(CodeConvolution, OneImageAloneGivesTheBitsItGetsInABatch)
     // What data parallelism relies on: a rank's share of a batch computes its images exactly as
     // the whole batch does.
     const Operands o = operands(false, false, 8);
-    const at::Tensor whole = convolveCodes(o.input.detach(), o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, false);
+    const at::Tensor whole = convolveCodes(o.input.detach(), o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1);
     for (int64_t i = 0; i < 8; i += 3) {
         const at::Tensor one =
-            convolveCodes(o.input.detach().narrow(0, i, 1), o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, false);
+            convolveCodes(o.input.detach().narrow(0, i, 1), o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1);
         EXPECT_TRUE(at::equal(one, whole.narrow(0, i, 1))) << "image " << i;
     }
 }
@@ -89,7 +89,9 @@ TEST(CodeConvolution, EqualCodeSumsGiveEqualOutputs)
     at::Tensor w = at::randint(-4, 4, {16, 32, 3, 3});
     w = (w + w.flip({3})).clamp(-4, 3);
     const at::Tensor input = a * o.inputStep.reshape({}), weight = w * o.weightStep;
-    const at::Tensor y = convolveCodes(input, weight, o.inputStep, o.weightStep, {}, 1, 1, true).contiguous();
+    const at::Tensor y =
+        convolveCodes(input.contiguous(at::MemoryFormat::ChannelsLast), weight, o.inputStep, o.weightStep, {}, 1, 1)
+            .contiguous();
     EXPECT_TRUE(at::equal(y, y.flip({3})));
 }
 
@@ -100,7 +102,7 @@ TEST(CodeConvolution, GradientsAreConv2dsAtTheFakeQuantizedValues)
             const Operands o = operands(true, withBias);
             const at::Tensor upstream = at::randn({4, 16, 12, 20});
             const at::Tensor input = channelsLast ? o.input.contiguous(at::MemoryFormat::ChannelsLast) : o.input;
-            convolveCodes(input, o.weight, o.inputStep, o.weightStep, o.bias, 1, 1, channelsLast).backward(upstream);
+            convolveCodes(input, o.weight, o.inputStep, o.weightStep, o.bias, 1, 1).backward(upstream);
             const at::Tensor gotInput = o.input.grad().clone(), gotWeight = o.weight.grad().clone();
 
             const at::Tensor x = o.input.detach().requires_grad_(), w = o.weight.detach().requires_grad_();
