@@ -1,7 +1,6 @@
 #include "model/bf16_convolution.h"
 
 #include "kernels/cpu_isa.h"
-#include "model/fast_ops.h"
 
 #include <ATen/ATen.h>
 #include <algorithm>
@@ -16,9 +15,6 @@ namespace {
 // kernel is right whole, and the bands' copies would only cost). Each band reads its receptive
 // field's columns of x; the zero padding is added only where a band touches the image's edge.
 constexpr int64_t kSafeBandWidth = 128;
-
-// Input channels from which a conv runs in bf16 on a CPU without AMX (see convolveBf16).
-constexpr int64_t kMinBf16InputChannels = 16;
 
 at::Tensor weightGradientInBands(const at::Tensor& dy, const at::Tensor& x, at::IntArrayRef weightSizes,
                                  int64_t stride, int64_t padding)
@@ -101,12 +97,6 @@ struct Bf16ConvolutionFunction : public torch::autograd::Function<Bf16Convolutio
 at::Tensor convolveBf16(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                         int64_t padding)
 {
-    // A conv of few input channels (the image's 3) fills few of the bf16 dot products' pairs:
-    // without AMX, oneDNN's bf16 kernels are slower there than f32 (measured on a Zen 4 at
-    // 288x512, batch 8: forward 10.7 against 7.4 ms, weight gradient 8.5 against 6.5 ms). Such a
-    // layer computes in f32, and only its output is bf16.
-    if (x.size(1) < kMinBf16InputChannels && !kernels::cpuHasAmxBf16())
-        return convolve(x.to(at::kFloat), weight, bias, stride, padding).to(at::kBFloat16);
     // The bias (only the heads have one) is added in bf16; autograd's own sum gives its gradient.
     const at::Tensor y = Bf16ConvolutionFunction::apply(x, weight, stride, padding);
     return bias.defined() ? y + bias.to(at::kBFloat16).view({1, -1, 1, 1}) : y;
