@@ -30,6 +30,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -98,25 +99,42 @@ double measure(const std::function<void()>& step, double unitsPerStep, const Ben
     return unitsPerStep * count / secondsSince(start);
 }
 
-// Fast and baseline alternate `rounds` times; each keeps its best rate.
+// A measurement taken in the same rounds as a row's fast path, right after it (the bf16 step
+// beside the fp32 one): the machine's load then weighs on both alike, so their ratio holds on a
+// shared machine, where one burst could otherwise fall on one of them only.
+struct Companion {
+    BenchmarkRow* row;
+    std::function<void()> step;
+};
+
+// Fast (then each companion) and baseline alternate `rounds` times; each keeps its best rate.
 void compare(BenchmarkRow& row, const std::function<void()>& fast, const std::function<void()>& baseline,
-             double unitsPerStep, const BenchmarkOptions& o, const std::function<void(const std::string&)>& log)
+             double unitsPerStep, const BenchmarkOptions& o, const std::function<void(const std::string&)>& log,
+             const std::vector<Companion>& companions = {})
 {
-    for (int round = 0; round < std::max(1, o.rounds); ++round) {
+    auto measureInto = [&](BenchmarkRow& into, const std::function<void()>& step) {
         resetPeakRss();
-        row.imagesPerSecond = std::max(row.imagesPerSecond, measure(fast, unitsPerStep, o));
-        row.peakRssMb = std::max(row.peakRssMb, peakRssMb());
+        into.imagesPerSecond = std::max(into.imagesPerSecond, measure(step, unitsPerStep, o));
+        into.peakRssMb = std::max(into.peakRssMb, peakRssMb());
+    };
+    for (int round = 0; round < std::max(1, o.rounds); ++round) {
+        measureInto(row, fast);
+        for (const Companion& c : companions)
+            measureInto(*c.row, c.step);
         if (o.baseline && baseline) {
             BaselineScope scope;
             row.baselineImagesPerSecond = std::max(row.baselineImagesPerSecond, measure(baseline, unitsPerStep, o));
         }
     }
-    if (log)
-        log(fmt::format("{}: {:.2f} images/s{}", row.key, row.imagesPerSecond,
-                        row.baselineImagesPerSecond > 0
-                            ? fmt::format(" (baseline {:.2f}, x{:.1f})", row.baselineImagesPerSecond,
-                                          row.imagesPerSecond / row.baselineImagesPerSecond)
-                            : std::string()));
+    if (!log)
+        return;
+    log(fmt::format("{}: {:.2f} images/s{}", row.key, row.imagesPerSecond,
+                    row.baselineImagesPerSecond > 0
+                        ? fmt::format(" (baseline {:.2f}, x{:.1f})", row.baselineImagesPerSecond,
+                                      row.imagesPerSecond / row.baselineImagesPerSecond)
+                        : std::string()));
+    for (const Companion& c : companions)
+        log(fmt::format("{}: {:.2f} images/s (in the same rounds as {})", c.row->key, c.row->imagesPerSecond, row.key));
 }
 
 // A network to time: the given weights, or seeded random ones like the reference's training
@@ -235,6 +253,15 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         YoloNetwork network = benchmarkNetwork(o, lsq);
         network->eval();
         const InferenceEngine engine(*network);
+        // bf16 inference of the full-precision network (against int8 below), beside fp32's batch 8.
+        const bool bf16 = !lsq && precisionSupported(Precision::bf16);
+        std::optional<InferenceEngine> bf16Engine;
+        BenchmarkRow bf16Row;
+        if (bf16) {
+            bf16Engine.emplace(*network, InferenceOptions().setPrecision(Precision::bf16));
+            bf16Row.key = "fp_infer_b8_bf16";
+            bf16Row.what = "fp inference, batch 8, bf16 convolutions";
+        }
         for (const at::Tensor& images : {batch1, batch8}) {
             BenchmarkRow row;
             const int64_t n = images.size(0);
@@ -242,24 +269,20 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
             row.what = fmt::format("{} inference, batch {}", lsq ? "LSQ 3-bit" : "fp", n);
             if (referenceSize && n == 8)
                 row.target = lsq ? 30 : 60;
+            std::vector<Companion> companions;
+            if (bf16 && n == 8)
+                companions.push_back({&bf16Row, [&] { bf16Engine->detect(batch8); }});
             compare(
                 row, [&] { engine.detect(images); },
                 [&] {
                     at::NoGradGuard noGrad;
                     network->detect(images);
                 },
-                static_cast<double>(n), o, log);
+                static_cast<double>(n), o, log, companions);
             report.rows.push_back(row);
         }
-        if (lsq || !precisionSupported(Precision::bf16))
-            continue;
-        // bf16 inference of the full-precision network, against int8 below and fp32 above.
-        const InferenceEngine bf16Engine(*network, InferenceOptions().setPrecision(Precision::bf16));
-        BenchmarkRow row;
-        row.key = "fp_infer_b8_bf16";
-        row.what = "fp inference, batch 8, bf16 convolutions";
-        compare(row, [&] { bf16Engine.detect(batch8); }, {}, 8.0, o, log);
-        report.rows.push_back(row);
+        if (bf16)
+            report.rows.push_back(bf16Row);
     }
 
     // --- The integer engine: oneDNN int8 against its reference int32 loops ---------------------
@@ -300,6 +323,16 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         row.what = fmt::format("{} training step, batch 8 (forward, loss, backward, Adam)", lsq ? "LSQ 3-bit" : "fp");
         if (referenceSize)
             row.target = lsq ? 12 : 20;
+        // The same step in bf16 mixed precision, in the same rounds (its ratio to the row above).
+        BenchmarkRow bf16;
+        bf16.key = row.key + "_bf16";
+        bf16.what = fmt::format("{} training step, batch 8, bf16 mixed precision", lsq ? "LSQ 3-bit" : "fp");
+        std::vector<Companion> companions;
+        if (precisionSupported(Precision::bf16))
+            companions.push_back({&bf16, [&] {
+                                      step.network().setExecution(NetworkExecution::forTraining(lsq, Precision::bf16));
+                                      step.run();
+                                  }});
         compare(
             row,
             [&] {
@@ -310,23 +343,10 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
                 step.network().setExecution(NetworkExecution::reference());
                 step.run();
             },
-            8.0, o, log);
+            8.0, o, log, companions);
         report.rows.push_back(row);
-
-        // The same step in bf16 mixed precision, right after it (its ratio to the row above).
-        if (!precisionSupported(Precision::bf16))
-            continue;
-        BenchmarkRow bf16;
-        bf16.key = row.key + "_bf16";
-        bf16.what = fmt::format("{} training step, batch 8, bf16 mixed precision", lsq ? "LSQ 3-bit" : "fp");
-        compare(
-            bf16,
-            [&] {
-                step.network().setExecution(NetworkExecution::forTraining(lsq, Precision::bf16));
-                step.run();
-            },
-            {}, 8.0, o, log);
-        report.rows.push_back(bf16);
+        if (!companions.empty())
+            report.rows.push_back(bf16);
     }
     if (std::string why; !precisionSupported(Precision::bf16, &why))
         say("bf16 rows skipped: " + why);

@@ -1,7 +1,8 @@
 // tyq's performance measurements (`tyq bench`): inference, training steps, the data pipeline and
 // the evaluation of a dataset, each on the fast path and on the straightforward baseline (one
 // thread, NCHW, op by op, reference quantizer, plain allocator) in the same process, alternating
-// so that both see the same machine load; plus a memory check (RSS over many training batches).
+// so that both see the same machine load (and so do the bf16 rows with their fp32 ones); plus a
+// memory check (RSS over many training batches).
 #pragma once
 
 #include <cstdint>
