@@ -9,6 +9,10 @@
 #include <cstring>
 #include <mutex>
 
+#if defined(TYQ_KERNEL_AVX512)
+#include <immintrin.h>
+#endif
+
 namespace tyq::kernels::detail {
 namespace {
 
@@ -57,6 +61,44 @@ std::vector<double> sumOverRows(int64_t rows, int64_t channels, int count, const
     return total;
 }
 
+#if defined(TYQ_KERNEL_AVX512)
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const uint16_t* p)
+{
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+
+// The statistics' sums of rows [begin, end) for channels a multiple of 16: in registers, 16
+// channels and two rows at a time (the vectorized loop below carries its sums through memory
+// from row to row: conv 0's 16-channel bf16 map ran at 16 GB/s, compute-bound).
+template <typename T>
+void centeredSumsAvx512(const T* x, int64_t begin, int64_t end, int64_t c, const float* shift, float* sum, float* square)
+{
+    for (int64_t k = 0; k < c; k += 16) {
+        const __m512 s = _mm512_loadu_ps(shift + k);
+        __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
+        __m512 square0 = _mm512_setzero_ps(), square1 = _mm512_setzero_ps();
+        int64_t r = begin;
+        for (; r + 1 < end; r += 2) {
+            const __m512 d0 = _mm512_sub_ps(load16(x + r * c + k), s);
+            const __m512 d1 = _mm512_sub_ps(load16(x + (r + 1) * c + k), s);
+            sum0 = _mm512_add_ps(sum0, d0);
+            sum1 = _mm512_add_ps(sum1, d1);
+            square0 = _mm512_fmadd_ps(d0, d0, square0);
+            square1 = _mm512_fmadd_ps(d1, d1, square1);
+        }
+        if (r < end) {
+            const __m512 d = _mm512_sub_ps(load16(x + r * c + k), s);
+            sum0 = _mm512_add_ps(sum0, d);
+            square0 = _mm512_fmadd_ps(d, d, square0);
+        }
+        _mm512_storeu_ps(sum + k, _mm512_add_ps(sum0, sum1));
+        _mm512_storeu_ps(square + k, _mm512_add_ps(square0, square1));
+    }
+}
+#endif
+
 template <typename T>
 void meanVariance(const T* x, int64_t rows, int64_t c, double* mean, double* variance)
 {
@@ -68,6 +110,12 @@ void meanVariance(const T* x, int64_t rows, int64_t c, double* mean, double* var
     const std::vector<double> sums = sumOverRows(rows, c, 2, [&](int64_t begin, int64_t end, float* out) {
         float* sum = out;
         float* square = out + c;
+#if defined(TYQ_KERNEL_AVX512)
+        if (c % 16 == 0) {
+            centeredSumsAvx512(x, begin, end, c, s, sum, square);
+            return;
+        }
+#endif
         for (int64_t r = begin; r < end; ++r) {
             const T* row = x + r * c;
 #pragma omp simd
