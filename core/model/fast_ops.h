@@ -30,4 +30,12 @@ bool batchNormChannelsLastFits(const at::Tensor& x);
 /// BatchNorm2d updates them (its momentum; the unbiased variance), output in x's type.
 at::Tensor batchNormChannelsLast(torch::nn::BatchNorm2dImpl& bn, const at::Tensor& x);
 
+/// Whether batchNormMaxPool2x2 takes x: batchNormChannelsLastFits, and the fused kernels'
+/// conditions (kernels/batch_norm_pool_kernel.h: AVX-512, channels a multiple of 16).
+bool batchNormMaxPool2x2Fits(const at::Tensor& x);
+
+/// maxPool2x2(batchNormChannelsLast(bn, x)) in fused passes, with autograd: the same outputs and
+/// running statistics, gradients equal up to the order of the sums' terms.
+at::Tensor batchNormMaxPool2x2(torch::nn::BatchNorm2dImpl& bn, const at::Tensor& x);
+
 } // namespace tyq

@@ -127,12 +127,19 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
     std::vector<torch::Tensor> outputs(spec_.layers.size());
     std::vector<torch::Tensor> heads;
     torch::Tensor x = execution_.channelsLast ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
+    bool pooledAlready = false; // the conv before this 2x2 max-pool layer pooled its output
     for (const LayerSpec& layer : spec_.layers) {
         torch::Tensor y;
-        if (layer.isConv()) {
+        if (pooledAlready) {
+            y = x;
+            pooledAlready = false;
+        } else if (layer.isConv()) {
             ConvLayer& c = convLayers_[static_cast<size_t>(convSlot_[layer.index])];
             y = c.conv(x);
-            if (c.batchNorm) {
+            if (c.batchNorm && poolsAfterBatchNorm(layer.index, y, layerOutputs != nullptr)) {
+                y = batchNormMaxPool2x2(*c.batchNorm, y); // this layer's output is the next one's
+                pooledAlready = true;
+            } else if (c.batchNorm) {
                 if (batchNormOverride_ && is_training())
                     y = batchNormOverride_(*c.batchNorm, y);
                 else if (execution_.fastBatchNorm && is_training() && batchNormChannelsLastFits(y))
@@ -180,6 +187,18 @@ std::vector<torch::Tensor> YoloNetworkImpl::forward(const torch::Tensor& input, 
         x = y;
     }
     return heads;
+}
+
+bool YoloNetworkImpl::poolsAfterBatchNorm(int layerIndex, const torch::Tensor& convOutput, bool keepsLayerOutputs) const
+{
+    const auto next = static_cast<size_t>(layerIndex) + 1;
+    if (!is_training() || !execution_.fastBatchNorm || !execution_.fastMaxPool || batchNormOverride_ ||
+        keepsLayerOutputs || outputNeeded_[static_cast<size_t>(layerIndex)] || next >= spec_.layers.size())
+        return false;
+    const ConvLayer& c = convLayers_[static_cast<size_t>(convSlot_[layerIndex])];
+    const auto* pool = std::get_if<MaxpoolSpec>(&spec_.layers[next].params);
+    return c.activation == Activation::linear && pool && pool->size == 2 && pool->stride == 2 &&
+           batchNormMaxPool2x2Fits(convOutput);
 }
 
 void YoloNetworkImpl::setActivationBatchFactor(double factor)

@@ -147,6 +147,11 @@ public:
     std::vector<std::pair<std::string, LsqQuantizer>> quantizers() const;
 
 private:
+    // Whether conv layer `layerIndex` (batch-normalized, its output `convOutput`) computes its
+    // batch norm and the 2x2 max-pool layer after it in fused passes: in training on the fast
+    // paths, where nothing else reads the normalized map (fast_ops.h, batchNormMaxPool2x2).
+    bool poolsAfterBatchNorm(int layerIndex, const torch::Tensor& convOutput, bool keepsLayerOutputs) const;
+
     NetworkSpec spec_;
     std::vector<ConvLayer> convLayers_;
     std::vector<int> convSlot_;       // layer index -> index into convLayers_, or -1
