@@ -120,6 +120,39 @@ void BM_BatchNormChannelsLast(benchmark::State& state, bool kernel)
 BENCHMARK_CAPTURE(BM_BatchNormChannelsLast, kernel, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_BatchNormChannelsLast, aten, false)->Unit(benchmark::kMillisecond);
 
+// Training batch norm of conv 0's output and the 2x2 max-pool after it, forward and backward, in
+// bf16 or f32 (channels-last): the fused passes (kernels/batch_norm_pool_kernel.h) against tyq's
+// batch-norm kernels and then its max-pool kernel.
+void batchNormMaxPool(benchmark::State& state, bool fused, at::ScalarType type)
+{
+    const at::Tensor x0 = firstActivation().to(type).contiguous(at::MemoryFormat::ChannelsLast);
+    if (!tyq::batchNormMaxPool2x2Fits(x0)) {
+        state.SkipWithError("the fused kernels need AVX-512 (F, BW, VL)");
+        return;
+    }
+    const at::Tensor upstream = at::ones({8, 16, 144, 256}, x0.options());
+    torch::nn::BatchNorm2d bn(16);
+    for (auto _ : state) {
+        const at::Tensor x = x0.detach().requires_grad_(true);
+        const at::Tensor y = fused ? tyq::batchNormMaxPool2x2(*bn, x) : tyq::maxPool2x2(tyq::batchNormChannelsLast(*bn, x));
+        y.backward(upstream);
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+    }
+    state.SetItemsProcessed(state.iterations() * x0.numel());
+}
+void BM_BatchNormMaxPoolBf16(benchmark::State& state, bool fused)
+{
+    batchNormMaxPool(state, fused, at::kBFloat16);
+}
+void BM_BatchNormMaxPoolF32(benchmark::State& state, bool fused)
+{
+    batchNormMaxPool(state, fused, at::kFloat);
+}
+BENCHMARK_CAPTURE(BM_BatchNormMaxPoolBf16, fused, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_BatchNormMaxPoolBf16, composed, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_BatchNormMaxPoolF32, fused, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_BatchNormMaxPoolF32, composed, false)->Unit(benchmark::kMillisecond);
+
 // The integer engine's first stage, 8 images: conv 0 (3 -> 16 channels, u8 pixels x s8 3-bit
 // weight codes), requantization to 3-bit codes and the 2x2 max-pool. Fused in one pass (VNNI,
 // or AVX2 with 16-bit sums), against oneDNN's convolution writing its int32 map and the pooled
