@@ -2,15 +2,15 @@
 // batch_norm_kernel.cpp for any x86-64 CPU, in batch_norm_kernel_avx512.cpp with -mavx512f (the
 // compiler vectorizes the channel loops 16 floats wide there). Included only by those two.
 #include "kernels/batch_norm_kernel.h"
+#include "kernels/block_sums_impl.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 
 #if defined(TYQ_KERNEL_AVX512)
-#include <immintrin.h>
+#include "kernels/map_avx512_impl.h"
 #endif
 
 namespace tyq::kernels::detail {
@@ -38,37 +38,7 @@ inline void store(uint16_t* p, int64_t i, float v)
     p[i] = v != v ? uint16_t(0x7FC0) : static_cast<uint16_t>(rounded);
 }
 
-// Calls f(begin, end, float* block) for each block of rows on the compute threads (`block`:
-// `count` x `channels` zeroed f32 sums), adds the blocks in double, and returns the total.
-template <typename F>
-std::vector<double> sumOverRows(int64_t rows, int64_t channels, int count, const F& f)
-{
-    std::vector<double> total(static_cast<size_t>(count * channels), 0.0);
-    std::mutex mutex;
-    at::parallel_for(0, (rows + kBlockRows - 1) / kBlockRows, 1, [&](int64_t begin, int64_t end) {
-        std::vector<double> local(total.size(), 0.0);
-        std::vector<float> block(total.size());
-        for (int64_t b = begin; b < end; ++b) {
-            std::fill(block.begin(), block.end(), 0.0f);
-            f(b * kBlockRows, std::min(rows, (b + 1) * kBlockRows), block.data());
-            for (size_t i = 0; i < block.size(); ++i)
-                local[i] += block[i];
-        }
-        std::lock_guard<std::mutex> lock(mutex);
-        for (size_t i = 0; i < total.size(); ++i)
-            total[i] += local[i];
-    });
-    return total;
-}
-
 #if defined(TYQ_KERNEL_AVX512)
-inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
-inline __m512 load16(const uint16_t* p)
-{
-    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
-}
-
 // The statistics' sums of rows [begin, end) for channels a multiple of 16: in registers, 16
 // channels and two rows at a time (the vectorized loop below carries its sums through memory
 // from row to row: conv 0's 16-channel bf16 map ran at 16 GB/s, compute-bound).
@@ -107,7 +77,7 @@ void meanVariance(const T* x, int64_t rows, int64_t c, double* mean, double* var
     for (int64_t k = 0; k < c; ++k)
         shift[static_cast<size_t>(k)] = rows > 0 ? load(x, k) : 0.0f;
     const float* s = shift.data();
-    const std::vector<double> sums = sumOverRows(rows, c, 2, [&](int64_t begin, int64_t end, float* out) {
+    const std::vector<double> sums = sumOverRowBlocks(rows, kBlockRows, static_cast<size_t>(2 * c), [&](int64_t begin, int64_t end, float* out) {
         float* sum = out;
         float* square = out + c;
 #if defined(TYQ_KERNEL_AVX512)
@@ -157,7 +127,7 @@ void gradientSums(const T* dy, const T* x, int64_t rows, int64_t c, const double
     for (int64_t k = 0; k < c; ++k)
         center[static_cast<size_t>(k)] = static_cast<float>(mean[k]);
     const float* m = center.data();
-    const std::vector<double> sums = sumOverRows(rows, c, 2, [&](int64_t begin, int64_t end, float* out) {
+    const std::vector<double> sums = sumOverRowBlocks(rows, kBlockRows, static_cast<size_t>(2 * c), [&](int64_t begin, int64_t end, float* out) {
         float* g = out;
         float* gx = out + c;
         for (int64_t r = begin; r < end; ++r) {

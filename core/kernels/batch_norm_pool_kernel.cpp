@@ -1,18 +1,18 @@
 #include "kernels/batch_norm_pool_kernel.h"
 
+#include "kernels/block_sums_impl.h"
 #include "kernels/cpu_isa.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <mutex>
 #include <vector>
 
 namespace tyq::kernels {
 namespace {
 
-// Windows summed in f32 before the running double sums (as batch_norm_kernel's row blocks).
+// Windows summed in f32 before the running double sums (block_sums_impl.h).
 constexpr int64_t kBlockWindows = 256;
 
 bool isBf16(const at::Tensor& t) { return t.scalar_type() == at::kBFloat16; }
@@ -58,23 +58,11 @@ void pooledGradientSums(const at::Tensor& gradOutput, const at::Tensor& window, 
     std::vector<float> center(static_cast<size_t>(c));
     for (int64_t k = 0; k < c; ++k)
         center[static_cast<size_t>(k)] = static_cast<float>(mean[k]);
-    std::vector<double> total(static_cast<size_t>(2 * c), 0.0);
-    std::mutex mutex;
-    at::parallel_for(0, (rows + rowsPerBlock - 1) / rowsPerBlock, 1, [&](int64_t begin, int64_t end) {
-        std::vector<double> local(total.size(), 0.0);
-        std::vector<float> block(total.size());
-        for (int64_t b = begin; b < end; ++b) {
-            std::fill(block.begin(), block.end(), 0.0f);
+    const std::vector<double> total =
+        detail::sumOverRowBlocks(rows, rowsPerBlock, static_cast<size_t>(2 * c), [&](int64_t begin, int64_t end, float* block) {
             detail::pooledGradientSumsRowsAvx512(gradOutput.data_ptr(), window.data_ptr<uint8_t>(), x.data_ptr(),
-                                                 isBf16(x), h, w, c, b * rowsPerBlock,
-                                                 std::min(rows, (b + 1) * rowsPerBlock), center.data(), block.data());
-            for (size_t i = 0; i < block.size(); ++i)
-                local[i] += block[i];
-        }
-        std::lock_guard<std::mutex> lock(mutex);
-        for (size_t i = 0; i < total.size(); ++i)
-            total[i] += local[i];
-    });
+                                                 isBf16(x), h, w, c, begin, end, center.data(), block);
+        });
     std::copy(total.begin(), total.begin() + c, sumDy);
     std::copy(total.begin() + c, total.end(), sumDyCentered);
 }

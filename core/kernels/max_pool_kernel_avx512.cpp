@@ -4,6 +4,7 @@
 // the four window positions.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" // GCC 12, inside its own intrinsics
 #include "kernels/max_pool_kernel.h"
+#include "kernels/map_avx512_impl.h"
 #include "kernels/max_pool_kernel_impl.h"
 
 #include <ATen/Parallel.h>
@@ -14,14 +15,6 @@
 
 namespace tyq::kernels::detail {
 namespace {
-
-// A value is taken when greater than the pick so far, or NaN (ATen's loop).
-inline __mmask16 takes(__m512 v, __m512 m)
-{
-    return _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-}
-
-inline __m512 widen(__m256i bf16) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bf16), 16)); }
 
 template <bool Bf16>
 void poolRows(const void* inVoid, int64_t h, int64_t w, int64_t c, int64_t oh, int64_t begin, int64_t end, void* outVoid,
