@@ -220,7 +220,7 @@ void BM_TrainingStep(benchmark::State& state, bool lsq, tyq::Precision precision
     network->initializeLikeReference();
     if (lsq)
         network->quantize(tyq::defaultQuantConfig());
-    network->setExecution(tyq::NetworkExecution::forTraining(lsq, precision));
+    network->setExecution(tyq::NetworkExecution::forTraining(precision));
     const at::Tensor images = at::rand({8, 3, 288, 512}) * 255;
     std::vector<float> boxes;
     for (int i = 0; i < 8; ++i)

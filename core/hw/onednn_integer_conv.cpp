@@ -1,20 +1,14 @@
 #include "hw/onednn_integer_conv.h"
 
 #include "common/error.h"
+#include "common/onednn.h"
 
 #include <ATen/ATen.h>
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 
 namespace tyq {
 namespace {
-
-dnnl::engine& cpuEngine()
-{
-    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-    return engine;
-}
 
 // How the input codes go into oneDNN: one u8 or s8 tensor, or (wider codes) split in two.
 enum class InputForm { u8, s8, split };
@@ -54,16 +48,16 @@ std::shared_ptr<OneDnnConvPrimitive> makePrimitive(const at::Tensor& weight, int
     const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                                src, weightsAny, dst, {stride, stride}, {padding, padding},
                                                {padding, padding});
-    const dnnl::convolution_forward::primitive_desc pd(desc, cpuEngine());
+    const dnnl::convolution_forward::primitive_desc pd(desc, oneDnnCpuEngine());
 
     auto p = std::make_shared<OneDnnConvPrimitive>();
     p->conv = dnnl::convolution_forward(pd);
     p->src = pd.src_desc();
     p->dst = pd.dst_desc();
     p->implementation = pd.impl_info_str();
-    dnnl::memory plain({{o, i, k, k}, dt::s8, tag::oihw}, cpuEngine(), weight.data_ptr());
-    p->weights = dnnl::memory(pd.weights_desc(), cpuEngine());
-    dnnl::stream stream(cpuEngine());
+    dnnl::memory plain({{o, i, k, k}, dt::s8, tag::oihw}, oneDnnCpuEngine(), weight.data_ptr());
+    p->weights = dnnl::memory(pd.weights_desc(), oneDnnCpuEngine());
+    dnnl::stream stream(oneDnnCpuEngine());
     dnnl::reorder(plain, p->weights).execute(stream, plain, p->weights);
     stream.wait();
     return p;
@@ -75,9 +69,9 @@ at::Tensor execute(const OneDnnConvPrimitive& p, const at::Tensor& src)
     const dnnl::memory::dims dims = p.dst.dims();
     const at::Tensor dst = at::empty({dims[0], dims[1], dims[2], dims[3]},
                                      at::TensorOptions(at::kInt).memory_format(at::MemoryFormat::ChannelsLast));
-    dnnl::memory srcMemory(p.src, cpuEngine(), src.data_ptr());
-    dnnl::memory dstMemory(p.dst, cpuEngine(), dst.data_ptr());
-    dnnl::stream stream(cpuEngine());
+    dnnl::memory srcMemory(p.src, oneDnnCpuEngine(), src.data_ptr());
+    dnnl::memory dstMemory(p.dst, oneDnnCpuEngine(), dst.data_ptr());
+    dnnl::stream stream(oneDnnCpuEngine());
     p.conv.execute(stream, {{DNNL_ARG_SRC, srcMemory}, {DNNL_ARG_WEIGHTS, p.weights}, {DNNL_ARG_DST, dstMemory}});
     stream.wait();
     return dst;

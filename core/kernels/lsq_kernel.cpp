@@ -2,6 +2,9 @@
 
 #include "kernels/cpu_isa.h"
 
+#include <c10/util/BFloat16.h>
+
+
 namespace tyq::kernels {
 namespace {
 
@@ -20,6 +23,34 @@ inline float clampKeepNaN(float v, float lo, float hi)
     return v > hi ? hi : v;
 }
 
+float widen(uint16_t bits)
+{
+    return static_cast<float>(c10::BFloat16(bits, c10::BFloat16::from_bits()));
+}
+
+uint16_t toBf16(float v)
+{
+    return c10::BFloat16(v).x; // round to nearest even, as the AVX-512 bodies
+}
+
+float forwardValue(float x, float step, float lo, float hi)
+{
+    return roundHalfEven(clampKeepNaN(x / step, lo, hi)) * step;
+}
+
+// One element of the backward: stores the x gradient, returns the step-size term.
+template <typename Store>
+double backwardValue(float x, float g, float step, float lo, float hi, Store store)
+{
+    const float v = x / step;
+    const float gs = g * step; // the gradient reaching q through y = q * step
+    const bool inside = v >= lo && v <= hi;
+    store(inside ? gs / step : 0.0f);
+    // inside: d(q step)/d step = q - (x / step) / step (ATen's div backward); outside: the bound
+    const float term = inside ? g * roundHalfEven(v) - gs * (v / step) : g * (v < lo ? lo : hi);
+    return static_cast<double>(term);
+}
+
 } // namespace
 
 void lsqForward(const float* x, float* y, int64_t n, float step, float lo, float hi)
@@ -31,7 +62,14 @@ void lsqForward(const float* x, float* y, int64_t n, float step, float lo, float
     case Isa::baseline: break;
     }
     for (; i < n; ++i)
-        y[i] = roundHalfEven(clampKeepNaN(x[i] / step, lo, hi)) * step;
+        y[i] = forwardValue(x[i], step, lo, hi);
+}
+
+void lsqForwardBf16(const uint16_t* x, uint16_t* y, int64_t n, float step, float lo, float hi)
+{
+    int64_t i = cpuIsa() == Isa::avx512 ? detail::lsqForwardBf16Avx512(x, y, n, step, lo, hi) : 0;
+    for (; i < n; ++i)
+        y[i] = toBf16(forwardValue(widen(x[i]), step, lo, hi));
 }
 
 double lsqBackward(const float* x, const float* g, float* gx, int64_t n, float step, float lo, float hi)
@@ -43,16 +81,32 @@ double lsqBackward(const float* x, const float* g, float* gx, int64_t n, float s
     case Isa::avx2: i = detail::lsqBackwardAvx2(x, g, gx, n, step, lo, hi, &sum); break;
     case Isa::baseline: break;
     }
-    for (; i < n; ++i) {
-        const float v = x[i] / step;
-        const float gs = g[i] * step; // the gradient reaching q through y = q * step
-        const bool inside = v >= lo && v <= hi;
-        gx[i] = inside ? gs / step : 0.0f;
-        // inside: d(q step)/d step = q - (x / step) / step (ATen's div backward); outside: the bound
-        const float term = inside ? g[i] * roundHalfEven(v) - gs * (v / step) : g[i] * (v < lo ? lo : hi);
-        sum += static_cast<double>(term);
-    }
+    for (; i < n; ++i)
+        sum += backwardValue(x[i], g[i], step, lo, hi, [&](float v) { gx[i] = v; });
     return sum;
+}
+
+double lsqBackwardBf16(const uint16_t* x, const uint16_t* g, uint16_t* gx, int64_t n, float step, float lo, float hi)
+{
+    double sum = 0;
+    int64_t i = cpuIsa() == Isa::avx512 ? detail::lsqBackwardBf16Avx512(x, g, gx, n, step, lo, hi, &sum) : 0;
+    for (; i < n; ++i)
+        sum += backwardValue(widen(x[i]), widen(g[i]), step, lo, hi, [&](float v) { gx[i] = toBf16(v); });
+    return sum;
+}
+
+void lsqCodesToBf16(const float* values, uint16_t* codes, int64_t n, float reciprocal)
+{
+    int64_t i = cpuIsa() == Isa::avx512 ? detail::lsqCodesToBf16Avx512(values, codes, n, reciprocal) : 0;
+    for (; i < n; ++i)
+        codes[i] = toBf16(roundHalfEven(values[i] * reciprocal));
+}
+
+void lsqCodesToBf16(const uint16_t* values, uint16_t* codes, int64_t n, float reciprocal)
+{
+    int64_t i = cpuIsa() == Isa::avx512 ? detail::lsqCodesToBf16Avx512(values, codes, n, reciprocal) : 0;
+    for (; i < n; ++i)
+        codes[i] = toBf16(roundHalfEven(widen(values[i]) * reciprocal));
 }
 
 } // namespace tyq::kernels

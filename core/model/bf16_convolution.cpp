@@ -63,36 +63,42 @@ struct Bf16ConvolutionFunction : public torch::autograd::Function<Bf16Convolutio
                                                  torch::autograd::tensor_list grads)
     {
         const auto saved = ctx->get_saved_variables();
-        const at::Tensor& x = saved[0];
-        const at::Tensor& wb = saved[1];
-        const std::vector<int64_t> stride(2, ctx->saved_data["stride"].toInt());
-        const std::vector<int64_t> padding(2, ctx->saved_data["padding"].toInt());
-        const at::MemoryFormat layout = x.suggest_memory_format();
-        const at::Tensor dy = grads[0].contiguous(layout);
-        at::Tensor dx, dw;
-        if (ctx->needs_input_grad(0)) {
-            // oneDNN 2.6.3's AVX512_BF16 (non-AMX) backward-data kernel is wrong for a 1x1 conv whose
-            // output channels are no multiple of 16, at some map sizes (measured on an AMD EPYC Zen 4:
-            // 192 -> 51 channels at 6x10, 3x10, 9x10 or 6x5 give relative errors of about 10; 48
-            // channels, or 51 at 18x32, are right). Those layers (the heads) are small: their input
-            // gradient is computed in f32.
-            const bool f32 = wb.size(0) % 16 != 0;
-            const at::ScalarType type = f32 ? at::kFloat : at::kBFloat16;
-            // The input only gives the shape and type of its gradient: no need to keep its bf16 copy.
-            const at::Tensor shape = at::empty(x.sizes(), x.options().dtype(type).memory_format(layout));
-            // autograd casts it to x's type.
-            dx = std::get<0>(at::convolution_backward(dy.to(type), shape, wb.to(type), c10::nullopt, stride, padding,
-                                                      {1, 1}, false, {0, 0}, 1, {true, false, false}));
-        }
-        if (ctx->needs_input_grad(1)) {
-            dw = weightGradientInBands(dy.to(at::kBFloat16), x.to(at::kBFloat16).contiguous(layout), wb.sizes(),
-                                       stride[0], padding[0]);
-        }
+        auto [dx, dw] = bf16ConvolutionBackward(grads[0], saved[0], saved[1], ctx->saved_data["stride"].toInt(),
+                                                ctx->saved_data["padding"].toInt(), ctx->needs_input_grad(0),
+                                                ctx->needs_input_grad(1));
         return {dx, dw, at::Tensor(), at::Tensor()};
     }
 };
 
 } // namespace
+
+std::pair<at::Tensor, at::Tensor> bf16ConvolutionBackward(const at::Tensor& dyAnyLayout, const at::Tensor& x,
+                                                          const at::Tensor& wb, int64_t stride, int64_t padding,
+                                                          bool inputGradient, bool weightGradient)
+{
+    const at::MemoryFormat layout = x.suggest_memory_format();
+    const at::Tensor dy = dyAnyLayout.contiguous(layout);
+    const std::vector<int64_t> strides(2, stride), paddings(2, padding);
+    at::Tensor dx, dw;
+    if (inputGradient) {
+        // oneDNN 2.6.3's AVX512_BF16 (non-AMX) backward-data kernel is wrong for a 1x1 conv whose
+        // output channels are no multiple of 16, at some map sizes (measured on an AMD EPYC Zen 4:
+        // 192 -> 51 channels at 6x10, 3x10, 9x10 or 6x5 give relative errors of about 10; 48
+        // channels, or 51 at 18x32, are right). Those layers (the heads) are small: their input
+        // gradient is computed in f32.
+        const bool f32 = wb.size(0) % 16 != 0;
+        const at::ScalarType type = f32 ? at::kFloat : at::kBFloat16;
+        // The input only gives the shape and type of its gradient: no need to keep its bf16 copy.
+        const at::Tensor shape = at::empty(x.sizes(), x.options().dtype(type).memory_format(layout));
+        // autograd casts it to x's type.
+        dx = std::get<0>(at::convolution_backward(dy.to(type), shape, wb.to(type), c10::nullopt, strides, paddings,
+                                                  {1, 1}, false, {0, 0}, 1, {true, false, false}));
+    }
+    if (weightGradient)
+        dw = weightGradientInBands(dy.to(at::kBFloat16), x.to(at::kBFloat16).contiguous(layout), wb.sizes(), stride,
+                                   padding);
+    return {dx, dw};
+}
 
 at::Tensor convolveBf16(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                         int64_t padding)

@@ -15,6 +15,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <utility>
+
 namespace tyq {
 
 /// conv2d(x, weight, bias, stride, padding) with x and weight rounded to bf16 and f32
@@ -26,5 +28,12 @@ namespace tyq {
 /// reach x, weight and bias in their own types.
 at::Tensor convolveBf16(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
                         int64_t padding);
+
+/// The gradients of that convolution (the bias aside) for the upstream gradient `dy`, the input
+/// `x` (any float type) and the bf16 weight `wb`: {input's (bf16, or f32 for the heads), weight's
+/// (f32)}, each undefined where not asked for.
+std::pair<at::Tensor, at::Tensor> bf16ConvolutionBackward(const at::Tensor& dy, const at::Tensor& x,
+                                                          const at::Tensor& wb, int64_t stride, int64_t padding,
+                                                          bool inputGradient, bool weightGradient);
 
 } // namespace tyq

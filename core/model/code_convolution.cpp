@@ -1,35 +1,82 @@
 #include "model/code_convolution.h"
 
+#include "model/bf16_convolution.h"
+#include "model/bf16_sums_convolution.h"
 #include "model/fast_ops.h"
+#include "kernels/lsq_kernel.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/autograd.h>
+
+#include <cstdint>
 
 namespace tyq {
 namespace {
 
+// The codes of fake-quantized values (f32 or bf16), round(value x reciprocal), as bf16 in one
+// pass: ATen would take three (LibTorch 1.13's mixed-type element-wise ops are several times
+// slower than an op and a cast).
+at::Tensor bf16CodesOf(const at::Tensor& values, float reciprocal)
+{
+    const at::Tensor input = values.is_non_overlapping_and_dense() ? values : values.contiguous();
+    at::Tensor codes = at::empty_like(input, input.options().dtype(at::kBFloat16)); // the same strides
+    auto* out = reinterpret_cast<uint16_t*>(codes.data_ptr<at::BFloat16>());
+    at::parallel_for(0, input.numel(), 32768, [&](int64_t begin, int64_t end) {
+        if (input.scalar_type() == at::kBFloat16)
+            kernels::lsqCodesToBf16(reinterpret_cast<const uint16_t*>(input.data_ptr<at::BFloat16>()) + begin,
+                                    out + begin, end - begin, reciprocal);
+        else
+            kernels::lsqCodesToBf16(input.data_ptr<float>() + begin, out + begin, end - begin, reciprocal);
+    });
+    return codes;
+}
+
+// conv(codes) * (inputStep * weightStep) + bias, rounded to bf16 in bf16 precision.
+at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                                const at::Tensor& inputStep, const at::Tensor& weightStep, int64_t stride,
+                                int64_t padding, int64_t largestCode, bool bf16Precision)
+{
+    // A code times a step, times the step's reciprocal (the step an ulp away or not), is within a
+    // few ulps of the code: round() gives it back (kLargestCodeOfBf16Values for a bf16 input).
+    const at::Tensor reciprocal = inputStep.reciprocal().reshape({});
+    const at::Tensor weightCodes = at::round(weight / weightStep.reshape({-1, 1, 1, 1}));
+    const at::Tensor scale = (inputStep.reshape({}) * weightStep.reshape({-1})).expand({weight.size(0)});
+    const bool hasBias = bias.numel() > 0;
+    at::Tensor y;
+    if (codeSumsFor(input, largestCode) == CodeSums::bf16) {
+        const at::Tensor inputCodes = bf16CodesOf(input, reciprocal.item<float>());
+        if (!hasBias) // the scale, and bf16 precision's rounding, inside oneDNN's pass
+            return bf16ConvolutionSums(inputCodes, weightCodes.to(at::kBFloat16), stride, padding, scale,
+                                       bf16Precision ? at::kBFloat16 : at::kFloat);
+        y = bf16ConvolutionSums(inputCodes, weightCodes.to(at::kBFloat16), stride, padding);
+    } else {
+        // A channels-last input (the codes keep its layout) goes to oneDNN, an NCHW one to conv2d.
+        const at::Tensor inputCodes = (input.to(at::kFloat) * reciprocal).round_();
+        y = convolve(inputCodes, weightCodes, at::Tensor(), stride, padding);
+    }
+    y.mul_(scale.reshape({1, -1, 1, 1}));
+    if (hasBias)
+        y.add_(bias.reshape({1, -1, 1, 1}));
+    return bf16Precision ? y.to(at::kBFloat16) : y;
+}
+
 struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutionFunction> {
     static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias, const at::Tensor& inputStep, const at::Tensor& weightStep,
-                              int64_t stride, int64_t padding)
+                              int64_t stride, int64_t padding, int64_t largestCode, bool bf16Precision)
     {
         at::Tensor y;
         {
             at::NoGradGuard noGrad;
-            // A code times a step, times the step's reciprocal (the step an ulp away or not), is
-            // within a few ulps of the code: round() gives it back.
-            const at::Tensor inputCodes = (input * inputStep.reciprocal().reshape({})).round_(); // one new map
-            const at::Tensor weightCodes = at::round(weight / weightStep.reshape({-1, 1, 1, 1}));
-            const at::Tensor scale = (inputStep.reshape({}) * weightStep.reshape({-1})).reshape({1, -1, 1, 1});
-            // A channels-last input (the codes keep its layout) goes to oneDNN, an NCHW one to conv2d.
-            y = convolve(inputCodes, weightCodes, at::Tensor(), stride, padding).mul_(scale);
-            if (bias.numel() > 0)
-                y.add_(bias.reshape({1, -1, 1, 1}));
+            y = codeConvolutionValue(input, weight, bias, inputStep, weightStep, stride, padding, largestCode,
+                                     bf16Precision);
         }
         ctx->save_for_backward({input, weight});
         ctx->saved_data["stride"] = stride;
         ctx->saved_data["padding"] = padding;
         ctx->saved_data["bias"] = bias.numel() > 0;
+        ctx->saved_data["bf16"] = bf16Precision;
         return y;
     }
 
@@ -41,16 +88,28 @@ struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutio
         const bool hasBias = ctx->saved_data["bias"].toBool();
         const at::Tensor& input = saved[0];
         const at::Tensor& weight = saved[1];
+        const bool biasGradient = hasBias && ctx->needs_input_grad(2);
+        if (ctx->saved_data["bf16"].toBool()) {
+            // As convolveBf16's backward (autograd casts the input's gradient to the input's type).
+            auto [gradInput, gradWeight] =
+                bf16ConvolutionBackward(grads[0], input, weight.to(at::kBFloat16), stride, padding,
+                                        ctx->needs_input_grad(0), ctx->needs_input_grad(1));
+            const at::Tensor gradBias = biasGradient ? grads[0].sum({0, 2, 3}, false, at::kFloat) : at::Tensor();
+            return {gradInput, gradWeight, gradBias, {}, {}, {}, {}, {}, {}};
+        }
         // What autograd runs for conv2d and for mkldnn_convolution, at the fake-quantized values.
         std::vector<int64_t> biasSizes{weight.size(0)};
         auto [gradInput, gradWeight, gradBias] = at::convolution_backward(
             grads[0].contiguous(input.suggest_memory_format()), input, weight,
             hasBias ? at::OptionalIntArrayRef(biasSizes) : at::OptionalIntArrayRef(), {stride, stride},
             {padding, padding}, {1, 1}, false, {0, 0}, 1,
-            {ctx->needs_input_grad(0), ctx->needs_input_grad(1), hasBias && ctx->needs_input_grad(2)});
-        return {gradInput, gradWeight, gradBias, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+            {ctx->needs_input_grad(0), ctx->needs_input_grad(1), biasGradient});
+        return {gradInput, gradWeight, gradBias, {}, {}, {}, {}, {}, {}};
     }
 };
+
+// Integers up to 2^8 have at most 8 significant bits: bf16 holds them exactly.
+constexpr int64_t kLargestBf16Code = 256;
 
 } // namespace
 
@@ -62,13 +121,27 @@ bool codeConvolutionIsExact(int64_t maxInputCode, int64_t maxWeightCode, int64_t
            kExactInF32;
 }
 
+CodeSums codeSumsFor(const at::Tensor& input, int64_t largestCode)
+{
+    // Where bf16 is emulated (no AVX512_BF16), its convolutions are slower than f32's.
+    const bool bf16Pays =
+        input.dim() == 4 && input.is_contiguous(at::MemoryFormat::ChannelsLast) && bf16SumsRunNatively();
+    return bf16Pays && largestCode <= kLargestBf16Code ? CodeSums::bf16 : CodeSums::f32;
+}
+
+const char* codeSumsName(CodeSums sums)
+{
+    return sums == CodeSums::bf16 ? "bf16 products summed in f32" : "f32";
+}
+
 at::Tensor convolveCodes(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& inputStep,
-                         const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding)
+                         const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding,
+                         int64_t largestCode, Precision precision)
 {
     // LibTorch 1.13's Function::apply takes no undefined tensor: no bias is an empty one.
     const at::Tensor biasOrNone = bias.defined() ? bias : at::empty({0}, weight.options());
     return CodeConvolutionFunction::apply(input, weight, biasOrNone, inputStep.detach(), weightStep.detach(), stride,
-                                          padding);
+                                          padding, largestCode, precision == Precision::bf16);
 }
 
 } // namespace tyq

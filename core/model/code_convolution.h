@@ -9,6 +9,8 @@
 // 5 % in one step; tests/e2e/compare_runs.py). Computed from codes, equal sums give equal outputs.
 #pragma once
 
+#include "model/precision.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -19,13 +21,28 @@ namespace tyq {
 /// number of terms of one output (input channels x kernel area) at most 2^24.
 bool codeConvolutionIsExact(int64_t maxInputCode, int64_t maxWeightCode, int64_t termsPerOutput);
 
+/// The largest |code| whose fake-quantized value, code x step rounded to bf16 (relative error up
+/// to 2^-8), still gives the code back as round(value / step): 127 x 2^-8 < 1/2.
+constexpr int64_t kLargestCodeOfBf16Values = 127;
+
+/// How convolveCodes sums the codes of a convolution: f32 (oneDNN for a channels-last input,
+/// conv2d for an NCHW one), or bf16 products summed in f32 (model/bf16_sums_convolution.h), where
+/// every code is exact in bf16 (|code| <= 256), the input is channels-last and oneDNN runs bf16
+/// natively (AVX512_BF16 or AMX; bf16SumsRunNatively). Both give the same bits.
+enum class CodeSums { f32, bf16 };
+CodeSums codeSumsFor(const at::Tensor& input, int64_t largestCode);
+const char* codeSumsName(CodeSums sums);
+
 /// conv2d(input, weight, bias, stride, padding) (dilation 1, one group) of an input and a weight
 /// that are codes times a step: `inputStep` (one value) and `weightStep` (one value, or one per
 /// output channel, [C, 1, 1, 1]). The value is conv(codes) * (inputStep * weightStep) + bias,
-/// the codes recovered as round(x / step); a channels-last input goes to oneDNN (fast_ops.h
-/// convolve). Gradients reach input, weight and bias as conv2d's at those values;
-/// the steps get none here (they reach them through the quantizers that made input and weight).
+/// the codes recovered as round(x / step), summed as codeSumsFor(input, largestCode) says;
+/// `largestCode` bounds |code| of both. `input` is f32, or bf16 with codes up to
+/// kLargestCodeOfBf16Values. In bf16 `precision` the value comes out rounded to bf16. Gradients reach input, weight and bias as conv2d's at those
+/// values (in bf16 precision as convolveBf16's); the steps get none here (they reach them through
+/// the quantizers that made input and weight).
 at::Tensor convolveCodes(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& inputStep,
-                         const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding);
+                         const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding,
+                         int64_t largestCode, Precision precision = Precision::fp32);
 
 } // namespace tyq

@@ -24,6 +24,15 @@ QuantConv2dImpl::QuantConv2dImpl(int64_t inChannels, const ConvSpec& spec) : str
         bias = register_parameter("bias", torch::empty({spec.filters}).uniform_(-bound, bound));
 }
 
+namespace {
+
+int64_t largestCodeOf(const QuantizerSpec& q)
+{
+    return std::max(std::abs(q.qmin()), std::abs(q.qmax()));
+}
+
+} // namespace
+
 torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
 {
     if (calibrateActivationStep) {
@@ -31,11 +40,16 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
             quanA->calibrate(x, activationCalibration);
         calibrateActivationStep = false;
     }
-    const torch::Tensor input = quanA ? quanA(x.to(torch::kFloat)) : x; // codes from f32, whatever the precision
+    // Codes from f32, whatever the precision. The fused quantizer computes in f32 from bf16
+    // inputs as they are; its bf16 values keep their codes where the code convolution recovers them.
+    const bool quantizesBf16 = quanA && x.scalar_type() == torch::kBFloat16 && quanA->kernel() == QuantKernel::fused &&
+                               convolvesCodes() && largestCodeOf(quanA->spec()) <= kLargestCodeOfBf16Values;
+    const torch::Tensor input = quanA ? quanA(quantizesBf16 ? x : x.to(torch::kFloat)) : x;
+    if (convolvesCodes())
+        return convolveCodes(input, effectiveWeight(), quanA->s, quanW->s, bias, stride, padding, largestCode(),
+                             precision);
     if (precision == Precision::bf16)
         return convolveBf16(input, effectiveWeight(), bias, stride, padding);
-    if (convolvesCodes())
-        return convolveCodes(input, effectiveWeight(), quanA->s, quanW->s, bias, stride, padding);
     if (channelsLast)
         return convolve(input, effectiveWeight(), bias, stride, padding);
     return at::conv2d(input, effectiveWeight(), bias, {stride, stride}, {padding, padding});
@@ -45,9 +59,13 @@ bool QuantConv2dImpl::convolvesCodes() const
 {
     if (!quanA || !quanW || !quanA->spec().enabled() || !quanW->spec().enabled())
         return false;
-    auto largest = [](const QuantizerSpec& q) { return std::max(std::abs(q.qmin()), std::abs(q.qmax())); };
-    return codeConvolutionIsExact(largest(quanA->spec()), largest(quanW->spec()),
+    return codeConvolutionIsExact(largestCodeOf(quanA->spec()), largestCodeOf(quanW->spec()),
                                   weight.size(1) * weight.size(2) * weight.size(3));
+}
+
+int64_t QuantConv2dImpl::largestCode() const
+{
+    return std::max(largestCodeOf(quanA->spec()), largestCodeOf(quanW->spec()));
 }
 
 torch::Tensor QuantConv2dImpl::effectiveWeight()

@@ -24,11 +24,13 @@ namespace tyq {
 /// compare the paths). `reference()` is the straightforward one (NCHW, op by op, the reference
 /// quantizer chain). `exact()` keeps the reference's layout and float operations, so forward
 /// values are bit-identical, with faster kernels (fused quantizer, 2x2 max-pool). `fast()` adds
-/// channels-last, which changes float summation orders: fine for full precision, but with 3-bit
-/// inputs exact max-pool ties are common and their rounding then picks other argmaxes, so LSQ
-/// gradients of the pooled layers move by a few percent and loss curves drift apart after a few
-/// steps. The trainer therefore uses fast() for fp and exact() for LSQ. Inference has its own
-/// engine (infer/inference_engine.h), since it can fold batch norm and precompute weights.
+/// channels-last (oneDNN's layout) and tyq's batch-norm kernels, which change float summation
+/// orders. Training uses fast() for fp and LSQ alike. LSQ once used exact(): with 3-bit inputs
+/// exact max-pool ties are common, and where conv outputs of equal code sums came out an ulp
+/// apart in an order that changed with the layout, the pool's gradient went to the other input.
+/// Quantized convs now sum their codes exactly (model/code_convolution.h), so equal sums give
+/// equal outputs in any layout, and batch norm maps equal values to equal values. Inference has
+/// its own engine (infer/inference_engine.h), since it can fold batch norm and precompute weights.
 struct NetworkExecution {
     bool channelsLast = false;   ///< NHWC activations end to end (oneDNN's fast layout)
     bool fusedQuantizer = false; ///< one-pass LSQ quantizer with a hand-written backward
@@ -39,11 +41,10 @@ struct NetworkExecution {
     static NetworkExecution reference() { return {}; }
     static NetworkExecution exact() { return {false, true, true, Precision::fp32, false}; }
     static NetworkExecution fast() { return {true, true, true, Precision::fp32, true}; }
-    /// What training uses: fast() for full precision, exact() for quantized networks; in bf16,
-    /// fast() for both (bf16 rounding already changes the sums, and oneDNN wants channels-last).
-    static NetworkExecution forTraining(bool quantized, Precision precision = Precision::fp32)
+    /// What training uses: fast(), in `precision`.
+    static NetworkExecution forTraining(Precision precision = Precision::fp32)
     {
-        NetworkExecution e = quantized && precision == Precision::fp32 ? exact() : fast();
+        NetworkExecution e = fast();
         e.precision = precision;
         return e;
     }
@@ -69,8 +70,11 @@ public:
     /// The weight as the conv sees it (fake-quantized when quantized).
     torch::Tensor effectiveWeight();
     /// Whether forward convolves integer codes (model/code_convolution.h): input and weight both
-    /// quantized, and f32 sums their codes exactly. In f32; bf16 rounds the fake-quantized values.
+    /// quantized, and f32 sums their codes exactly. In either precision (bf16 rounds the exact
+    /// value once, at the output).
     bool convolvesCodes() const;
+    /// The largest |code| of input and weight (when convolvesCodes()).
+    int64_t largestCode() const;
 
     torch::Tensor weight;
     torch::Tensor bias; ///< undefined when the layer has batch norm
@@ -79,7 +83,7 @@ public:
     int64_t stride = 1;
     int64_t padding = 0;
     bool channelsLast = false; ///< convolve() (oneDNN) for channels-last inputs; see NetworkExecution
-    Precision precision = Precision::fp32; ///< bf16: convolveBf16 (mixed precision)
+    Precision precision = Precision::fp32; ///< bf16: mixed precision (convolveBf16, or convolveCodes')
     /// When set, the next forward first sets the activation step size from its input (LSQ's
     /// data-driven init), then clears the flag.
     bool calibrateActivationStep = false;

@@ -13,6 +13,7 @@
 #include "infer/dataset_evaluation.h"
 #include "infer/inference_engine.h"
 #include "kernels/cpu_isa.h"
+#include "model/code_convolution.h"
 #include "model/model_loader.h"
 #include "model/yolo_head.h"
 #include "model/yolo_network.h"
@@ -236,7 +237,10 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
                        "; bf16: " +
                        (!precisionSupported(Precision::bf16) ? "unsupported (no AVX-512)"
                         : nativeBf16()                       ? "native (AVX512_BF16)"
-                                                             : "emulated (no AVX512_BF16)");
+                                                             : "emulated (no AVX512_BF16)") +
+                       "; LSQ training sums codes in " +
+                       codeSumsName(codeSumsFor(at::empty({1, 16, 1, 1}).contiguous(at::MemoryFormat::ChannelsLast),
+                                                /*largestCode=*/7));
     report.width = o.width;
     report.height = o.height;
     const bool referenceSize = o.width == 512 && o.height == 288;
@@ -330,13 +334,13 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
         std::vector<Companion> companions;
         if (precisionSupported(Precision::bf16))
             companions.push_back({&bf16, [&] {
-                                      step.network().setExecution(NetworkExecution::forTraining(lsq, Precision::bf16));
+                                      step.network().setExecution(NetworkExecution::forTraining(Precision::bf16));
                                       step.run();
                                   }});
         compare(
             row,
             [&] {
-                step.network().setExecution(NetworkExecution::forTraining(lsq)); // what the trainer runs
+                step.network().setExecution(NetworkExecution::forTraining()); // what the trainer runs
                 step.run();
             },
             [&] {

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 
 namespace tyq {
 namespace {
@@ -29,6 +31,21 @@ torch::Tensor scaledStep(const torch::Tensor& s, double g)
 // Work per parallel chunk: the kernels stream memory, so small chunks only add overhead.
 constexpr int64_t kGrain = 32768;
 
+// f32 values, or bf16 ones (bf16 precision) in the kernels' bf16 forms.
+bool isBf16(const torch::Tensor& t)
+{
+    return t.scalar_type() == torch::kBFloat16;
+}
+
+template <typename T>
+T* elements(const torch::Tensor& t)
+{
+    if constexpr (std::is_same_v<T, uint16_t>)
+        return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>());
+    else
+        return t.data_ptr<float>();
+}
+
 struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                  const torch::Tensor& sScaled, int64_t qmin, int64_t qmax)
@@ -36,12 +53,14 @@ struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
         // Elementwise, so any dense layout works as it is (channels-last stays channels-last).
         const torch::Tensor input = x.is_non_overlapping_and_dense() ? x : x.contiguous();
         torch::Tensor out = torch::empty_like(input);
-        const float ss = sScaled.item<float>();
-        const float* src = input.data_ptr<float>();
-        float* dst = out.data_ptr<float>();
+        const float ss = sScaled.item<float>(), lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
         at::parallel_for(0, input.numel(), kGrain, [&](int64_t begin, int64_t end) {
-            kernels::lsqForward(src + begin, dst + begin, end - begin, ss, static_cast<float>(qmin),
-                                static_cast<float>(qmax));
+            if (isBf16(input))
+                kernels::lsqForwardBf16(elements<uint16_t>(input) + begin, elements<uint16_t>(out) + begin,
+                                        end - begin, ss, lo, hi);
+            else
+                kernels::lsqForward(elements<float>(input) + begin, elements<float>(out) + begin, end - begin, ss,
+                                    lo, hi);
         });
         ctx->save_for_backward({input, sScaled});
         ctx->saved_data["qmin"] = qmin;
@@ -57,15 +76,12 @@ struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
         const torch::Tensor& sScaled = saved[1];
         const float lo = static_cast<float>(ctx->saved_data["qmin"].toInt());
         const float hi = static_cast<float>(ctx->saved_data["qmax"].toInt());
-        // The gradient must walk the elements in the input's order.
+        // The gradient must walk the elements in the input's order, in the input's type.
         torch::Tensor grad = gradOutputs[0];
-        if (grad.strides() != input.strides())
+        if (grad.strides() != input.strides() || grad.scalar_type() != input.scalar_type())
             grad = torch::empty_like(input).copy_(grad);
         const float ss = sScaled.item<float>();
         torch::Tensor gradX = torch::empty_like(input);
-        const float* x = input.data_ptr<float>();
-        const float* g = grad.data_ptr<float>();
-        float* gx = gradX.data_ptr<float>();
 
         // Per-chunk partial sums of the step-size gradient, in double, added in chunk order so
         // the total does not depend on the thread count.
@@ -76,7 +92,12 @@ struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
             for (int64_t c = begin; c < end; ++c) {
                 const int64_t first = c * kGrain;
                 const int64_t count = std::min(kGrain, n - first);
-                partial[static_cast<size_t>(c)] = kernels::lsqBackward(x + first, g + first, gx + first, count, ss, lo, hi);
+                partial[static_cast<size_t>(c)] =
+                    isBf16(input) ? kernels::lsqBackwardBf16(elements<uint16_t>(input) + first,
+                                                             elements<uint16_t>(grad) + first,
+                                                             elements<uint16_t>(gradX) + first, count, ss, lo, hi)
+                                  : kernels::lsqBackward(elements<float>(input) + first, elements<float>(grad) + first,
+                                                         elements<float>(gradX) + first, count, ss, lo, hi);
             }
         });
         double total = 0;
@@ -108,7 +129,7 @@ torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tens
 torch::Tensor lsqFakeQuantizeFused(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax,
                                    double batchFactor)
 {
-    if (s.numel() != 1 || x.scalar_type() != torch::kFloat)
+    if (s.numel() != 1 || (x.scalar_type() != torch::kFloat && !isBf16(x)))
         return lsqFakeQuantizeReference(x, s, qmin, qmax, batchFactor);
     const torch::Tensor sScaled = scaledStep(s, stepGradScale(qmax, x.numel()) / std::sqrt(batchFactor));
     torch::Tensor y = FusedLsqFunction::apply(x, sScaled, qmin, qmax);

@@ -80,7 +80,8 @@ torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tens
                                        double batchFactor = 1.0);
 
 /// Same values in one fused pass, with a hand-written backward (straight-through x gradient
-/// inside the range, LSQ's step-size gradient scaled by 1 / sqrt(Qp * numel(x))).
+/// inside the range, LSQ's step-size gradient scaled by 1 / sqrt(Qp * numel(x))). A bf16 `x`
+/// (bf16 precision) is computed in f32 and gives bf16 values, each rounded once.
 torch::Tensor lsqFakeQuantizeFused(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax,
                                    double batchFactor = 1.0);
 

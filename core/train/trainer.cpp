@@ -271,7 +271,7 @@ private:
         for (const std::string& w : warnings)
             reporter_.log(LogLevel::warning, w);
         requirePrecision(options_.precision, fmt::format("precision {}", precisionName(options_.precision)));
-        NetworkExecution execution = options_.fastKernels ? NetworkExecution::forTraining(quant_.has_value(), options_.precision)
+        NetworkExecution execution = options_.fastKernels ? NetworkExecution::forTraining(options_.precision)
                                                           : NetworkExecution::reference();
         execution.precision = options_.precision;
         network_->setExecution(execution);

@@ -116,7 +116,7 @@ void expectTrainingStepFollowsF32(bool lsq)
                                    .view({4, 6});
     auto step = [&](Precision precision) {
         YoloNetwork net = seededNetwork(lsq, input);
-        net->setExecution(NetworkExecution::forTraining(lsq, precision));
+        net->setExecution(NetworkExecution::forTraining(precision));
         net->train();
         const std::vector<at::Tensor> heads = net->forward(input);
         const std::vector<int> yolo = net->spec().yoloIndices();

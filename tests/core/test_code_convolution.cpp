@@ -1,8 +1,12 @@
 // The convolution of fake-quantized values computed from their codes (model/code_convolution.h):
-// exact, so the same bits whatever the layout, thread count or batch split; equal code sums give
-// equal outputs (no max-pool near-ties for rounding to decide); gradients as conv2d's; and
-// QuantConv2d uses it exactly where f32 holds the sums.
+// exact, so the same bits whatever the layout, thread count, batch split or arithmetic (f32, or
+// bf16 products summed in f32); equal code sums give equal outputs (no max-pool near-ties for
+// rounding to decide); gradients as conv2d's (convolveBf16's in bf16 precision); and QuantConv2d
+// uses it exactly where f32 holds the sums.
+#include "model/bf16_convolution.h"
+#include "model/bf16_sums_convolution.h"
 #include "model/code_convolution.h"
+#include "model/fast_ops.h"
 #include "model/yolo_network.h"
 #include "quant/quant_config.h"
 
@@ -12,6 +16,9 @@
 
 namespace tyq {
 namespace {
+
+// operands()' codes: activations in [0, 7], weights in [-4, 3].
+constexpr int64_t kLargestCode = 7;
 
 struct Operands {
     at::Tensor input, weight, inputStep, weightStep, bias;
@@ -48,8 +55,9 @@ at::Tensor expectedValue(const Operands& o)
 
 TEST(CodeConvolution, IsExactAndTheSameBitsInEitherLayoutAndOnAnyThreadCount)
 {
-    for (bool perChannel : {false, true}) {
-        const Operands o = operands(perChannel, /*withBias=*/true);
+    for (bool perChannel : {false, true})
+        for (bool withBias : {false, true}) {
+        const Operands o = operands(perChannel, withBias);
         const at::Tensor expected = expectedValue(o);
         const int threads = at::get_num_threads();
         for (bool channelsLast : {false, true})
@@ -57,26 +65,32 @@ TEST(CodeConvolution, IsExactAndTheSameBitsInEitherLayoutAndOnAnyThreadCount)
                 at::set_num_threads(t);
                 const at::Tensor input =
                     channelsLast ? o.input.detach().contiguous(at::MemoryFormat::ChannelsLast) : o.input.detach();
+                const at::Tensor bias = withBias ? o.bias.detach() : at::Tensor();
                 const at::Tensor y =
-                    convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, o.bias.detach(), 1, 1);
+                    convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, bias, 1, 1, kLargestCode);
                 EXPECT_TRUE(at::equal(y.contiguous(), expected))
-                    << "per channel " << perChannel << ", channels-last " << channelsLast << ", " << t
-                    << " threads: largest difference " << (y - expected).abs().max().item<float>();
+                    << "per channel " << perChannel << ", bias " << withBias << ", channels-last " << channelsLast
+                    << ", " << t << " threads: largest difference " << (y - expected).abs().max().item<float>();
             }
         at::set_num_threads(threads);
-    }
+        }
 }
 
 TEST(CodeConvolution, OneImageAloneGivesTheBitsItGetsInABatch)
 {
     // What data parallelism relies on: a rank's share of a batch computes its images exactly as
-    // the whole batch does.
+    // the whole batch does (channels-last sums in bf16 where the CPU has it).
     const Operands o = operands(false, false, 8);
-    const at::Tensor whole = convolveCodes(o.input.detach(), o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1);
-    for (int64_t i = 0; i < 8; i += 3) {
-        const at::Tensor one =
-            convolveCodes(o.input.detach().narrow(0, i, 1), o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1);
-        EXPECT_TRUE(at::equal(one, whole.narrow(0, i, 1))) << "image " << i;
+    for (bool channelsLast : {false, true}) {
+        const at::Tensor input =
+            channelsLast ? o.input.detach().contiguous(at::MemoryFormat::ChannelsLast) : o.input.detach();
+        const at::Tensor whole =
+            convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, kLargestCode);
+        for (int64_t i = 0; i < 8; i += 3) {
+            const at::Tensor one = convolveCodes(input.narrow(0, i, 1).contiguous(input.suggest_memory_format()),
+                                                 o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, kLargestCode);
+            EXPECT_TRUE(at::equal(one, whole.narrow(0, i, 1))) << "image " << i << ", channels-last " << channelsLast;
+        }
     }
 }
 
@@ -90,7 +104,7 @@ TEST(CodeConvolution, EqualCodeSumsGiveEqualOutputs)
     w = (w + w.flip({3})).clamp(-4, 3);
     const at::Tensor input = a * o.inputStep.reshape({}), weight = w * o.weightStep;
     const at::Tensor y =
-        convolveCodes(input.contiguous(at::MemoryFormat::ChannelsLast), weight, o.inputStep, o.weightStep, {}, 1, 1)
+        convolveCodes(input.contiguous(at::MemoryFormat::ChannelsLast), weight, o.inputStep, o.weightStep, {}, 1, 1, kLargestCode)
             .contiguous();
     EXPECT_TRUE(at::equal(y, y.flip({3})));
 }
@@ -102,7 +116,7 @@ TEST(CodeConvolution, GradientsAreConv2dsAtTheFakeQuantizedValues)
             const Operands o = operands(true, withBias);
             const at::Tensor upstream = at::randn({4, 16, 12, 20});
             const at::Tensor input = channelsLast ? o.input.contiguous(at::MemoryFormat::ChannelsLast) : o.input;
-            convolveCodes(input, o.weight, o.inputStep, o.weightStep, o.bias, 1, 1).backward(upstream);
+            convolveCodes(input, o.weight, o.inputStep, o.weightStep, o.bias, 1, 1, kLargestCode).backward(upstream);
             const at::Tensor gotInput = o.input.grad().clone(), gotWeight = o.weight.grad().clone();
 
             const at::Tensor x = o.input.detach().requires_grad_(), w = o.weight.detach().requires_grad_();
@@ -117,6 +131,114 @@ TEST(CodeConvolution, GradientsAreConv2dsAtTheFakeQuantizedValues)
                 EXPECT_TRUE(close(o.bias.grad(), b.grad())) << "bias, channels-last " << channelsLast;
             }
         }
+}
+
+// Codes in [lo, hi] with both ends present at every channel.
+at::Tensor codesWithEnds(at::IntArrayRef sizes, int64_t lo, int64_t hi)
+{
+    at::Tensor codes = at::randint(lo, hi + 1, sizes).to(at::kFloat);
+    codes.select(1, 0).fill_(static_cast<float>(hi));
+    codes.narrow(1, 1, 1).narrow(2, 0, 1).fill_(static_cast<float>(lo));
+    return codes;
+}
+
+TEST(CodeConvolution, Bf16SumsAreTheExactSumsBitForBit)
+{
+    if (!bf16SumsRunNatively())
+        GTEST_SKIP() << "oneDNN has no native bf16 convolution here: the code convolution sums in f32";
+    at::manual_seed(11);
+    struct Case {
+        int64_t in, out, kernel, stride, padding, height, width, inputLo, inputHi, weightLo, weightHi;
+    };
+    // 8-bit codes at the edge of exactness (255 x 128 x 9 x 57 < 2^24), codes of 256, odd channel
+    // counts (3 in, 51 out), stride 2, 1x1 kernels, and the 3-bit codes of training.
+    const Case cases[] = {
+        {57, 32, 3, 1, 1, 7, 9, 0, 255, -128, 127}, {57, 16, 3, 2, 1, 8, 11, -128, 127, -128, 127},
+        {3, 51, 3, 1, 1, 6, 10, 0, 256, -256, 256}, {40, 51, 1, 1, 0, 5, 7, 0, 255, -128, 127},
+        {32, 64, 3, 1, 1, 12, 20, 0, 7, -4, 3},
+    };
+    for (const Case& c : cases) {
+        const at::Tensor input = codesWithEnds({2, c.in, c.height, c.width}, c.inputLo, c.inputHi);
+        const at::Tensor weight = codesWithEnds({c.out, c.in, c.kernel, c.kernel}, c.weightLo, c.weightHi);
+        const at::Tensor exact = at::conv2d(input.to(at::kDouble), weight.to(at::kDouble), {}, {c.stride, c.stride},
+                                            {c.padding, c.padding});
+        ASSERT_LE(exact.abs().max().item<double>(), 16777216.0) << "the case itself is past exactness";
+        const at::Tensor sums =
+            bf16ConvolutionSums(input.to(at::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast),
+                                weight.to(at::kBFloat16), c.stride, c.padding);
+        const at::Tensor f32 = convolve(input.contiguous(at::MemoryFormat::ChannelsLast), weight, {}, c.stride, c.padding);
+        EXPECT_TRUE(sums.is_contiguous(at::MemoryFormat::ChannelsLast));
+        EXPECT_TRUE(at::equal(sums.contiguous(), exact.to(at::kFloat))) << c.in << " -> " << c.out << ", k" << c.kernel
+                                                                       << ": largest difference "
+                                                                       << (sums.to(at::kDouble) - exact).abs().max().item<double>();
+        EXPECT_TRUE(at::equal(sums.contiguous(), f32.contiguous())) << c.in << " -> " << c.out;
+        // Scaled per channel inside oneDNN's pass: the f32 product of the exact sum, then (for a
+        // bf16 output) its rounding to bf16, as the separate ops give.
+        const at::Tensor scale = at::rand({c.out}) * 1e-3f + 1e-4f;
+        const at::Tensor scaled = exact.to(at::kFloat) * scale.view({1, -1, 1, 1});
+        const at::Tensor codes = input.to(at::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+        const at::Tensor scaledF32 = bf16ConvolutionSums(codes, weight.to(at::kBFloat16), c.stride, c.padding, scale);
+        const at::Tensor scaledBf16 =
+            bf16ConvolutionSums(codes, weight.to(at::kBFloat16), c.stride, c.padding, scale, at::kBFloat16);
+        EXPECT_TRUE(at::equal(scaledF32.contiguous(), scaled)) << c.in << " -> " << c.out << ", scaled";
+        EXPECT_EQ(scaledBf16.scalar_type(), at::kBFloat16);
+        EXPECT_TRUE(at::equal(scaledBf16.contiguous(), scaled.to(at::kBFloat16))) << c.in << " -> " << c.out;
+    }
+}
+
+TEST(CodeConvolution, SumsInBf16WhereTheCodesFitAndTheCpuHasIt)
+{
+    const at::Tensor nchw = at::zeros({1, 16, 4, 4});
+    const at::Tensor channelsLast = nchw.contiguous(at::MemoryFormat::ChannelsLast);
+    const CodeSums native = bf16SumsRunNatively() ? CodeSums::bf16 : CodeSums::f32;
+    EXPECT_EQ(codeSumsFor(channelsLast, 7), native);
+    EXPECT_EQ(codeSumsFor(channelsLast, 256), native) << "2^8 has one significant bit";
+    EXPECT_EQ(codeSumsFor(channelsLast, 257), CodeSums::f32) << "257 needs 9 significant bits";
+    EXPECT_EQ(codeSumsFor(channelsLast, 511), CodeSums::f32) << "the last conv's 9-bit input";
+    EXPECT_EQ(codeSumsFor(nchw, 7), CodeSums::f32) << "oneDNN's bf16 kernels want channels-last";
+}
+
+TEST(CodeConvolution, InBf16PrecisionRoundsTheExactValueOnceWithConvolveBf16sGradients)
+{
+    if (!precisionSupported(Precision::bf16))
+        GTEST_SKIP() << "this CPU has no bf16 convolutions";
+    const Operands o = operands(true, /*withBias=*/false);
+    const at::Tensor input = o.input.detach().contiguous(at::MemoryFormat::ChannelsLast).requires_grad_();
+    const at::Tensor weight = o.weight.detach().requires_grad_();
+    const at::Tensor y = convolveCodes(input, weight, o.inputStep, o.weightStep, {}, 1, 1, kLargestCode, Precision::bf16);
+    EXPECT_EQ(y.scalar_type(), at::kBFloat16);
+    EXPECT_TRUE(at::equal(y.contiguous(), expectedValue(o).to(at::kBFloat16)));
+
+    const at::Tensor upstream = at::randn({4, 16, 12, 20}).to(at::kBFloat16);
+    y.backward(upstream);
+    const at::Tensor x = o.input.detach().contiguous(at::MemoryFormat::ChannelsLast).requires_grad_();
+    const at::Tensor w = o.weight.detach().requires_grad_();
+    convolveBf16(x, w, {}, 1, 1).backward(upstream);
+    EXPECT_TRUE(at::equal(input.grad(), x.grad()));
+    EXPECT_TRUE(at::equal(weight.grad(), w.grad()));
+}
+
+TEST(CodeConvolution, Bf16ValuesGiveTheirCodesBackUpToTheBound)
+{
+    // bf16 precision's quantizer rounds each code x step to bf16 (relative error up to 2^-8):
+    // codes up to 127 still come back exactly, whatever the step; 255 would not.
+    at::manual_seed(13);
+    const at::Tensor codes = at::cat({at::arange(0, 128), at::randint(0, 128, {1920})}).to(at::kFloat);
+    const at::Tensor input = codes.view({1, 64, 4, 8}).contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor weight = at::zeros({64, 64, 1, 1});
+    for (int64_t c = 0; c < 64; ++c)
+        weight[c][c][0][0] = 1; // the identity: the output is the codes times the scale
+    int lostAt255 = 0;
+    for (int trial = 0; trial < 50; ++trial) {
+        const at::Tensor step = at::rand({1}) * 0.3f + 0.001f;
+        const at::Tensor values = (input * step.reshape({})).to(at::kBFloat16);
+        const at::Tensor y = convolveCodes(values, weight, step, at::ones({}), {}, 1, 0, kLargestCodeOfBf16Values);
+        EXPECT_TRUE(at::equal(y.contiguous(), (input * step.reshape({})).contiguous())) << "step " << step.item<float>();
+        // Past the bound: 2 x 127 + 1 as bf16 values, read back the same way, lose codes for some steps.
+        const at::Tensor wide = (at::full({16}, 255.0f) * step).to(at::kBFloat16).to(at::kFloat);
+        lostAt255 += !at::equal(at::round(wide / step), at::full({16}, 255.0f));
+    }
+    EXPECT_GT(lostAt255, 0) << "the bound is tight: 255 x 2^-8 > 1/2";
 }
 
 TEST(CodeConvolution, ExactWhereF32HoldsEverySum)

@@ -238,6 +238,47 @@ TEST(LsqQuantizer, FusedKernelMatchesTheReferenceKernel)
     }
 }
 
+TEST(LsqQuantizer, FusedKernelOnBf16InputsIsItsF32ResultRoundedOnce)
+{
+    // bf16 precision quantizes bf16 activations as they are: each value and input gradient is the
+    // f32 kernel's on the widened inputs, rounded to bf16 once, and the step gradient is the same
+    // sum. An odd length runs the scalar tail too; 7-bit codes reach the bound up to which the
+    // bf16 values still give their codes back (model/code_convolution.h).
+    struct Case {
+        QuantizerSpec spec;
+        int qn, qp;
+        float step;
+    };
+    const std::vector<Case> cases = {{spec(3, true, false), 0, 7, 0.1137f},
+                                     {spec(3, false, false), -4, 3, 0.3f},
+                                     {spec(7, true, false), 0, 127, 0.0173f}};
+    uint64_t seed = 21;
+    for (const Case& c : cases) {
+        const torch::Tensor base =
+            activationLikeInput(c.step, c.qn, c.qp, seed++).view({-1}).narrow(0, 0, 473).to(torch::kBFloat16);
+        const torch::Tensor upstream = torch::randn(base.sizes()).to(torch::kBFloat16);
+        auto run = [&](torch::ScalarType type) {
+            LsqQuantizer q = activationQuantizer(c.spec, c.step);
+            q->setKernel(QuantKernel::fused);
+            torch::Tensor x = base.to(type).clone().requires_grad_();
+            torch::Tensor y = q(x);
+            y.backward(upstream.to(type));
+            return std::make_tuple(y.detach(), x.grad().clone(), q->s.grad().clone());
+        };
+        const auto [y, gx, gs] = run(torch::kBFloat16);
+        const auto [yF32, gxF32, gsF32] = run(torch::kFloat);
+        const std::string where = "range [" + std::to_string(c.qn) + ", " + std::to_string(c.qp) + "]";
+        ASSERT_EQ(y.scalar_type(), torch::kBFloat16) << where;
+        ASSERT_EQ(gx.scalar_type(), torch::kBFloat16) << where;
+        EXPECT_TRUE(torch::equal(y, yF32.to(torch::kBFloat16))) << where;
+        EXPECT_TRUE(torch::equal(gx, gxF32.to(torch::kBFloat16))) << where;
+        EXPECT_EQ(gs.item<float>(), gsF32.item<float>()) << where;
+        const torch::Tensor codes = torch::round(yF32 / c.step);
+        EXPECT_TRUE(torch::equal(torch::round(y.to(torch::kFloat) * (1.0f / c.step)), codes))
+            << where << ": the bf16 values lost their codes";
+    }
+}
+
 TEST(LsqQuantizer, FusedKernelIsUsedThroughTheModuleAndFallsBackForPerChannelSteps)
 {
     torch::manual_seed(5);

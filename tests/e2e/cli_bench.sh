@@ -29,6 +29,8 @@ if not isinstance(j.get("int_infer_b8"), (int, float)) or j["int_infer_b8"] <= 0
     problems.append(f"int_infer_b8 = {j.get('int_infer_b8')!r}")
 if "int8 convolutions" not in j.get("kernel_isa", ""):
     problems.append(f"kernel_isa does not say which int8 path ran: {j.get('kernel_isa')!r}")
+if "LSQ training sums codes in " not in j.get("kernel_isa", ""):
+    problems.append(f"kernel_isa does not say how LSQ training sums its codes: {j.get('kernel_isa')!r}")
 if "oneDNN kernels: " not in j.get("integer_kernels", ""):
     problems.append(f"integer_kernels does not name oneDNN's kernels: {j.get('integer_kernels')!r}")
 for k in ["machine", "threads", "width", "height", "data_to_train_ratio", "memory_first_quarter_mb",

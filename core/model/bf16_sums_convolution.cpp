@@ -1,0 +1,143 @@
+#include "model/bf16_sums_convolution.h"
+
+#include "common/error.h"
+#include "common/onednn.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+namespace tyq {
+namespace {
+
+using Tag = dnnl::memory::format_tag;
+using DataType = dnnl::memory::data_type;
+
+struct SumsPrimitive {
+    dnnl::convolution_forward conv;
+    bool scaled = false; ///< takes its per-channel output scales at execution
+    dnnl::memory::desc src, weights, dst;
+    dnnl::reorder weightReorder; ///< oihw bf16 -> the layout the kernel wants
+    dnnl::memory::desc plainWeights;
+    std::string implementation; ///< the kernel oneDNN chose, e.g. "brgconv:avx512_core_bf16"
+};
+
+// n, i, h, w, o, k, stride, padding, scaled, bf16 output
+using ShapeKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool>;
+
+std::shared_ptr<const SumsPrimitive> makePrimitive(const ShapeKey& key)
+{
+    const auto [n, i, h, w, o, k, stride, padding, scaled, bf16Output] = key;
+    const int64_t oh = (h + 2 * padding - k) / stride + 1, ow = (w + 2 * padding - k) / stride + 1;
+    const dnnl::memory::desc src({n, i, h, w}, DataType::bf16, Tag::nhwc);
+    const dnnl::memory::desc weightsAny({o, i, k, k}, DataType::bf16, Tag::any);
+    const dnnl::memory::desc dst({n, o, oh, ow}, bf16Output ? DataType::bf16 : DataType::f32, Tag::nhwc);
+    // forward_inference: training keeps no workspace for a convolution, and the backward is
+    // ATen's (code_convolution.cpp).
+    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                               src, weightsAny, dst, {stride, stride}, {padding, padding},
+                                               {padding, padding});
+    // Each sum times its channel's scale, one f32 product before the output's rounding: what
+    // multiplying the f32 sums and then casting gives. oneDNN 2.6 has no output scales for bf16
+    // convolutions; a binary post-op multiplies the same way.
+    dnnl::primitive_attr attr;
+    if (scaled) {
+        dnnl::post_ops ops;
+        ops.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({1, o, 1, 1}, DataType::f32, Tag::nchw));
+        attr.set_post_ops(ops);
+    }
+    const dnnl::convolution_forward::primitive_desc pd(desc, attr, oneDnnCpuEngine());
+    auto p = std::make_shared<SumsPrimitive>();
+    p->scaled = scaled;
+    p->implementation = pd.impl_info_str();
+    p->conv = dnnl::convolution_forward(pd);
+    p->src = pd.src_desc();
+    p->weights = pd.weights_desc();
+    p->dst = pd.dst_desc();
+    p->plainWeights = dnnl::memory::desc({o, i, k, k}, DataType::bf16, Tag::oihw);
+    p->weightReorder = dnnl::reorder(dnnl::reorder::primitive_desc(oneDnnCpuEngine(), p->plainWeights,
+                                                                   oneDnnCpuEngine(), p->weights));
+    return p;
+}
+
+// Primitives by shape: a training run meets a handful of shapes, and building one costs far more
+// than running a small layer. Null where oneDNN has none (a scaled one under an ISA cap, say).
+std::shared_ptr<const SumsPrimitive> primitive(const ShapeKey& key)
+{
+    static std::mutex mutex;
+    static std::map<ShapeKey, std::shared_ptr<const SumsPrimitive>> cache;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end())
+        return it->second;
+    std::shared_ptr<const SumsPrimitive> p;
+    try {
+        p = makePrimitive(key);
+    } catch (const dnnl::error&) {
+    }
+    cache.emplace(key, p);
+    return p;
+}
+
+} // namespace
+
+at::Tensor bf16ConvolutionSums(const at::Tensor& input, const at::Tensor& weight, int64_t stride, int64_t padding,
+                               const at::Tensor& scale, at::ScalarType outputType)
+{
+    if (input.dim() != 4 || weight.dim() != 4 || input.scalar_type() != at::kBFloat16 ||
+        weight.scalar_type() != at::kBFloat16 || !input.is_contiguous(at::MemoryFormat::ChannelsLast) ||
+        input.size(1) != weight.size(1) || weight.size(2) != weight.size(3) ||
+        (outputType != at::kFloat && outputType != at::kBFloat16) ||
+        (scale.defined() && (scale.numel() != weight.size(0) || scale.scalar_type() != at::kFloat)))
+        throw Error("bf16 convolution sums: want a channels-last bf16 input [N, I, H, W], a bf16 weight [O, I, k, k], "
+                    "f32 scales [O] or none, and an f32 or bf16 output; got " +
+                    c10::str(input.sizes(), " ", input.scalar_type(), ", ", weight.sizes(), " ", weight.scalar_type(),
+                             ", ", outputType));
+    const bool scaled = scale.defined();
+    const auto p = primitive({input.size(0), input.size(1), input.size(2), input.size(3), weight.size(0),
+                              weight.size(2), stride, padding, scaled, outputType == at::kBFloat16});
+    if (!p && scaled) { // the same values in separate passes
+        at::Tensor sums = bf16ConvolutionSums(input, weight, stride, padding);
+        sums.mul_(scale.reshape({1, -1, 1, 1}));
+        return sums.to(outputType);
+    }
+    if (!p)
+        throw Error("bf16 convolution sums: oneDNN has no bf16 convolution on this CPU (or under ONEDNN_MAX_CPU_ISA)");
+    const dnnl::memory::dims dims = p->dst.dims();
+    at::Tensor out = at::empty({dims[0], dims[1], dims[2], dims[3]},
+                               input.options().dtype(outputType).memory_format(at::MemoryFormat::ChannelsLast));
+    const at::Tensor plain = weight.contiguous();
+    const at::Tensor scales = scaled ? scale.contiguous() : at::Tensor();
+    dnnl::engine& engine = oneDnnCpuEngine();
+    dnnl::memory plainWeights(p->plainWeights, engine, plain.data_ptr());
+    dnnl::memory weights(p->weights, engine);
+    dnnl::memory src(p->src, engine, input.data_ptr());
+    dnnl::memory dst(p->dst, engine, out.data_ptr());
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+    if (scaled)
+        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                     dnnl::memory({{1, weight.size(0), 1, 1}, DataType::f32, Tag::nchw}, engine, scales.data_ptr()));
+    dnnl::stream stream(engine);
+    p->weightReorder.execute(stream, plainWeights, weights);
+    p->conv.execute(stream, args);
+    stream.wait();
+    return out;
+}
+
+bool bf16SumsRunNatively()
+{
+    // Asking oneDNN, not CPUID, also covers ONEDNN_MAX_CPU_ISA: under a cap below AVX512_BF16 it
+    // has no bf16 kernel at all, or one that emulates bf16 with f32 instructions (slower than f32).
+    static const bool native = [] {
+        const auto p = primitive({1, 16, 8, 8, 16, 3, 1, 1, false, false});
+        return p && (p->implementation.find("avx512_core_bf16") != std::string::npos ||
+                     p->implementation.find("amx") != std::string::npos);
+    }();
+    return native;
+}
+
+} // namespace tyq
