@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "kernels/conv_pool_kernel.h"
 #include "kernels/lsq_kernel.h"
+#include "model/code_convolution.h"
 #include "model/fast_ops.h"
 #include "model/yolo_head.h"
 #include "model/yolo_network.h"
@@ -122,6 +123,11 @@ InferenceEngine::InferenceEngine(const YoloNetworkImpl& network, InferenceOption
             plan.inputQuantizer.qmin = c.conv->quanA->spec().qmin();
             plan.inputQuantizer.qmax = c.conv->quanA->spec().qmax();
         }
+        if (c.conv->convolvesCodes() && !bf16) {
+            plan.convolvesCodes = true;
+            plan.weightStep = c.conv->quanW->s.detach().clone();
+            plan.largestCode = c.conv->largestCode();
+        }
 
         const size_t i = static_cast<size_t>(c.index);
         const MaxpoolSpec* pool = maxpoolAt(spec_, i + 1);
@@ -189,7 +195,10 @@ at::Tensor InferenceEngine::runConv(const ConvPlan& plan, const at::Tensor& x) c
         input = quantizeActivation(input, plan.inputQuantizer.step, plan.inputQuantizer.qmin, plan.inputQuantizer.qmax);
     // bf16: activations stay bf16 from the first conv to the heads (the bias goes into oneDNN's
     // f32 accumulator); no autograd here, so no need for convolveBf16's backward.
-    at::Tensor y = options_.precision == Precision::bf16
+    at::Tensor y = plan.convolvesCodes
+                       ? codeConvolutionValue(input, plan.weight, plan.bias, plan.inputQuantizer.step, plan.weightStep,
+                                              plan.stride, plan.padding, plan.largestCode)
+                   : options_.precision == Precision::bf16
                        ? at::conv2d(input.to(at::kBFloat16), plan.weight, plan.bias, {plan.stride, plan.stride},
                                     {plan.padding, plan.padding})
                    : options_.channelsLast ? convolve(input, plan.weight, plan.bias, plan.stride, plan.padding)

@@ -1,7 +1,9 @@
 // Inference-only execution of a trained network: built once from its weights, it folds batch
 // norm into the convs, quantizes LSQ weights once, runs channels-last end to end and computes
 // the first stages (3x3 conv + BN + max-pool, and the next conv's activation quantizer) in one
-// fused kernel, so the full-resolution maps are never stored. The network's own forward() stays
+// fused kernel, so the full-resolution maps are never stored. Convs of quantized inputs by
+// quantized weights sum their codes exactly, as training does (model/code_convolution.h: in bf16
+// where oneDNN runs it natively). The network's own forward() stays
 // the straightforward reference (NCHW, op by op, reference quantizer); tests compare the two.
 //
 // Why a separate object rather than a mode of the module: everything it precomputes is a
@@ -78,6 +80,11 @@ private:
         at::Tensor packedWeight;               ///< [3][3][in][out] for the fused kernel
         at::Tensor kernelScale, kernelShift;   ///< the kernel's per-channel affine (see ConvPoolParams)
         ActivationQuantizer epilogueQuantizer; ///< the consumer's input quantizer, in the kernel
+        /// Quantized input and weight: the conv sums their codes (model/code_convolution.h), as
+        /// training does; `weight` is then the fake-quantized weight, `weightStep` its step(s).
+        bool convolvesCodes = false;
+        at::Tensor weightStep;
+        int64_t largestCode = 0;
     };
 
     at::Tensor runConv(const ConvPlan& plan, const at::Tensor& x) const;

@@ -66,6 +66,19 @@ int64_t backwardLoop(const T* x, const T* g, T* gx, int64_t n, float step, float
     return i;
 }
 
+#if defined(TYQ_KERNEL_AVX512)
+template <typename T>
+int64_t codesLoop(const T* values, uint16_t* codes, int64_t n, float reciprocal)
+{
+    constexpr int W = Vec::width;
+    const Vec r = Vec::set(reciprocal);
+    int64_t i = 0;
+    for (; i + W <= n; i += W)
+        storeAs(codes + i, roundEven(mul(loadAs(values + i), r)));
+    return i;
+}
+#endif
+
 } // namespace
 
 int64_t TYQ_LSQ_FORWARD(const float* x, float* y, int64_t n, float step, float lo, float hi)
@@ -89,17 +102,6 @@ int64_t lsqBackwardBf16Avx512(const uint16_t* x, const uint16_t* g, uint16_t* gx
                               float hi, double* sum)
 {
     return backwardLoop(x, g, gx, n, step, lo, hi, sum);
-}
-
-template <typename T>
-int64_t codesLoop(const T* values, uint16_t* codes, int64_t n, float reciprocal)
-{
-    constexpr int W = Vec::width;
-    const Vec r = Vec::set(reciprocal);
-    int64_t i = 0;
-    for (; i + W <= n; i += W)
-        storeAs(codes + i, roundEven(mul(loadAs(values + i), r)));
-    return i;
 }
 
 int64_t lsqCodesToBf16Avx512(const float* values, uint16_t* codes, int64_t n, float reciprocal)

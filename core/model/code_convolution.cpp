@@ -14,6 +14,9 @@
 namespace tyq {
 namespace {
 
+// Integers up to 2^8 have at most 8 significant bits: bf16 holds them exactly.
+constexpr int64_t kLargestBf16Code = 256;
+
 // The codes of fake-quantized values (f32 or bf16), round(value x reciprocal), as bf16 in one
 // pass: ATen would take three (LibTorch 1.13's mixed-type element-wise ops are several times
 // slower than an op and a cast).
@@ -32,17 +35,19 @@ at::Tensor bf16CodesOf(const at::Tensor& values, float reciprocal)
     return codes;
 }
 
-// conv(codes) * (inputStep * weightStep) + bias, rounded to bf16 in bf16 precision.
+} // namespace
+
 at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                                 const at::Tensor& inputStep, const at::Tensor& weightStep, int64_t stride,
                                 int64_t padding, int64_t largestCode, bool bf16Precision)
 {
+    at::NoGradGuard noGrad;
     // A code times a step, times the step's reciprocal (the step an ulp away or not), is within a
     // few ulps of the code: round() gives it back (kLargestCodeOfBf16Values for a bf16 input).
     const at::Tensor reciprocal = inputStep.reciprocal().reshape({});
     const at::Tensor weightCodes = at::round(weight / weightStep.reshape({-1, 1, 1, 1}));
     const at::Tensor scale = (inputStep.reshape({}) * weightStep.reshape({-1})).expand({weight.size(0)});
-    const bool hasBias = bias.numel() > 0;
+    const bool hasBias = bias.defined() && bias.numel() > 0;
     at::Tensor y;
     if (codeSumsFor(input, largestCode) == CodeSums::bf16) {
         const at::Tensor inputCodes = bf16CodesOf(input, reciprocal.item<float>());
@@ -61,17 +66,15 @@ at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weigh
     return bf16Precision ? y.to(at::kBFloat16) : y;
 }
 
+namespace {
+
 struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutionFunction> {
     static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias, const at::Tensor& inputStep, const at::Tensor& weightStep,
                               int64_t stride, int64_t padding, int64_t largestCode, bool bf16Precision)
     {
-        at::Tensor y;
-        {
-            at::NoGradGuard noGrad;
-            y = codeConvolutionValue(input, weight, bias, inputStep, weightStep, stride, padding, largestCode,
-                                     bf16Precision);
-        }
+        const at::Tensor y = codeConvolutionValue(input, weight, bias, inputStep, weightStep, stride, padding,
+                                                  largestCode, bf16Precision);
         ctx->save_for_backward({input, weight});
         ctx->saved_data["stride"] = stride;
         ctx->saved_data["padding"] = padding;
@@ -107,9 +110,6 @@ struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutio
         return {gradInput, gradWeight, gradBias, {}, {}, {}, {}, {}, {}};
     }
 };
-
-// Integers up to 2^8 have at most 8 significant bits: bf16 holds them exactly.
-constexpr int64_t kLargestBf16Code = 256;
 
 } // namespace
 

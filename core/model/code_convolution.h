@@ -45,4 +45,10 @@ at::Tensor convolveCodes(const at::Tensor& input, const at::Tensor& weight, cons
                          const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding,
                          int64_t largestCode, Precision precision = Precision::fp32);
 
+/// Its value alone, without autograd (inference), from the same arguments; `bias` may be
+/// undefined or empty.
+at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                                const at::Tensor& inputStep, const at::Tensor& weightStep, int64_t stride,
+                                int64_t padding, int64_t largestCode, bool bf16Precision = false);
+
 } // namespace tyq
