@@ -20,7 +20,7 @@ using DataType = dnnl::memory::data_type;
 
 struct SumsPrimitive {
     dnnl::convolution_forward conv;
-    bool scaled = false; ///< takes its per-channel output scales at execution
+    bool scaled = false; ///< multiplies each channel by a scale given at execution (a binary post-op)
     dnnl::memory::desc src, weights, dst;
     dnnl::reorder weightReorder; ///< oihw bf16 -> the layout the kernel wants
     dnnl::memory::desc plainWeights;

@@ -38,9 +38,10 @@ const char* codeSumsName(CodeSums sums);
 /// output channel, [C, 1, 1, 1]). The value is conv(codes) * (inputStep * weightStep) + bias,
 /// the codes recovered as round(x / step), summed as codeSumsFor(input, largestCode) says;
 /// `largestCode` bounds |code| of both. `input` is f32, or bf16 with codes up to
-/// kLargestCodeOfBf16Values. In bf16 `precision` the value comes out rounded to bf16. Gradients reach input, weight and bias as conv2d's at those
-/// values (in bf16 precision as convolveBf16's); the steps get none here (they reach them through
-/// the quantizers that made input and weight).
+/// kLargestCodeOfBf16Values. In bf16 `precision` the value comes out rounded to bf16. Gradients
+/// reach input, weight and bias as conv2d's at those values (in bf16 precision as
+/// convolveBf16's); the steps get none here (they reach them through the quantizers that made
+/// input and weight).
 at::Tensor convolveCodes(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& inputStep,
                          const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding,
                          int64_t largestCode, Precision precision = Precision::fp32);

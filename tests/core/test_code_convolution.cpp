@@ -55,24 +55,24 @@ at::Tensor expectedValue(const Operands& o)
 
 TEST(CodeConvolution, IsExactAndTheSameBitsInEitherLayoutAndOnAnyThreadCount)
 {
+    const int threads = at::get_num_threads();
     for (bool perChannel : {false, true})
         for (bool withBias : {false, true}) {
-        const Operands o = operands(perChannel, withBias);
-        const at::Tensor expected = expectedValue(o);
-        const int threads = at::get_num_threads();
-        for (bool channelsLast : {false, true})
-            for (int t : {1, 2}) {
-                at::set_num_threads(t);
-                const at::Tensor input =
-                    channelsLast ? o.input.detach().contiguous(at::MemoryFormat::ChannelsLast) : o.input.detach();
-                const at::Tensor bias = withBias ? o.bias.detach() : at::Tensor();
-                const at::Tensor y =
-                    convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, bias, 1, 1, kLargestCode);
-                EXPECT_TRUE(at::equal(y.contiguous(), expected))
-                    << "per channel " << perChannel << ", bias " << withBias << ", channels-last " << channelsLast
-                    << ", " << t << " threads: largest difference " << (y - expected).abs().max().item<float>();
-            }
-        at::set_num_threads(threads);
+            const Operands o = operands(perChannel, withBias);
+            const at::Tensor expected = expectedValue(o);
+            for (bool channelsLast : {false, true})
+                for (int t : {1, 2}) {
+                    at::set_num_threads(t);
+                    const at::Tensor input =
+                        channelsLast ? o.input.detach().contiguous(at::MemoryFormat::ChannelsLast) : o.input.detach();
+                    const at::Tensor bias = withBias ? o.bias.detach() : at::Tensor();
+                    const at::Tensor y =
+                        convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, bias, 1, 1, kLargestCode);
+                    EXPECT_TRUE(at::equal(y.contiguous(), expected))
+                        << "per channel " << perChannel << ", bias " << withBias << ", channels-last " << channelsLast
+                        << ", " << t << " threads: largest difference " << (y - expected).abs().max().item<float>();
+                }
+            at::set_num_threads(threads);
         }
 }
 
@@ -104,7 +104,8 @@ TEST(CodeConvolution, EqualCodeSumsGiveEqualOutputs)
     w = (w + w.flip({3})).clamp(-4, 3);
     const at::Tensor input = a * o.inputStep.reshape({}), weight = w * o.weightStep;
     const at::Tensor y =
-        convolveCodes(input.contiguous(at::MemoryFormat::ChannelsLast), weight, o.inputStep, o.weightStep, {}, 1, 1, kLargestCode)
+        convolveCodes(input.contiguous(at::MemoryFormat::ChannelsLast), weight, o.inputStep, o.weightStep, {}, 1, 1,
+                      kLargestCode)
             .contiguous();
     EXPECT_TRUE(at::equal(y, y.flip({3})));
 }
@@ -166,11 +167,12 @@ TEST(CodeConvolution, Bf16SumsAreTheExactSumsBitForBit)
         const at::Tensor sums =
             bf16ConvolutionSums(input.to(at::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast),
                                 weight.to(at::kBFloat16), c.stride, c.padding);
-        const at::Tensor f32 = convolve(input.contiguous(at::MemoryFormat::ChannelsLast), weight, {}, c.stride, c.padding);
+        const at::Tensor f32 =
+            convolve(input.contiguous(at::MemoryFormat::ChannelsLast), weight, {}, c.stride, c.padding);
         EXPECT_TRUE(sums.is_contiguous(at::MemoryFormat::ChannelsLast));
-        EXPECT_TRUE(at::equal(sums.contiguous(), exact.to(at::kFloat))) << c.in << " -> " << c.out << ", k" << c.kernel
-                                                                       << ": largest difference "
-                                                                       << (sums.to(at::kDouble) - exact).abs().max().item<double>();
+        EXPECT_TRUE(at::equal(sums.contiguous(), exact.to(at::kFloat)))
+            << c.in << " -> " << c.out << ", k" << c.kernel << ": largest difference "
+            << (sums.to(at::kDouble) - exact).abs().max().item<double>();
         EXPECT_TRUE(at::equal(sums.contiguous(), f32.contiguous())) << c.in << " -> " << c.out;
         // Scaled per channel inside oneDNN's pass: the f32 product of the exact sum, then (for a
         // bf16 output) its rounding to bf16, as the separate ops give.
@@ -205,7 +207,8 @@ TEST(CodeConvolution, InBf16PrecisionRoundsTheExactValueOnceWithConvolveBf16sGra
     const Operands o = operands(true, /*withBias=*/false);
     const at::Tensor input = o.input.detach().contiguous(at::MemoryFormat::ChannelsLast).requires_grad_();
     const at::Tensor weight = o.weight.detach().requires_grad_();
-    const at::Tensor y = convolveCodes(input, weight, o.inputStep, o.weightStep, {}, 1, 1, kLargestCode, Precision::bf16);
+    const at::Tensor y =
+        convolveCodes(input, weight, o.inputStep, o.weightStep, {}, 1, 1, kLargestCode, Precision::bf16);
     EXPECT_EQ(y.scalar_type(), at::kBFloat16);
     EXPECT_TRUE(at::equal(y.contiguous(), expectedValue(o).to(at::kBFloat16)));
 
@@ -233,7 +236,8 @@ TEST(CodeConvolution, Bf16ValuesGiveTheirCodesBackUpToTheBound)
         const at::Tensor step = at::rand({1}) * 0.3f + 0.001f;
         const at::Tensor values = (input * step.reshape({})).to(at::kBFloat16);
         const at::Tensor y = convolveCodes(values, weight, step, at::ones({}), {}, 1, 0, kLargestCodeOfBf16Values);
-        EXPECT_TRUE(at::equal(y.contiguous(), (input * step.reshape({})).contiguous())) << "step " << step.item<float>();
+        EXPECT_TRUE(at::equal(y.contiguous(), (input * step.reshape({})).contiguous()))
+            << "step " << step.item<float>();
         // Past the bound: 2 x 127 + 1 as bf16 values, read back the same way, lose codes for some steps.
         const at::Tensor wide = (at::full({16}, 255.0f) * step).to(at::kBFloat16).to(at::kFloat);
         lostAt255 += !at::equal(at::round(wide / step), at::full({16}, 255.0f));
