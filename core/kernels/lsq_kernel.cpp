@@ -4,7 +4,6 @@
 
 #include <c10/util/BFloat16.h>
 
-
 namespace tyq::kernels {
 namespace {
 
