@@ -123,7 +123,7 @@ InferenceEngine::InferenceEngine(const YoloNetworkImpl& network, InferenceOption
             plan.inputQuantizer.qmin = c.conv->quanA->spec().qmin();
             plan.inputQuantizer.qmax = c.conv->quanA->spec().qmax();
         }
-        if (c.conv->convolvesCodes() && !bf16) {
+        if (c.conv->convolvesCodes()) { // never in bf16: quantized networks were refused above
             plan.convolvesCodes = true;
             plan.weightStep = c.conv->quanW->s.detach().clone();
             plan.largestCode = c.conv->largestCode();

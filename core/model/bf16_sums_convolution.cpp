@@ -20,7 +20,6 @@ using DataType = dnnl::memory::data_type;
 
 struct SumsPrimitive {
     dnnl::convolution_forward conv;
-    bool scaled = false; ///< multiplies each channel by a scale given at execution (a binary post-op)
     dnnl::memory::desc src, weights, dst;
     dnnl::reorder weightReorder; ///< oihw bf16 -> the layout the kernel wants
     dnnl::memory::desc plainWeights;
@@ -53,7 +52,6 @@ std::shared_ptr<const SumsPrimitive> makePrimitive(const ShapeKey& key)
     }
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, oneDnnCpuEngine());
     auto p = std::make_shared<SumsPrimitive>();
-    p->scaled = scaled;
     p->implementation = pd.impl_info_str();
     p->conv = dnnl::convolution_forward(pd);
     p->src = pd.src_desc();

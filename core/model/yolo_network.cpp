@@ -42,10 +42,11 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
     }
     // Codes from f32, whatever the precision. The fused quantizer computes in f32 from bf16
     // inputs as they are; its bf16 values keep their codes where the code convolution recovers them.
-    const bool quantizesBf16 = quanA && x.scalar_type() == torch::kBFloat16 && quanA->kernel() == QuantKernel::fused &&
-                               convolvesCodes() && largestCodeOf(quanA->spec()) <= kLargestCodeOfBf16Values;
+    const bool codes = convolvesCodes();
+    const bool quantizesBf16 = codes && x.scalar_type() == torch::kBFloat16 && quanA->kernel() == QuantKernel::fused &&
+                               largestCodeOf(quanA->spec()) <= kLargestCodeOfBf16Values;
     const torch::Tensor input = quanA ? quanA(quantizesBf16 ? x : x.to(torch::kFloat)) : x;
-    if (convolvesCodes())
+    if (codes)
         return convolveCodes(input, effectiveWeight(), quanA->s, quanW->s, bias, stride, padding, largestCode(),
                              precision);
     if (precision == Precision::bf16)
