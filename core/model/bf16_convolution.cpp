@@ -1,6 +1,7 @@
 #include "model/bf16_convolution.h"
 
 #include "kernels/cpu_isa.h"
+#include "model/bf16_sums_convolution.h"
 
 #include <ATen/ATen.h>
 #include <algorithm>
@@ -25,6 +26,12 @@ at::Tensor weightGradientInBands(const at::Tensor& dy, const at::Tensor& x, at::
     const int64_t outWidth = dy.size(3);
     const at::Tensor shape = at::empty(weightSizes, x.options().memory_format(layout));
     auto bandGradient = [&](const at::Tensor& xBand, const at::Tensor& dyBand, int64_t widthPadding) {
+        // oneDNN's f32 sums, called directly where the maps are channels-last; ATen's call would
+        // round them to bf16 (its weight gradient takes the bf16 weight's type).
+        if (layout == at::MemoryFormat::ChannelsLast)
+            if (at::Tensor sums = bf16WeightGradientSums(xBand, dyBand, kernel, stride, padding, widthPadding);
+                sums.defined())
+                return sums;
         return std::get<1>(at::convolution_backward(dyBand, xBand, shape, c10::nullopt, {stride, stride},
                                                     {padding, widthPadding}, {1, 1}, false, {0, 0}, 1,
                                                     {false, true, false}))

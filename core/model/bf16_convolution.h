@@ -1,9 +1,10 @@
 // Convolution in bf16 mixed precision (model/precision.h), with autograd.
 //
-// Forward, the input gradient and the weight gradient run LibTorch's bf16 convolutions (oneDNN;
-// AMX where the CPU has it), accumulating in f32. oneDNN 2.6.3 (Debian's, which LibTorch links)
-// has an AMX bf16 backward-weights kernel that computes wrong gradients and writes out of bounds
-// on wide feature maps (measured on a Sapphire Rapids: 3 -> 16 channels at 288x512 gives NaN or
+// Forward and the input gradient run LibTorch's bf16 convolutions (oneDNN; AMX where the CPU has
+// it), accumulating in f32; the weight gradient calls oneDNN directly for its f32 sums
+// (model/bf16_sums_convolution.h), which LibTorch would round to bf16. oneDNN 2.6.3 (Debian's,
+// which LibTorch links) has an AMX bf16 backward-weights kernel that computes wrong gradients and
+// writes out of bounds on wide feature maps (measured on a Sapphire Rapids: 3 -> 16 channels at 288x512 gives NaN or
 // heap corruption, 16 -> 32 at 144x256 and at 8x512 a relative error of 0.7, while 144x192,
 // 576x128 and 1x4096 are right), so the weight gradient is summed over bands of at most 128
 // output columns, where it matched f32 at every shape measured. unit.Bf16 checks the network's

@@ -81,6 +81,60 @@ std::shared_ptr<const SumsPrimitive> primitive(const ShapeKey& key)
     return p;
 }
 
+struct WeightGradientPrimitive {
+    dnnl::convolution_backward_weights conv;
+    dnnl::memory::desc src, diffDst, diffWeights;
+    dnnl::reorder toPlain; ///< the kernel's layout -> f32 ohwi (a channels-last weight tensor)
+    dnnl::memory::desc plain;
+};
+
+// n, i, h, w, o, k, stride, padding, width padding
+using GradientKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+std::shared_ptr<const WeightGradientPrimitive> makeWeightGradient(const GradientKey& key)
+{
+    const auto [n, i, h, w, o, k, stride, padding, widthPadding] = key;
+    const int64_t oh = (h + 2 * padding - k) / stride + 1, ow = (w + 2 * widthPadding - k) / stride + 1;
+    const dnnl::memory::desc src({n, i, h, w}, DataType::bf16, Tag::nhwc);
+    const dnnl::memory::desc diffDst({n, o, oh, ow}, DataType::bf16, Tag::nhwc);
+    const dnnl::memory::dims strides{stride, stride}, paddings{padding, widthPadding};
+    // oneDNN builds a backward primitive from the forward one it answers.
+    const dnnl::convolution_forward::primitive_desc hint(
+        {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src,
+         dnnl::memory::desc({o, i, k, k}, DataType::bf16, Tag::any), diffDst, strides, paddings, paddings},
+        oneDnnCpuEngine());
+    const dnnl::convolution_backward_weights::primitive_desc pd(
+        {dnnl::algorithm::convolution_direct, src, dnnl::memory::desc({o, i, k, k}, DataType::f32, Tag::any), diffDst,
+         strides, paddings, paddings},
+        oneDnnCpuEngine(), hint);
+    auto p = std::make_shared<WeightGradientPrimitive>();
+    p->conv = dnnl::convolution_backward_weights(pd);
+    p->src = pd.src_desc();
+    p->diffDst = pd.diff_dst_desc();
+    p->diffWeights = pd.diff_weights_desc();
+    p->plain = dnnl::memory::desc({o, i, k, k}, DataType::f32, Tag::ohwi);
+    p->toPlain = dnnl::reorder(
+        dnnl::reorder::primitive_desc(oneDnnCpuEngine(), p->diffWeights, oneDnnCpuEngine(), p->plain));
+    return p;
+}
+
+// As primitive() above: cached by shape, null where oneDNN has none.
+std::shared_ptr<const WeightGradientPrimitive> weightGradientPrimitive(const GradientKey& key)
+{
+    static std::mutex mutex;
+    static std::map<GradientKey, std::shared_ptr<const WeightGradientPrimitive>> cache;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end())
+        return it->second;
+    std::shared_ptr<const WeightGradientPrimitive> p;
+    try {
+        p = makeWeightGradient(key);
+    } catch (const dnnl::error&) {
+    }
+    cache.emplace(key, p);
+    return p;
+}
+
 } // namespace
 
 at::Tensor bf16ConvolutionSums(const at::Tensor& input, const at::Tensor& weight, int64_t stride, int64_t padding,
@@ -122,6 +176,38 @@ at::Tensor bf16ConvolutionSums(const at::Tensor& input, const at::Tensor& weight
     dnnl::stream stream(engine);
     p->weightReorder.execute(stream, plainWeights, weights);
     p->conv.execute(stream, args);
+    stream.wait();
+    return out;
+}
+
+at::Tensor bf16WeightGradientSums(const at::Tensor& input, const at::Tensor& dy, int64_t kernel, int64_t stride,
+                                  int64_t padding, int64_t widthPadding)
+{
+    const bool shapes = input.dim() == 4 && dy.dim() == 4 && input.size(0) == dy.size(0) &&
+                        dy.size(2) == (input.size(2) + 2 * padding - kernel) / stride + 1 &&
+                        dy.size(3) == (input.size(3) + 2 * widthPadding - kernel) / stride + 1;
+    if (!shapes || input.scalar_type() != at::kBFloat16 || dy.scalar_type() != at::kBFloat16 ||
+        !input.is_contiguous(at::MemoryFormat::ChannelsLast) || !dy.is_contiguous(at::MemoryFormat::ChannelsLast))
+        throw Error("bf16 weight gradient sums: want channels-last bf16 input [N, I, H, W] and gradient [N, O, OH, OW] "
+                    "of a " + std::to_string(kernel) + "x" + std::to_string(kernel) + " stride " +
+                    std::to_string(stride) + " convolution; got " +
+                    c10::str(input.sizes(), " ", input.scalar_type(), ", ", dy.sizes(), " ", dy.scalar_type()));
+    const auto p = weightGradientPrimitive({input.size(0), input.size(1), input.size(2), input.size(3), dy.size(1),
+                                            kernel, stride, padding, widthPadding});
+    if (!p)
+        return {};
+    at::Tensor out = at::empty({dy.size(1), input.size(1), kernel, kernel},
+                               input.options().dtype(at::kFloat).memory_format(at::MemoryFormat::ChannelsLast));
+    dnnl::engine& engine = oneDnnCpuEngine();
+    dnnl::memory plain(p->plain, engine, out.data_ptr());
+    const bool blocked = p->diffWeights != p->plain;
+    dnnl::memory diffWeights = blocked ? dnnl::memory(p->diffWeights, engine) : plain;
+    dnnl::stream stream(engine);
+    p->conv.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(p->src, engine, input.data_ptr())},
+                             {DNNL_ARG_DIFF_DST, dnnl::memory(p->diffDst, engine, dy.data_ptr())},
+                             {DNNL_ARG_DIFF_WEIGHTS, diffWeights}});
+    if (blocked)
+        p->toPlain.execute(stream, diffWeights, plain);
     stream.wait();
     return out;
 }

@@ -1,9 +1,11 @@
-// oneDNN's bf16 convolution with its f32 sums written out as they are. ATen's bf16 convolutions
-// round their outputs to bf16; the code convolution (model/code_convolution.h) needs the sums
-// themselves. Integers up to 256 are exact in bf16 and their products exact in f32, and oneDNN
-// sums in f32 (VDPBF16PS with AVX512_BF16, AMX tiles, or f32 FMAs where it emulates bf16), so
-// codes whose partial sums stay within 2^24 give the exact sum: the bits of an f32 convolution of
-// the same codes, at about twice its speed where the CPU has AVX512_BF16 (README "Performance").
+// oneDNN's bf16 convolution, and its weight gradient, with their f32 sums written out as they
+// are. ATen's bf16 convolutions round their outputs to bf16; the code convolution
+// (model/code_convolution.h) needs the sums themselves, and bf16 training's f32 master weights
+// take their gradients unrounded (as Adam sees them in fp32 training). Integers up to 256 are
+// exact in bf16 and their products exact in f32, and oneDNN sums in f32 (VDPBF16PS with
+// AVX512_BF16, AMX tiles, or f32 FMAs where it emulates bf16), so codes whose partial sums stay
+// within 2^24 give the exact sum: the bits of an f32 convolution of the same codes, at about twice
+// its speed where the CPU has AVX512_BF16 (README "Performance").
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -22,5 +24,12 @@ bool bf16SumsRunNatively();
 /// be); with a bf16 `outputType`, that rounded to bf16 (as a cast would).
 at::Tensor bf16ConvolutionSums(const at::Tensor& input, const at::Tensor& weight, int64_t stride, int64_t padding,
                                const at::Tensor& scale = {}, at::ScalarType outputType = at::kFloat);
+
+/// The weight gradient of conv2d(input, weight) (as above, with `padding` rows above and below
+/// and `widthPadding` columns each side) for the upstream gradient `dy`, both channels-last bf16:
+/// the f32 sums of their products, [O, I, k, k] channels-last, not rounded to bf16 as ATen's is.
+/// Undefined where oneDNN has no such kernel here (under ONEDNN_MAX_CPU_ISA).
+at::Tensor bf16WeightGradientSums(const at::Tensor& input, const at::Tensor& dy, int64_t kernel, int64_t stride,
+                                  int64_t padding, int64_t widthPadding);
 
 } // namespace tyq

@@ -1,6 +1,6 @@
 // bf16 mixed precision (model/precision.h) against fp32: one convolution's forward and
-// gradients on the shapes where oneDNN 2.6.3's AMX weight-gradient kernel or its AVX512_BF16
-// input-gradient kernel fails, a training
+// gradients (the weight gradient's f32 sums exact to f32 rounding) on the shapes where oneDNN
+// 2.6.3's AMX weight-gradient kernel or its AVX512_BF16 input-gradient kernel fails, a training
 // step of the network (fp and LSQ), the inference engine, a short seeded training run, and the
 // option's parsing. Skipped where the CPU has no AVX-512 (LibTorch runs no bf16 convolution there).
 #include "test_support.h"
@@ -78,6 +78,16 @@ TEST(Bf16, ConvolutionAndItsGradientsFollowF32OnWideMaps)
                                                             << s.height << "x" << s.width << ", kernel " << s.kernel
                                                             << ", stride " << s.stride;
         }
+        // The weight gradient is the f32 sum of the bf16-rounded inputs' products, not rounded to
+        // bf16 itself (ATen's bf16 call would round it: relative error about 1e-3), so the f32
+        // master weights take it as fp32 training would.
+        const at::Tensor exact = std::get<1>(at::convolution_backward(
+            upstream.to(at::kBFloat16).to(at::kDouble), x0.to(at::kBFloat16).to(at::kDouble).contiguous(),
+            w0.to(at::kDouble), c10::nullopt, {s.stride, s.stride}, {padding, padding}, {1, 1}, false, {0, 0}, 1,
+            {false, true, false}));
+        EXPECT_LE(relativeError(bf16[2], exact), 1e-5) << "weight gradient of " << s.in << " -> " << s.out << " at "
+                                                       << s.height << "x" << s.width << ", kernel " << s.kernel
+                                                       << ", stride " << s.stride;
     }
 }
 
