@@ -59,11 +59,14 @@ struct Bf16ConvolutionFunction : public torch::autograd::Function<Bf16Convolutio
                               int64_t stride, int64_t padding)
     {
         const at::Tensor wb = weight.to(at::kBFloat16);
-        ctx->save_for_backward({x, wb});
+        // The bf16 input, not x: the weight gradient needs no more, and conv 0's f32 pixels
+        // would be cast again there (autograd casts the input's gradient to x's type).
+        const at::Tensor xb = x.to(at::kBFloat16);
+        ctx->save_for_backward({xb, wb});
         ctx->saved_data["stride"] = stride;
         ctx->saved_data["padding"] = padding;
         // LibTorch sends bf16 to oneDNN (channels-last stays channels-last).
-        return at::conv2d(x.to(at::kBFloat16), wb, {}, {stride, stride}, {padding, padding});
+        return at::conv2d(xb, wb, {}, {stride, stride}, {padding, padding});
     }
 
     static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
