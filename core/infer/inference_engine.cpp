@@ -125,8 +125,11 @@ InferenceEngine::InferenceEngine(const YoloNetworkImpl& network, InferenceOption
         }
         if (c.conv->convolvesCodes()) { // never in bf16: quantized networks were refused above
             plan.convolvesCodes = true;
-            plan.weightStep = c.conv->quanW->s.detach().clone();
-            plan.largestCode = c.conv->largestCode();
+            const int64_t largestCode = c.conv->largestCode();
+            const at::MemoryFormat layout =
+                options_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+            plan.codeWeights = codeWeightsOf(plan.weight, c.conv->quanW->s.detach().clone(), largestCode,
+                                             codeSumsFor(layout, largestCode));
         }
 
         const size_t i = static_cast<size_t>(c.index);
@@ -196,8 +199,8 @@ at::Tensor InferenceEngine::runConv(const ConvPlan& plan, const at::Tensor& x) c
     // bf16: activations stay bf16 from the first conv to the heads (the bias goes into oneDNN's
     // f32 accumulator); no autograd here, so no need for convolveBf16's backward.
     at::Tensor y = plan.convolvesCodes
-                       ? codeConvolutionValue(input, plan.weight, plan.bias, plan.inputQuantizer.step, plan.weightStep,
-                                              plan.stride, plan.padding, plan.largestCode)
+                       ? codeConvolutionValue(input, plan.codeWeights, plan.bias, plan.inputQuantizer.step,
+                                              plan.stride, plan.padding)
                    : options_.precision == Precision::bf16
                        ? at::conv2d(input.to(at::kBFloat16), plan.weight, plan.bias, {plan.stride, plan.stride},
                                     {plan.padding, plan.padding})

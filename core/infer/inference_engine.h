@@ -12,6 +12,7 @@
 // build an engine when they start inferring (cheap: one pass over the weights).
 #pragma once
 
+#include "model/code_convolution.h"
 #include "model/darknet_cfg.h"
 #include "model/precision.h"
 
@@ -81,10 +82,10 @@ private:
         at::Tensor kernelScale, kernelShift;   ///< the kernel's per-channel affine (see ConvPoolParams)
         ActivationQuantizer epilogueQuantizer; ///< the consumer's input quantizer, in the kernel
         /// Quantized input and weight: the conv sums their codes (model/code_convolution.h), as
-        /// training does; `weight` is then the fake-quantized weight, `weightStep` its step(s).
+        /// training does, from the weight's codes taken once here (`weight` is the fake-quantized
+        /// weight).
         bool convolvesCodes = false;
-        at::Tensor weightStep;
-        int64_t largestCode = 0;
+        CodeWeights codeWeights;
     };
 
     at::Tensor runConv(const ConvPlan& plan, const at::Tensor& x) const;

@@ -37,24 +37,33 @@ at::Tensor bf16CodesOf(const at::Tensor& values, float reciprocal)
 
 } // namespace
 
-at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
-                                const at::Tensor& inputStep, const at::Tensor& weightStep, int64_t stride,
-                                int64_t padding, int64_t largestCode, bool bf16Precision)
+CodeWeights codeWeightsOf(const at::Tensor& weight, const at::Tensor& weightStep, int64_t largestCode,
+                          CodeSums sums)
+{
+    at::NoGradGuard noGrad;
+    const at::Tensor codes = at::round(weight / weightStep.reshape({-1, 1, 1, 1}));
+    return {sums == CodeSums::bf16 ? codes.to(at::kBFloat16) : codes, weightStep.reshape({-1}), largestCode, sums};
+}
+
+at::Tensor codeConvolutionValue(const at::Tensor& input, const CodeWeights& weight, const at::Tensor& bias,
+                                const at::Tensor& inputStep, int64_t stride, int64_t padding, bool bf16Precision)
 {
     at::NoGradGuard noGrad;
     // A code times a step, times the step's reciprocal (the step an ulp away or not), is within a
     // few ulps of the code: round() gives it back (kLargestCodeOfBf16Values for a bf16 input).
     const at::Tensor reciprocal = inputStep.reciprocal().reshape({});
-    const at::Tensor weightCodes = at::round(weight / weightStep.reshape({-1, 1, 1, 1}));
-    const at::Tensor scale = (inputStep.reshape({}) * weightStep.reshape({-1})).expand({weight.size(0)});
+    const CodeSums sums = codeSumsFor(input, weight.largestCode);
+    const at::Tensor weightCodes =
+        sums == weight.sums ? weight.codes : weight.codes.to(sums == CodeSums::bf16 ? at::kBFloat16 : at::kFloat);
+    const at::Tensor scale = (inputStep.reshape({}) * weight.step).expand({weightCodes.size(0)});
     const bool hasBias = bias.defined() && bias.numel() > 0;
     at::Tensor y;
-    if (codeSumsFor(input, largestCode) == CodeSums::bf16) {
+    if (sums == CodeSums::bf16) {
         const at::Tensor inputCodes = bf16CodesOf(input, reciprocal.item<float>());
         if (!hasBias) // the scale, and bf16 precision's rounding, inside oneDNN's pass
-            return bf16ConvolutionSums(inputCodes, weightCodes.to(at::kBFloat16), stride, padding, scale,
+            return bf16ConvolutionSums(inputCodes, weightCodes, stride, padding, scale,
                                        bf16Precision ? at::kBFloat16 : at::kFloat);
-        y = bf16ConvolutionSums(inputCodes, weightCodes.to(at::kBFloat16), stride, padding);
+        y = bf16ConvolutionSums(inputCodes, weightCodes, stride, padding);
     } else {
         // A channels-last input (the codes keep its layout) goes to oneDNN, an NCHW one to conv2d.
         const at::Tensor inputCodes = (input.to(at::kFloat) * reciprocal).round_();
@@ -64,6 +73,15 @@ at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weigh
     if (hasBias)
         y.add_(bias.reshape({1, -1, 1, 1}));
     return bf16Precision ? y.to(at::kBFloat16) : y;
+}
+
+at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                                const at::Tensor& inputStep, const at::Tensor& weightStep, int64_t stride,
+                                int64_t padding, int64_t largestCode, bool bf16Precision)
+{
+    return codeConvolutionValue(input,
+                                codeWeightsOf(weight, weightStep, largestCode, codeSumsFor(input, largestCode)),
+                                bias, inputStep, stride, padding, bf16Precision);
 }
 
 namespace {
@@ -121,12 +139,17 @@ bool codeConvolutionIsExact(int64_t maxInputCode, int64_t maxWeightCode, int64_t
            kExactInF32;
 }
 
-CodeSums codeSumsFor(const at::Tensor& input, int64_t largestCode)
+CodeSums codeSumsFor(at::MemoryFormat inputLayout, int64_t largestCode)
 {
     // Where bf16 is emulated (no AVX512_BF16), its convolutions are slower than f32's.
-    const bool bf16Pays =
-        input.dim() == 4 && input.is_contiguous(at::MemoryFormat::ChannelsLast) && bf16SumsRunNatively();
+    const bool bf16Pays = inputLayout == at::MemoryFormat::ChannelsLast && bf16SumsRunNatively();
     return bf16Pays && largestCode <= kLargestBf16Code ? CodeSums::bf16 : CodeSums::f32;
+}
+
+CodeSums codeSumsFor(const at::Tensor& input, int64_t largestCode)
+{
+    const bool channelsLast = input.dim() == 4 && input.is_contiguous(at::MemoryFormat::ChannelsLast);
+    return codeSumsFor(channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous, largestCode);
 }
 
 const char* codeSumsName(CodeSums sums)

@@ -31,6 +31,7 @@ constexpr int64_t kLargestCodeOfBf16Values = 127;
 /// natively (AVX512_BF16 or AMX; bf16SumsRunNatively). Both give the same bits.
 enum class CodeSums { f32, bf16 };
 CodeSums codeSumsFor(const at::Tensor& input, int64_t largestCode);
+CodeSums codeSumsFor(at::MemoryFormat inputLayout, int64_t largestCode);
 const char* codeSumsName(CodeSums sums);
 
 /// conv2d(input, weight, bias, stride, padding) (dilation 1, one group) of an input and a weight
@@ -46,10 +47,29 @@ at::Tensor convolveCodes(const at::Tensor& input, const at::Tensor& weight, cons
                          const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding,
                          int64_t largestCode, Precision precision = Precision::fp32);
 
+/// A fake-quantized weight's side of the code convolution: its codes, round(weight / step), in
+/// the weight's layout and as `sums` takes them (f32, or bf16 for CodeSums::bf16), its step(s),
+/// flat, and the bound on |code| of both operands. Training takes it from the weight of each
+/// step; the inference engine once, for the input layout it runs.
+struct CodeWeights {
+    at::Tensor codes;
+    at::Tensor step;
+    int64_t largestCode = 0;
+    CodeSums sums = CodeSums::f32;
+};
+CodeWeights codeWeightsOf(const at::Tensor& weight, const at::Tensor& weightStep, int64_t largestCode,
+                          CodeSums sums);
+
 /// Its value alone, without autograd (inference), from the same arguments; `bias` may be
 /// undefined or empty.
 at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                                 const at::Tensor& inputStep, const at::Tensor& weightStep, int64_t stride,
                                 int64_t padding, int64_t largestCode, bool bf16Precision = false);
+
+/// The same from prepared weight codes (cast, where `input` takes other sums than they were
+/// prepared for).
+at::Tensor codeConvolutionValue(const at::Tensor& input, const CodeWeights& weight, const at::Tensor& bias,
+                                const at::Tensor& inputStep, int64_t stride, int64_t padding,
+                                bool bf16Precision = false);
 
 } // namespace tyq
