@@ -63,22 +63,29 @@ std::shared_ptr<const SumsPrimitive> makePrimitive(const ShapeKey& key)
     return p;
 }
 
-// Primitives by shape: a training run meets a handful of shapes, and building one costs far more
-// than running a small layer. Null where oneDNN has none (a scaled one under an ISA cap, say).
-std::shared_ptr<const SumsPrimitive> primitive(const ShapeKey& key)
+// Primitives by shape, one cache per kind: a training run meets a handful of shapes, and building
+// one costs far more than running a small layer. Null where oneDNN has none (a scaled one, or a
+// weight gradient, under an ISA cap, say).
+template <typename Primitive, typename Key>
+std::shared_ptr<const Primitive> cachedByShape(const Key& key, std::shared_ptr<const Primitive> (*make)(const Key&))
 {
     static std::mutex mutex;
-    static std::map<ShapeKey, std::shared_ptr<const SumsPrimitive>> cache;
+    static std::map<Key, std::shared_ptr<const Primitive>> cache;
     std::lock_guard<std::mutex> lock(mutex);
     if (auto it = cache.find(key); it != cache.end())
         return it->second;
-    std::shared_ptr<const SumsPrimitive> p;
+    std::shared_ptr<const Primitive> p;
     try {
-        p = makePrimitive(key);
+        p = make(key);
     } catch (const dnnl::error&) {
     }
     cache.emplace(key, p);
     return p;
+}
+
+std::shared_ptr<const SumsPrimitive> primitive(const ShapeKey& key)
+{
+    return cachedByShape(key, &makePrimitive);
 }
 
 struct WeightGradientPrimitive {
@@ -118,21 +125,9 @@ std::shared_ptr<const WeightGradientPrimitive> makeWeightGradient(const Gradient
     return p;
 }
 
-// As primitive() above: cached by shape, null where oneDNN has none.
 std::shared_ptr<const WeightGradientPrimitive> weightGradientPrimitive(const GradientKey& key)
 {
-    static std::mutex mutex;
-    static std::map<GradientKey, std::shared_ptr<const WeightGradientPrimitive>> cache;
-    std::lock_guard<std::mutex> lock(mutex);
-    if (auto it = cache.find(key); it != cache.end())
-        return it->second;
-    std::shared_ptr<const WeightGradientPrimitive> p;
-    try {
-        p = makeWeightGradient(key);
-    } catch (const dnnl::error&) {
-    }
-    cache.emplace(key, p);
-    return p;
+    return cachedByShape(key, &makeWeightGradient);
 }
 
 } // namespace
