@@ -97,12 +97,18 @@ std::pair<at::Tensor, at::Tensor> bf16ConvolutionBackward(const at::Tensor& dyAn
         // channels, or 51 at 18x32, are right). Those layers (the heads) are small: their input
         // gradient is computed in f32.
         const bool f32 = wb.size(0) % 16 != 0;
-        const at::ScalarType type = f32 ? at::kFloat : at::kBFloat16;
-        // The input only gives the shape and type of its gradient: no need to keep its bf16 copy.
-        const at::Tensor shape = at::empty(x.sizes(), x.options().dtype(type).memory_format(layout));
-        // autograd casts it to x's type.
-        dx = std::get<0>(at::convolution_backward(dy.to(type), shape, wb.to(type), c10::nullopt, strides, paddings,
-                                                  {1, 1}, false, {0, 0}, 1, {true, false, false}));
+        // Direct where the maps are channels-last (LibTorch's call gives the same bits, slower).
+        if (!f32 && layout == at::MemoryFormat::ChannelsLast)
+            dx = bf16InputGradient(dy.to(at::kBFloat16), wb, x.size(2), x.size(3), stride, padding);
+        if (!dx.defined()) {
+            const at::ScalarType type = f32 ? at::kFloat : at::kBFloat16;
+            // The input only gives the shape and type of its gradient: no need to keep its bf16
+            // copy.
+            const at::Tensor shape = at::empty(x.sizes(), x.options().dtype(type).memory_format(layout));
+            dx = std::get<0>(at::convolution_backward(dy.to(type), shape, wb.to(type), c10::nullopt, strides,
+                                                      paddings, {1, 1}, false, {0, 0}, 1, {true, false, false}));
+        }
+        // autograd casts dx to x's type.
     }
     if (weightGradient)
         dw = weightGradientInBands(dy.to(at::kBFloat16), x.to(at::kBFloat16).contiguous(layout), wb.sizes(), stride,

@@ -1,17 +1,18 @@
 // Convolution in bf16 mixed precision (model/precision.h), with autograd.
 //
-// Forward and the input gradient run LibTorch's bf16 convolutions (oneDNN; AMX where the CPU has
-// it), accumulating in f32; the weight gradient calls oneDNN directly for its f32 sums
-// (model/bf16_sums_convolution.h), which LibTorch would round to bf16. oneDNN 2.6.3 (Debian's,
-// which LibTorch links) has an AMX bf16 backward-weights kernel that computes wrong gradients and
-// writes out of bounds on wide feature maps (measured on a Sapphire Rapids: 3 -> 16 channels at
-// 288x512 gives NaN or heap corruption, 16 -> 32 at 144x256 and at 8x512 a relative error of 0.7,
-// while 144x192, 576x128 and 1x4096 are right), so the weight gradient is summed over bands of at
-// most 128 output columns, where it matched f32 at every shape measured. unit.Bf16 checks the
-// network's own shapes on the CPU it runs on. Its AVX512_BF16 backward-data kernel (CPUs without
-// AMX) is wrong for some 1x1 convs with output channels no multiple of 16 (the heads), so their
-// input gradient runs in f32 (bf16_convolution.cpp). Banded, it is 2.5x faster than the f32
-// weight gradient (ONEDNN_VERBOSE=1 tyq bench gives the per-primitive times; README "Performance").
+// The forward runs LibTorch's bf16 convolution (oneDNN; AMX where the CPU has it), accumulating in
+// f32; the gradients call oneDNN directly (model/bf16_sums_convolution.h): the weight's for its f32
+// sums, which LibTorch would round to bf16, the input's from a primitive built once per shape.
+// oneDNN 2.6.3 (Debian's, which LibTorch links) has an AMX bf16 backward-weights kernel that
+// computes wrong gradients and writes out of bounds on wide feature maps (measured on a Sapphire
+// Rapids: 3 -> 16 channels at 288x512 gives NaN or heap corruption, 16 -> 32 at 144x256 and at
+// 8x512 a relative error of 0.7, while 144x192, 576x128 and 1x4096 are right), so the weight
+// gradient is summed over bands of at most 128 output columns, where it matched f32 at every shape
+// measured. unit.Bf16 checks the network's own shapes on the CPU it runs on. Its AVX512_BF16
+// backward-data kernel (CPUs without AMX) is wrong for some 1x1 convs with output channels no
+// multiple of 16 (the heads), so their input gradient runs in f32 (bf16_convolution.cpp). Banded,
+// it is 2.5x faster than the f32 weight gradient (ONEDNN_VERBOSE=1 tyq bench gives the per-
+// primitive times; README "Performance").
 #pragma once
 
 #include <ATen/core/Tensor.h>

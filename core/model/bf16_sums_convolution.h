@@ -1,11 +1,12 @@
-// oneDNN's bf16 convolution, and its weight gradient, with their f32 sums written out as they
-// are. ATen's bf16 convolutions round their outputs to bf16; the code convolution
-// (model/code_convolution.h) needs the sums themselves, and bf16 training's f32 master weights
-// take their gradients unrounded (as Adam sees them in fp32 training). Integers up to 256 are
-// exact in bf16 and their products exact in f32, and oneDNN sums in f32 (VDPBF16PS with
-// AVX512_BF16, AMX tiles, or f32 FMAs where it emulates bf16), so codes whose partial sums stay
-// within 2^24 give the exact sum: the bits of an f32 convolution of the same codes, at about twice
-// its speed where the CPU has AVX512_BF16 (README "Performance").
+// oneDNN's bf16 convolution, and its weight gradient, with their f32 sums written out as they are;
+// and its input gradient. ATen's bf16 convolutions round their outputs to bf16; the code
+// convolution (model/code_convolution.h) needs the sums themselves, and bf16 training's f32 master
+// weights take their gradients unrounded (as Adam sees them in fp32 training). The input gradient
+// is rounded to bf16 as ATen's is, from a primitive built once per shape instead of on each call.
+// Integers up to 256 are exact in bf16 and their products exact in f32, and oneDNN sums in f32
+// (VDPBF16PS with AVX512_BF16, AMX tiles, or f32 FMAs where it emulates bf16), so codes whose
+// partial sums stay within 2^24 give the exact sum: the bits of an f32 convolution of the same
+// codes, at about twice its speed where the CPU has AVX512_BF16 (README "Performance").
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -31,5 +32,13 @@ at::Tensor bf16ConvolutionSums(const at::Tensor& input, const at::Tensor& weight
 /// Undefined where oneDNN has no such kernel here (under ONEDNN_MAX_CPU_ISA).
 at::Tensor bf16WeightGradientSums(const at::Tensor& input, const at::Tensor& dy, int64_t kernel, int64_t stride,
                                   int64_t padding, int64_t widthPadding);
+
+/// The input gradient of conv2d(input, weight) (as above, `padding` on every side) for the
+/// upstream gradient `dy` (channels-last bf16 [N, O, OH, OW]), the bf16 `weight` [O, I, k, k] and
+/// the input's `height` and `width`: channels-last bf16 [N, I, height, width], each f32 sum
+/// rounded to bf16 (ATen's bf16 call gave the same bits on a Zen 4, 10 % slower over the
+/// network's shapes). Undefined where oneDNN has no such kernel here.
+at::Tensor bf16InputGradient(const at::Tensor& dy, const at::Tensor& weight, int64_t height, int64_t width,
+                             int64_t stride, int64_t padding);
 
 } // namespace tyq

@@ -88,6 +88,15 @@ TEST(Bf16, ConvolutionAndItsGradientsFollowF32OnWideMaps)
         EXPECT_LE(relativeError(bf16[2], exact), 1e-5) << "weight gradient of " << s.in << " -> " << s.out << " at "
                                                        << s.height << "x" << s.width << ", kernel " << s.kernel
                                                        << ", stride " << s.stride;
+        // The input gradient is those sums' other contraction, rounded once to bf16 (relative
+        // 2^-9 at most per value; in f32 for the heads).
+        const at::Tensor exactInput = std::get<0>(at::convolution_backward(
+            upstream.to(at::kBFloat16).to(at::kDouble), x0.to(at::kDouble).contiguous(),
+            w0.to(at::kBFloat16).to(at::kDouble), c10::nullopt, {s.stride, s.stride}, {padding, padding}, {1, 1},
+            false, {0, 0}, 1, {true, false, false}));
+        EXPECT_LE(relativeError(bf16[1], exactInput), 2e-3) << "input gradient of " << s.in << " -> " << s.out
+                                                            << " at " << s.height << "x" << s.width << ", kernel "
+                                                            << s.kernel << ", stride " << s.stride;
     }
 }
 
