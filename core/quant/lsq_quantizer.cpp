@@ -46,6 +46,48 @@ T* elements(const torch::Tensor& t)
         return t.data_ptr<float>();
 }
 
+// Whether the fused kernels take x with these step sizes: one step, or one per slice of dim 0
+// (per-channel weights) where each slice's elements are contiguous in memory (OIHW or OHWI).
+bool fusedKernelFits(const torch::Tensor& x, const torch::Tensor& s)
+{
+    if (x.scalar_type() != torch::kFloat && !isBf16(x))
+        return false;
+    if (s.numel() == 1)
+        return true;
+    return x.dim() >= 1 && s.numel() == x.size(0) && x.numel() > 0 && x.is_non_overlapping_and_dense() &&
+           x.stride(0) == x.numel() / x.size(0);
+}
+
+// x's elements in chunks that each lie within one step's elements: the kernels' unit of work,
+// and the step gradient's partial sums (added in chunk order, so the totals do not depend on the
+// thread count). One step: chunks of kGrain; per channel: one chunk per channel's slice.
+struct Chunks {
+    std::vector<float> steps;
+    int64_t sliceLength = 0;    ///< elements per step
+    int64_t chunkLength = 0;    ///< elements per chunk (the last of a slice may have fewer)
+    int64_t chunksPerSlice = 0; ///< ceil(sliceLength / chunkLength)
+
+    int64_t count() const { return static_cast<int64_t>(steps.size()) * chunksPerSlice; }
+    /// Calls f(first element, element count, step) for chunk c.
+    template <typename F>
+    void visit(int64_t c, const F& f) const
+    {
+        const int64_t slice = c / chunksPerSlice, within = (c % chunksPerSlice) * chunkLength;
+        f(slice * sliceLength + within, std::min(chunkLength, sliceLength - within), steps[static_cast<size_t>(slice)]);
+    }
+};
+
+Chunks chunksOf(const torch::Tensor& x, const torch::Tensor& sScaled)
+{
+    Chunks c;
+    const torch::Tensor steps = sScaled.detach().to(torch::kFloat).contiguous();
+    c.steps.assign(steps.data_ptr<float>(), steps.data_ptr<float>() + steps.numel());
+    c.sliceLength = x.numel() / static_cast<int64_t>(c.steps.size());
+    c.chunkLength = c.steps.size() == 1 ? kGrain : c.sliceLength;
+    c.chunksPerSlice = c.sliceLength == 0 ? 0 : (c.sliceLength + c.chunkLength - 1) / c.chunkLength;
+    return c;
+}
+
 struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                  const torch::Tensor& sScaled, int64_t qmin, int64_t qmax)
@@ -53,14 +95,19 @@ struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
         // Elementwise, so any dense layout works as it is (channels-last stays channels-last).
         const torch::Tensor input = x.is_non_overlapping_and_dense() ? x : x.contiguous();
         torch::Tensor out = torch::empty_like(input);
-        const float ss = sScaled.item<float>(), lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
-        at::parallel_for(0, input.numel(), kGrain, [&](int64_t begin, int64_t end) {
-            if (isBf16(input))
-                kernels::lsqForwardBf16(elements<uint16_t>(input) + begin, elements<uint16_t>(out) + begin,
-                                        end - begin, ss, lo, hi);
-            else
-                kernels::lsqForward(elements<float>(input) + begin, elements<float>(out) + begin, end - begin, ss,
-                                    lo, hi);
+        const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+        const Chunks chunks = chunksOf(input, sScaled);
+        const int64_t chunksPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(chunks.chunkLength, 1));
+        at::parallel_for(0, chunks.count(), chunksPerTask, [&](int64_t begin, int64_t end) {
+            for (int64_t c = begin; c < end; ++c)
+                chunks.visit(c, [&](int64_t first, int64_t count, float step) {
+                    if (isBf16(input))
+                        kernels::lsqForwardBf16(elements<uint16_t>(input) + first, elements<uint16_t>(out) + first,
+                                                count, step, lo, hi);
+                    else
+                        kernels::lsqForward(elements<float>(input) + first, elements<float>(out) + first, count,
+                                            step, lo, hi);
+                });
         });
         ctx->save_for_backward({input, sScaled});
         ctx->saved_data["qmin"] = qmin;
@@ -80,30 +127,32 @@ struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
         torch::Tensor grad = gradOutputs[0];
         if (grad.strides() != input.strides() || grad.scalar_type() != input.scalar_type())
             grad = torch::empty_like(input).copy_(grad);
-        const float ss = sScaled.item<float>();
         torch::Tensor gradX = torch::empty_like(input);
 
-        // Per-chunk partial sums of the step-size gradient, in double, added in chunk order so
-        // the total does not depend on the thread count.
-        const int64_t n = input.numel();
-        const int64_t chunks = (n + kGrain - 1) / kGrain;
-        std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
-        at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t c = begin; c < end; ++c) {
-                const int64_t first = c * kGrain;
-                const int64_t count = std::min(kGrain, n - first);
-                partial[static_cast<size_t>(c)] =
-                    isBf16(input) ? kernels::lsqBackwardBf16(elements<uint16_t>(input) + first,
-                                                             elements<uint16_t>(grad) + first,
-                                                             elements<uint16_t>(gradX) + first, count, ss, lo, hi)
-                                  : kernels::lsqBackward(elements<float>(input) + first, elements<float>(grad) + first,
-                                                         elements<float>(gradX) + first, count, ss, lo, hi);
-            }
+        // Partial sums of the step-size gradient, in double, per chunk (see Chunks).
+        const Chunks chunks = chunksOf(input, sScaled);
+        const int64_t chunksPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(chunks.chunkLength, 1));
+        std::vector<double> partial(static_cast<size_t>(chunks.count()), 0.0);
+        at::parallel_for(0, chunks.count(), chunksPerTask, [&](int64_t begin, int64_t end) {
+            for (int64_t c = begin; c < end; ++c)
+                chunks.visit(c, [&](int64_t first, int64_t count, float step) {
+                    partial[static_cast<size_t>(c)] =
+                        isBf16(input)
+                            ? kernels::lsqBackwardBf16(elements<uint16_t>(input) + first,
+                                                       elements<uint16_t>(grad) + first,
+                                                       elements<uint16_t>(gradX) + first, count, step, lo, hi)
+                            : kernels::lsqBackward(elements<float>(input) + first, elements<float>(grad) + first,
+                                                   elements<float>(gradX) + first, count, step, lo, hi);
+                });
         });
-        double total = 0;
-        for (double p : partial)
-            total += p;
-        torch::Tensor gradS = torch::full_like(sScaled, static_cast<float>(total));
+        std::vector<float> totals(chunks.steps.size());
+        for (size_t i = 0; i < totals.size(); ++i) {
+            double total = 0;
+            for (int64_t c = 0; c < chunks.chunksPerSlice; ++c)
+                total += partial[i * static_cast<size_t>(chunks.chunksPerSlice) + static_cast<size_t>(c)];
+            totals[i] = static_cast<float>(total);
+        }
+        const torch::Tensor gradS = torch::tensor(totals, sScaled.options()).view(sScaled.sizes());
         return {gradX, gradS, torch::Tensor(), torch::Tensor()};
     }
 };
@@ -129,7 +178,7 @@ torch::Tensor lsqFakeQuantizeReference(const torch::Tensor& x, const torch::Tens
 torch::Tensor lsqFakeQuantizeFused(const torch::Tensor& x, const torch::Tensor& s, int qmin, int qmax,
                                    double batchFactor)
 {
-    if (s.numel() != 1 || (x.scalar_type() != torch::kFloat && !isBf16(x)))
+    if (!fusedKernelFits(x, s))
         return lsqFakeQuantizeReference(x, s, qmin, qmax, batchFactor);
     const torch::Tensor sScaled = scaledStep(s, stepGradScale(qmax, x.numel()) / std::sqrt(batchFactor));
     torch::Tensor y = FusedLsqFunction::apply(x, sScaled, qmin, qmax);

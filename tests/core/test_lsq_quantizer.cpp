@@ -279,22 +279,38 @@ TEST(LsqQuantizer, FusedKernelOnBf16InputsIsItsF32ResultRoundedOnce)
     }
 }
 
-TEST(LsqQuantizer, FusedKernelIsUsedThroughTheModuleAndFallsBackForPerChannelSteps)
+TEST(LsqQuantizer, FusedKernelTakesPerChannelWeightStepsInEitherLayout)
 {
+    // Weights: one step per output channel, each channel's elements contiguous (OIHW, or OHWI
+    // for a channels-last weight); 27 elements per channel leaves every chunk a vector tail.
     torch::manual_seed(5);
-    const torch::Tensor w = torch::randn({4, 3, 3, 3}) * 0.2;
-    LsqQuantizer ref(spec(3, false, true, /*perChannel=*/true), QuantizerRole::weight, 4);
-    LsqQuantizer fused(spec(3, false, true, /*perChannel=*/true), QuantizerRole::weight, 4);
-    ref->initStepFromWeight(w);
-    fused->initStepFromWeight(w);
-    fused->setKernel(QuantKernel::fused);
-    EXPECT_EQ(fused->kernel(), QuantKernel::fused);
-    const torch::Tensor x = w.clone().requires_grad_();
-    const torch::Tensor x2 = w.clone().requires_grad_();
-    ref(x).sum().backward();
-    fused(x2).sum().backward();
-    EXPECT_TRUE(torch::equal(ref(w), fused(w)));
-    EXPECT_TRUE(torch::allclose(ref->s.grad(), fused->s.grad(), 1e-6, 1e-9));
+    for (const auto layout : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+        torch::Tensor w = torch::randn({6, 3, 3, 3}) * 0.2;
+        w.select(1, 0).select(1, 0).select(1, 0).copy_(torch::tensor({2.0f, -2.0f, 0.f, 3.0f, -3.0f, 0.1f}));
+        w = w.contiguous(layout); // a weight outside the range in most channels
+        const torch::Tensor upstream = torch::randn({6, 3, 3, 3});
+        auto run = [&](QuantKernel kernel) {
+            LsqQuantizer q(spec(3, false, false, /*perChannel=*/true), QuantizerRole::weight, 6);
+            q->initStepFromWeight(w);
+            q->setKernel(kernel);
+            const torch::Tensor x = w.clone().requires_grad_();
+            const torch::Tensor y = q(x);
+            (y * upstream).sum().backward();
+            return std::make_tuple(y.detach(), x.grad().clone(), q->s.grad().clone(), y.grad_fn()->name());
+        };
+        const auto [yRef, gxRef, gsRef, nodeRef] = run(QuantKernel::reference);
+        const auto [yFused, gxFused, gsFused, nodeFused] = run(QuantKernel::fused);
+        const char* where = layout == torch::MemoryFormat::Contiguous ? "OIHW" : "OHWI";
+        EXPECT_NE(nodeFused.find("FusedLsqFunction"), std::string::npos) << where << ": took " << nodeFused;
+        EXPECT_EQ(nodeRef.find("FusedLsqFunction"), std::string::npos) << where;
+        EXPECT_TRUE(torch::equal(yRef, yFused)) << where << ": forward values differ";
+        EXPECT_TRUE(torch::equal(gxRef, gxFused)) << where << ": input gradients differ";
+        ASSERT_EQ(gsFused.sizes(), gsRef.sizes()) << where;
+        // Each channel's step gradient sums its 27 terms (in double here, in f32 there).
+        EXPECT_TRUE(torch::allclose(gsRef, gsFused, 1e-5, 1e-7)) << where << ": step gradients differ, max "
+                                                                 << (gsRef - gsFused).abs().max().item<float>();
+        EXPECT_GT((gxRef == 0).sum().item<int64_t>(), 0) << where << ": no weight outside the range";
+    }
 }
 
 TEST(LsqQuantizer, CodesAreIntegersInRangeThatReproduceTheForward)
