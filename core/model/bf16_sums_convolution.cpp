@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -104,23 +105,33 @@ std::shared_ptr<const WeightGradientPrimitive> makeWeightGradient(const Gradient
 {
     const auto [n, i, h, w, o, k, stride, padding, widthPadding] = key;
     const int64_t oh = (h + 2 * padding - k) / stride + 1, ow = (w + 2 * widthPadding - k) / stride + 1;
+    const dnnl::memory::dims strides{stride, stride}, paddings{padding, widthPadding};
+    auto describe = [&](Tag srcTag, Tag diffDstTag) {
+        const dnnl::memory::desc src({n, i, h, w}, DataType::bf16, srcTag);
+        const dnnl::memory::desc diffDst({n, o, oh, ow}, DataType::bf16, diffDstTag);
+        // oneDNN builds a backward primitive from the forward one it answers.
+        const dnnl::convolution_forward::primitive_desc hint(
+            {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src,
+             dnnl::memory::desc({o, i, k, k}, DataType::bf16, Tag::any), diffDst, strides, paddings, paddings},
+            oneDnnCpuEngine());
+        return dnnl::convolution_backward_weights::primitive_desc(
+            {dnnl::algorithm::convolution_direct, src, dnnl::memory::desc({o, i, k, k}, DataType::f32, Tag::any),
+             diffDst, strides, paddings, paddings},
+            oneDnnCpuEngine(), hint);
+    };
     // With 16 output channels a channels-last dy has the bytes of oneDNN's 16-channel blocks
     // (aBcd16b); so declared, with a planar input, a few input channels get a faster kernel: conv
-    // 0, 3 -> 16 at 288x512, 2.6 ms against 4.0 with the input's transpose (Zen 4). Not tried on
-    // AMX, whose weight-gradient kernel needs the bands (bf16_convolution.h).
-    const bool planarInput = o == 16 && i < 16 && !kernels::cpuHasAmxBf16();
-    const dnnl::memory::desc src({n, i, h, w}, DataType::bf16, planarInput ? Tag::nchw : Tag::nhwc);
-    const dnnl::memory::desc diffDst({n, o, oh, ow}, DataType::bf16, planarInput ? Tag::aBcd16b : Tag::nhwc);
-    const dnnl::memory::dims strides{stride, stride}, paddings{padding, widthPadding};
-    // oneDNN builds a backward primitive from the forward one it answers.
-    const dnnl::convolution_forward::primitive_desc hint(
-        {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src,
-         dnnl::memory::desc({o, i, k, k}, DataType::bf16, Tag::any), diffDst, strides, paddings, paddings},
-        oneDnnCpuEngine());
-    const dnnl::convolution_backward_weights::primitive_desc pd(
-        {dnnl::algorithm::convolution_direct, src, dnnl::memory::desc({o, i, k, k}, DataType::f32, Tag::any), diffDst,
-         strides, paddings, paddings},
-        oneDnnCpuEngine(), hint);
+    // 0, 3 -> 16 at 288x512, 2.6 ms against 4.0 with the input's transpose (Zen 4). Only where that
+    // kernel is oneDNN's native bf16 one (its reference kernel would take seconds), and not on AMX,
+    // whose weight-gradient kernel needs the bands (bf16_convolution.h).
+    bool planarInput = o == 16 && i < 16 && !kernels::cpuHasAmxBf16();
+    std::optional<dnnl::convolution_backward_weights::primitive_desc> planar;
+    if (planarInput) {
+        planar = describe(Tag::nchw, Tag::aBcd16b);
+        planarInput = std::string(planar->impl_info_str()).find("avx512_core_bf16") != std::string::npos;
+    }
+    const dnnl::convolution_backward_weights::primitive_desc pd =
+        planarInput ? *planar : describe(Tag::nhwc, Tag::nhwc);
     auto p = std::make_shared<WeightGradientPrimitive>();
     p->conv = dnnl::convolution_backward_weights(pd);
     p->src = pd.src_desc();
@@ -163,6 +174,9 @@ std::shared_ptr<const InputGradientPrimitive> makeInputGradient(const InputGradi
     const dnnl::convolution_backward_data::primitive_desc pd(
         {dnnl::algorithm::convolution_direct, diffSrc, weightsAny, diffDst, strides, paddings, paddings},
         oneDnnCpuEngine(), hint);
+    // Where oneDNN has only its reference kernel (seconds a layer), LibTorch's call is the way.
+    if (std::string(pd.impl_info_str()).find("ref") != std::string::npos)
+        return nullptr;
     auto p = std::make_shared<InputGradientPrimitive>();
     p->conv = dnnl::convolution_backward_data(pd);
     p->diffSrc = pd.diff_src_desc();
