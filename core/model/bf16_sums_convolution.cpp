@@ -144,11 +144,6 @@ std::shared_ptr<const WeightGradientPrimitive> makeWeightGradient(const Gradient
     return p;
 }
 
-std::shared_ptr<const WeightGradientPrimitive> weightGradientPrimitive(const GradientKey& key)
-{
-    return cachedByShape(key, &makeWeightGradient);
-}
-
 struct InputGradientPrimitive {
     dnnl::convolution_backward_data conv;
     dnnl::memory::desc diffSrc, weights, diffDst;
@@ -186,11 +181,6 @@ std::shared_ptr<const InputGradientPrimitive> makeInputGradient(const InputGradi
     p->weightReorder = dnnl::reorder(
         dnnl::reorder::primitive_desc(oneDnnCpuEngine(), p->plainWeights, oneDnnCpuEngine(), p->weights));
     return p;
-}
-
-std::shared_ptr<const InputGradientPrimitive> inputGradientPrimitive(const InputGradientKey& key)
-{
-    return cachedByShape(key, &makeInputGradient);
 }
 
 } // namespace
@@ -250,8 +240,9 @@ at::Tensor bf16WeightGradientSums(const at::Tensor& input, const at::Tensor& dy,
                     "of a " + std::to_string(kernel) + "x" + std::to_string(kernel) + " stride " +
                     std::to_string(stride) + " convolution; got " +
                     c10::str(input.sizes(), " ", input.scalar_type(), ", ", dy.sizes(), " ", dy.scalar_type()));
-    const auto p = weightGradientPrimitive({input.size(0), input.size(1), input.size(2), input.size(3), dy.size(1),
-                                            kernel, stride, padding, widthPadding});
+    const auto p = cachedByShape(GradientKey{input.size(0), input.size(1), input.size(2), input.size(3), dy.size(1),
+                                             kernel, stride, padding, widthPadding},
+                                 &makeWeightGradient);
     if (!p)
         return {};
     at::Tensor out = at::empty({dy.size(1), input.size(1), kernel, kernel},
@@ -284,8 +275,9 @@ at::Tensor bf16InputGradient(const at::Tensor& dy, const at::Tensor& weight, int
                     "k] of a stride " + std::to_string(stride) + " convolution of a " + std::to_string(height) + "x" +
                     std::to_string(width) + " input; got " +
                     c10::str(dy.sizes(), " ", dy.scalar_type(), ", ", weight.sizes(), " ", weight.scalar_type()));
-    const auto p = inputGradientPrimitive(
-        {dy.size(0), weight.size(1), height, width, weight.size(0), weight.size(2), stride, padding});
+    const auto p = cachedByShape(
+        InputGradientKey{dy.size(0), weight.size(1), height, width, weight.size(0), weight.size(2), stride, padding},
+        &makeInputGradient);
     if (!p)
         return {};
     at::Tensor out = at::empty({dy.size(0), weight.size(1), height, width},

@@ -68,6 +68,8 @@ struct Chunks {
     int64_t chunksPerSlice = 0; ///< ceil(sliceLength / chunkLength)
 
     int64_t count() const { return static_cast<int64_t>(steps.size()) * chunksPerSlice; }
+    /// Chunks per parallel task: about kGrain elements.
+    int64_t perTask() const { return std::max<int64_t>(1, kGrain / std::max<int64_t>(chunkLength, 1)); }
     /// Calls f(first element, element count, step) for chunk c.
     template <typename F>
     void visit(int64_t c, const F& f) const
@@ -97,8 +99,7 @@ struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
         torch::Tensor out = torch::empty_like(input);
         const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
         const Chunks chunks = chunksOf(input, sScaled);
-        const int64_t chunksPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(chunks.chunkLength, 1));
-        at::parallel_for(0, chunks.count(), chunksPerTask, [&](int64_t begin, int64_t end) {
+        at::parallel_for(0, chunks.count(), chunks.perTask(), [&](int64_t begin, int64_t end) {
             for (int64_t c = begin; c < end; ++c)
                 chunks.visit(c, [&](int64_t first, int64_t count, float step) {
                     if (isBf16(input))
@@ -131,9 +132,8 @@ struct FusedLsqFunction : public torch::autograd::Function<FusedLsqFunction> {
 
         // Partial sums of the step-size gradient, in double, per chunk (see Chunks).
         const Chunks chunks = chunksOf(input, sScaled);
-        const int64_t chunksPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(chunks.chunkLength, 1));
         std::vector<double> partial(static_cast<size_t>(chunks.count()), 0.0);
-        at::parallel_for(0, chunks.count(), chunksPerTask, [&](int64_t begin, int64_t end) {
+        at::parallel_for(0, chunks.count(), chunks.perTask(), [&](int64_t begin, int64_t end) {
             for (int64_t c = begin; c < end; ++c)
                 chunks.visit(c, [&](int64_t first, int64_t count, float step) {
                     partial[static_cast<size_t>(c)] =
