@@ -159,6 +159,12 @@ bool oneDnnSumsExactly()
     return e.unsignedFull && e.signedFull;
 }
 
+bool oneDnnSumsUnsignedExactly(int64_t inputMax, int64_t weightMax)
+{
+    const Exactness& e = exactness();
+    return e.unsignedFull || (e.unsignedPairs && 2 * inputMax * weightMax <= 32767);
+}
+
 OneDnnIntegerConv::OneDnnIntegerConv(const at::Tensor& weightCodes, int64_t stride, int64_t padding, int inputQmin,
                                      int inputQmax)
     : stride_(stride), padding_(padding), inputQmin_(inputQmin), inputQmax_(inputQmax)

@@ -25,6 +25,9 @@ std::string oneDnnIsaName();
 /// Whether oneDNN's int8 convolutions sum every u8 and s8 input exactly here (with VNNI); found
 /// by running them once. Where not, a layer runs on oneDNN only where its sums are exact there.
 bool oneDnnSumsExactly();
+/// Whether they sum u8 codes up to `inputMax` times s8 codes up to |`weightMax`| exactly here:
+/// with VNNI always, without it where two such products fit oneDNN's 16-bit pair sums.
+bool oneDnnSumsUnsignedExactly(int64_t inputMax, int64_t weightMax);
 
 struct OneDnnConvPrimitive;
 

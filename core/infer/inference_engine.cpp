@@ -125,11 +125,11 @@ InferenceEngine::InferenceEngine(const YoloNetworkImpl& network, InferenceOption
         }
         if (c.conv->convolvesCodes()) { // never in bf16: quantized networks were refused above
             plan.convolvesCodes = true;
-            const int64_t largestCode = c.conv->largestCode();
+            const CodeBounds bounds = c.conv->codeBounds();
             const at::MemoryFormat layout =
                 options_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-            plan.codeWeights = codeWeightsOf(plan.weight, c.conv->quanW->s.detach().clone(), largestCode,
-                                             codeSumsFor(layout, largestCode));
+            plan.codeWeights = codeWeightsOf(plan.weight, c.conv->quanW->s.detach().clone(), bounds,
+                                             codeSumsFor(layout, bounds));
         }
 
         const size_t i = static_cast<size_t>(c.index);

@@ -108,4 +108,31 @@ void lsqCodesToBf16(const uint16_t* values, uint16_t* codes, int64_t n, float re
         codes[i] = toBf16(roundHalfEven(widen(values[i]) * reciprocal));
 }
 
+namespace {
+
+template <typename T, typename Widen>
+bool u8Codes(const T* values, uint8_t* codes, int64_t n, float reciprocal, Widen widenValue)
+{
+    bool inRange = true;
+    int64_t i = cpuIsa() == Isa::avx512 ? detail::lsqCodesToU8Avx512(values, codes, n, reciprocal, &inRange) : 0;
+    for (; i < n; ++i) {
+        const float code = roundHalfEven(widenValue(values[i]) * reciprocal);
+        inRange = inRange && code >= 0.0f && code <= 255.0f; // false for NaN
+        codes[i] = inRange ? static_cast<uint8_t>(code) : 0;
+    }
+    return inRange;
+}
+
+} // namespace
+
+bool lsqCodesToU8(const float* values, uint8_t* codes, int64_t n, float reciprocal)
+{
+    return u8Codes(values, codes, n, reciprocal, [](float v) { return v; });
+}
+
+bool lsqCodesToU8(const uint16_t* values, uint8_t* codes, int64_t n, float reciprocal)
+{
+    return u8Codes(values, codes, n, reciprocal, [](uint16_t v) { return widen(v); });
+}
+
 } // namespace tyq::kernels

@@ -28,6 +28,12 @@ double lsqBackwardBf16(const uint16_t* x, const uint16_t* g, uint16_t* gx, int64
 void lsqCodesToBf16(const float* values, uint16_t* codes, int64_t n, float reciprocal);
 void lsqCodesToBf16(const uint16_t* values, uint16_t* codes, int64_t n, float reciprocal);
 
+/// The same codes as u8, for oneDNN's int8 convolutions (exact for the same bounds). Returns false
+/// where a code is outside [0, 255] or NaN (a value no all-positive quantizer gives; `codes` then
+/// holds no meaning), so that the caller can take another path.
+bool lsqCodesToU8(const float* values, uint8_t* codes, int64_t n, float reciprocal);
+bool lsqCodesToU8(const uint16_t* values, uint8_t* codes, int64_t n, float reciprocal);
+
 namespace detail {
 // Per-ISA bodies: process a prefix of whole vectors and return its length (and its sum).
 int64_t lsqForwardAvx512(const float* x, float* y, int64_t n, float step, float lo, float hi);
@@ -41,6 +47,8 @@ int64_t lsqBackwardBf16Avx512(const uint16_t* x, const uint16_t* g, uint16_t* gx
                               float hi, double* sum);
 int64_t lsqCodesToBf16Avx512(const float* values, uint16_t* codes, int64_t n, float reciprocal);
 int64_t lsqCodesToBf16Avx512(const uint16_t* values, uint16_t* codes, int64_t n, float reciprocal);
+int64_t lsqCodesToU8Avx512(const float* values, uint8_t* codes, int64_t n, float reciprocal, bool* inRange);
+int64_t lsqCodesToU8Avx512(const uint16_t* values, uint8_t* codes, int64_t n, float reciprocal, bool* inRange);
 } // namespace detail
 
 } // namespace tyq::kernels

@@ -77,6 +77,22 @@ int64_t codesLoop(const T* values, uint16_t* codes, int64_t n, float reciprocal)
         storeAs(codes + i, roundEven(mul(loadAs(values + i), r)));
     return i;
 }
+
+template <typename T>
+int64_t u8CodesLoop(const T* values, uint8_t* codes, int64_t n, float reciprocal, bool* inRange)
+{
+    constexpr int W = Vec::width;
+    const Vec r = Vec::set(reciprocal), lo = Vec::zero(), hi = Vec::set(255.0f);
+    Mask inside = static_cast<Mask>(~0);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+        const Vec code = roundEven(mul(loadAs(values + i), r));
+        inside &= within(code, lo, hi);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + i), _mm512_cvtusepi32_epi8(_mm512_cvtps_epu32(code.v)));
+    }
+    *inRange = inside == static_cast<Mask>(~0);
+    return i;
+}
 #endif
 
 } // namespace
@@ -112,6 +128,16 @@ int64_t lsqCodesToBf16Avx512(const float* values, uint16_t* codes, int64_t n, fl
 int64_t lsqCodesToBf16Avx512(const uint16_t* values, uint16_t* codes, int64_t n, float reciprocal)
 {
     return codesLoop(values, codes, n, reciprocal);
+}
+
+int64_t lsqCodesToU8Avx512(const float* values, uint8_t* codes, int64_t n, float reciprocal, bool* inRange)
+{
+    return u8CodesLoop(values, codes, n, reciprocal, inRange);
+}
+
+int64_t lsqCodesToU8Avx512(const uint16_t* values, uint8_t* codes, int64_t n, float reciprocal, bool* inRange)
+{
+    return u8CodesLoop(values, codes, n, reciprocal, inRange);
 }
 #endif
 

@@ -1,7 +1,7 @@
 #include "model/bf16_convolution.h"
 
 #include "kernels/cpu_isa.h"
-#include "model/bf16_sums_convolution.h"
+#include "model/onednn_convolution.h"
 
 #include <ATen/ATen.h>
 #include <algorithm>

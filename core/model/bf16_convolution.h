@@ -1,7 +1,7 @@
 // Convolution in bf16 mixed precision (model/precision.h), with autograd.
 //
 // The forward runs LibTorch's bf16 convolution (oneDNN; AMX where the CPU has it), accumulating in
-// f32; the gradients call oneDNN directly (model/bf16_sums_convolution.h): the weight's for its f32
+// f32; the gradients call oneDNN directly (model/onednn_convolution.h): the weight's for its f32
 // sums, which LibTorch would round to bf16, the input's from a primitive built once per shape.
 // oneDNN 2.6.3 (Debian's, which LibTorch links) has an AMX bf16 backward-weights kernel that
 // computes wrong gradients and writes out of bounds on wide feature maps (measured on a Sapphire

@@ -1,14 +1,15 @@
 #include "model/code_convolution.h"
 
-#include "model/bf16_convolution.h"
-#include "model/bf16_sums_convolution.h"
-#include "model/fast_ops.h"
 #include "kernels/lsq_kernel.h"
+#include "model/bf16_convolution.h"
+#include "model/fast_ops.h"
+#include "model/onednn_convolution.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace tyq {
@@ -35,14 +36,42 @@ at::Tensor bf16CodesOf(const at::Tensor& values, float reciprocal)
     return codes;
 }
 
+// The same as u8 (the same layout); undefined where a code is outside [0, 255] or NaN.
+at::Tensor u8CodesOf(const at::Tensor& values, float reciprocal)
+{
+    const at::Tensor input = values.is_non_overlapping_and_dense() ? values : values.contiguous();
+    at::Tensor codes = at::empty_like(input, input.options().dtype(at::kByte));
+    auto* out = codes.data_ptr<uint8_t>();
+    std::atomic<bool> inRange{true};
+    at::parallel_for(0, input.numel(), 32768, [&](int64_t begin, int64_t end) {
+        const bool fits =
+            input.scalar_type() == at::kBFloat16
+                ? kernels::lsqCodesToU8(reinterpret_cast<const uint16_t*>(input.data_ptr<at::BFloat16>()) + begin,
+                                        out + begin, end - begin, reciprocal)
+                : kernels::lsqCodesToU8(input.data_ptr<float>() + begin, out + begin, end - begin, reciprocal);
+        if (!fits)
+            inRange = false;
+    });
+    return inRange ? codes : at::Tensor();
+}
+
+at::ScalarType codeType(CodeSums sums)
+{
+    switch (sums) {
+    case CodeSums::bf16: return at::kBFloat16;
+    case CodeSums::int8: return at::kChar;
+    case CodeSums::f32: break;
+    }
+    return at::kFloat;
+}
+
 } // namespace
 
-CodeWeights codeWeightsOf(const at::Tensor& weight, const at::Tensor& weightStep, int64_t largestCode,
-                          CodeSums sums)
+CodeWeights codeWeightsOf(const at::Tensor& weight, const at::Tensor& weightStep, CodeBounds bounds, CodeSums sums)
 {
     at::NoGradGuard noGrad;
     const at::Tensor codes = at::round(weight / weightStep.reshape({-1, 1, 1, 1}));
-    return {sums == CodeSums::bf16 ? codes.to(at::kBFloat16) : codes, weightStep.reshape({-1}), largestCode, sums};
+    return {codes.to(codeType(sums)), weightStep.reshape({-1}), bounds, sums};
 }
 
 at::Tensor codeConvolutionValue(const at::Tensor& input, const CodeWeights& weight, const at::Tensor& bias,
@@ -52,12 +81,24 @@ at::Tensor codeConvolutionValue(const at::Tensor& input, const CodeWeights& weig
     // A code times a step, times the step's reciprocal (the step an ulp away or not), is within a
     // few ulps of the code: round() gives it back (kLargestCodeOfBf16Values for a bf16 input).
     const at::Tensor reciprocal = inputStep.reciprocal().reshape({});
-    const CodeSums sums = codeSumsFor(input, weight.largestCode);
-    const at::Tensor weightCodes =
-        sums == weight.sums ? weight.codes : weight.codes.to(sums == CodeSums::bf16 ? at::kBFloat16 : at::kFloat);
-    const at::Tensor scale = (inputStep.reshape({}) * weight.step).expand({weightCodes.size(0)});
+    const at::Tensor scale = (inputStep.reshape({}) * weight.step).expand({weight.codes.size(0)});
     const bool hasBias = bias.defined() && bias.numel() > 0;
+    CodeSums sums = codeSumsFor(input, weight.bounds);
     at::Tensor y;
+    if (sums == CodeSums::int8) {
+        const at::Tensor inputCodes = u8CodesOf(input, reciprocal.item<float>());
+        const at::Tensor weightCodes = weight.sums == sums ? weight.codes : weight.codes.to(at::kChar);
+        if (inputCodes.defined()) // bf16 precision's rounding inside oneDNN's pass where there is no bias after it
+            y = int8ConvolutionSums(inputCodes, weightCodes, stride, padding, scale.contiguous(),
+                                    bf16Precision && !hasBias ? at::kBFloat16 : at::kFloat);
+        if (y.defined() && !hasBias)
+            return y;
+        if (y.defined())
+            return bf16Precision ? y.add_(bias.reshape({1, -1, 1, 1})).to(at::kBFloat16)
+                                 : y.add_(bias.reshape({1, -1, 1, 1}));
+        sums = CodeSums::f32; // a code outside u8 (NaN, say), or no native kernel: the f32 sums
+    }
+    const at::Tensor weightCodes = sums == weight.sums ? weight.codes : weight.codes.to(codeType(sums));
     if (sums == CodeSums::bf16) {
         const at::Tensor inputCodes = bf16CodesOf(input, reciprocal.item<float>());
         if (!hasBias) // the scale, and bf16 precision's rounding, inside oneDNN's pass
@@ -77,11 +118,10 @@ at::Tensor codeConvolutionValue(const at::Tensor& input, const CodeWeights& weig
 
 at::Tensor codeConvolutionValue(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                                 const at::Tensor& inputStep, const at::Tensor& weightStep, int64_t stride,
-                                int64_t padding, int64_t largestCode, bool bf16Precision)
+                                int64_t padding, CodeBounds bounds, bool bf16Precision)
 {
-    return codeConvolutionValue(input,
-                                codeWeightsOf(weight, weightStep, largestCode, codeSumsFor(input, largestCode)),
-                                bias, inputStep, stride, padding, bf16Precision);
+    return codeConvolutionValue(input, codeWeightsOf(weight, weightStep, bounds, codeSumsFor(input, bounds)), bias,
+                                inputStep, stride, padding, bf16Precision);
 }
 
 namespace {
@@ -89,10 +129,11 @@ namespace {
 struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutionFunction> {
     static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias, const at::Tensor& inputStep, const at::Tensor& weightStep,
-                              int64_t stride, int64_t padding, int64_t largestCode, bool bf16Precision)
+                              int64_t stride, int64_t padding, int64_t largestCode, bool unsignedInput,
+                              bool bf16Precision)
     {
         const at::Tensor y = codeConvolutionValue(input, weight, bias, inputStep, weightStep, stride, padding,
-                                                  largestCode, bf16Precision);
+                                                  {largestCode, unsignedInput}, bf16Precision);
         ctx->save_for_backward({input, weight});
         ctx->saved_data["stride"] = stride;
         ctx->saved_data["padding"] = padding;
@@ -116,7 +157,7 @@ struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutio
                 bf16ConvolutionBackward(grads[0], input, weight.to(at::kBFloat16), stride, padding,
                                         ctx->needs_input_grad(0), ctx->needs_input_grad(1));
             const at::Tensor gradBias = biasGradient ? grads[0].sum({0, 2, 3}, false, at::kFloat) : at::Tensor();
-            return {gradInput, gradWeight, gradBias, {}, {}, {}, {}, {}, {}};
+            return {gradInput, gradWeight, gradBias, {}, {}, {}, {}, {}, {}, {}};
         }
         // What autograd runs for conv2d and for mkldnn_convolution, at the fake-quantized values.
         std::vector<int64_t> biasSizes{weight.size(0)};
@@ -125,7 +166,7 @@ struct CodeConvolutionFunction : public torch::autograd::Function<CodeConvolutio
             hasBias ? at::OptionalIntArrayRef(biasSizes) : at::OptionalIntArrayRef(), {stride, stride},
             {padding, padding}, {1, 1}, false, {0, 0}, 1,
             {ctx->needs_input_grad(0), ctx->needs_input_grad(1), biasGradient});
-        return {gradInput, gradWeight, gradBias, {}, {}, {}, {}, {}, {}};
+        return {gradInput, gradWeight, gradBias, {}, {}, {}, {}, {}, {}, {}};
     }
 };
 
@@ -139,32 +180,44 @@ bool codeConvolutionIsExact(int64_t maxInputCode, int64_t maxWeightCode, int64_t
            kExactInF32;
 }
 
-CodeSums codeSumsFor(at::MemoryFormat inputLayout, int64_t largestCode)
+CodeSums codeSumsFor(at::MemoryFormat inputLayout, CodeBounds bounds)
 {
+    // oneDNN's int8 and bf16 kernels want channels-last inputs.
+    if (inputLayout != at::MemoryFormat::ChannelsLast)
+        return CodeSums::f32;
+    // int8 before bf16: the same bits from a quarter of the bytes, in about half the time where
+    // the CPU has VNNI. The bound of bf16 values' codes holds for either (a bf16 input's codes).
+    if (bounds.unsignedInput && bounds.largest <= kLargestCodeOfBf16Values &&
+        int8SumsExact(bounds.largest, bounds.largest))
+        return CodeSums::int8;
     // Where bf16 is emulated (no AVX512_BF16), its convolutions are slower than f32's.
-    const bool bf16Pays = inputLayout == at::MemoryFormat::ChannelsLast && bf16SumsRunNatively();
-    return bf16Pays && largestCode <= kLargestBf16Code ? CodeSums::bf16 : CodeSums::f32;
+    return bf16SumsRunNatively() && bounds.largest <= kLargestBf16Code ? CodeSums::bf16 : CodeSums::f32;
 }
 
-CodeSums codeSumsFor(const at::Tensor& input, int64_t largestCode)
+CodeSums codeSumsFor(const at::Tensor& input, CodeBounds bounds)
 {
     const bool channelsLast = input.dim() == 4 && input.is_contiguous(at::MemoryFormat::ChannelsLast);
-    return codeSumsFor(channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous, largestCode);
+    return codeSumsFor(channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous, bounds);
 }
 
 const char* codeSumsName(CodeSums sums)
 {
-    return sums == CodeSums::bf16 ? "bf16 products summed in f32" : "f32";
+    switch (sums) {
+    case CodeSums::int8: return "u8 x s8 products summed in s32";
+    case CodeSums::bf16: return "bf16 products summed in f32";
+    case CodeSums::f32: break;
+    }
+    return "f32";
 }
 
 at::Tensor convolveCodes(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& inputStep,
                          const at::Tensor& weightStep, const at::Tensor& bias, int64_t stride, int64_t padding,
-                         int64_t largestCode, Precision precision)
+                         CodeBounds bounds, Precision precision)
 {
     // LibTorch 1.13's Function::apply takes no undefined tensor: no bias is an empty one.
     const at::Tensor biasOrNone = bias.defined() ? bias : at::empty({0}, weight.options());
     return CodeConvolutionFunction::apply(input, weight, biasOrNone, inputStep.detach(), weightStep.detach(), stride,
-                                          padding, largestCode, precision == Precision::bf16);
+                                          padding, bounds.largest, bounds.unsignedInput, precision == Precision::bf16);
 }
 
 } // namespace tyq

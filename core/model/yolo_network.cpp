@@ -47,7 +47,7 @@ torch::Tensor QuantConv2dImpl::forward(const torch::Tensor& x)
                                largestCodeOf(quanA->spec()) <= kLargestCodeOfBf16Values;
     const torch::Tensor input = quanA ? quanA(quantizesBf16 ? x : x.to(torch::kFloat)) : x;
     if (codes)
-        return convolveCodes(input, effectiveWeight(), quanA->s, quanW->s, bias, stride, padding, largestCode(),
+        return convolveCodes(input, effectiveWeight(), quanA->s, quanW->s, bias, stride, padding, codeBounds(),
                              precision);
     if (precision == Precision::bf16)
         return convolveBf16(input, effectiveWeight(), bias, stride, padding);
@@ -64,9 +64,9 @@ bool QuantConv2dImpl::convolvesCodes() const
                                   weight.size(1) * weight.size(2) * weight.size(3));
 }
 
-int64_t QuantConv2dImpl::largestCode() const
+CodeBounds QuantConv2dImpl::codeBounds() const
 {
-    return std::max(largestCodeOf(quanA->spec()), largestCodeOf(quanW->spec()));
+    return {std::max(largestCodeOf(quanA->spec()), largestCodeOf(quanW->spec())), quanA->spec().qmin() >= 0};
 }
 
 torch::Tensor QuantConv2dImpl::effectiveWeight()

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "model/darknet_cfg.h"
+#include "model/code_convolution.h"
 #include "model/precision.h"
 #include "quant/lsq_quantizer.h"
 #include "quant/quant_config.h"
@@ -73,8 +74,8 @@ public:
     /// quantized, and f32 sums their codes exactly. In either precision (bf16 rounds the exact
     /// value once, at the output).
     bool convolvesCodes() const;
-    /// The largest |code| of input and weight (when convolvesCodes()).
-    int64_t largestCode() const;
+    /// The bounds of input and weight codes (when convolvesCodes()).
+    CodeBounds codeBounds() const;
 
     torch::Tensor weight;
     torch::Tensor bias; ///< undefined when the layer has batch norm

@@ -239,8 +239,7 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
                         : nativeBf16()                       ? "native (AVX512_BF16)"
                                                              : "emulated (no AVX512_BF16)") +
                        "; LSQ training sums codes in " +
-                       codeSumsName(codeSumsFor(at::empty({1, 16, 1, 1}).contiguous(at::MemoryFormat::ChannelsLast),
-                                                /*largestCode=*/7));
+                       codeSumsName(codeSumsFor(at::MemoryFormat::ChannelsLast, CodeBounds{7, true}));
     report.width = o.width;
     report.height = o.height;
     const bool referenceSize = o.width == 512 && o.height == 288;

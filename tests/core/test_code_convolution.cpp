@@ -3,10 +3,11 @@
 // bf16 products summed in f32); equal code sums give equal outputs (no max-pool near-ties for
 // rounding to decide); gradients as conv2d's (convolveBf16's in bf16 precision); and QuantConv2d
 // uses it exactly where f32 holds the sums.
+#include "hw/onednn_integer_conv.h"
 #include "model/bf16_convolution.h"
-#include "model/bf16_sums_convolution.h"
 #include "model/code_convolution.h"
 #include "model/fast_ops.h"
+#include "model/onednn_convolution.h"
 #include "model/yolo_network.h"
 #include "quant/quant_config.h"
 
@@ -14,11 +15,16 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace tyq {
 namespace {
 
 // operands()' codes: activations in [0, 7], weights in [-4, 3].
 constexpr int64_t kLargestCode = 7;
+constexpr CodeBounds kUnsigned{kLargestCode, true};
+// The same codes declared signed: no int8 sums (the bf16 or f32 ones).
+constexpr CodeBounds kSigned{kLargestCode, false};
 
 struct Operands {
     at::Tensor input, weight, inputStep, weightStep, bias;
@@ -61,17 +67,21 @@ TEST(CodeConvolution, IsExactAndTheSameBitsInEitherLayoutAndOnAnyThreadCount)
             const Operands o = operands(perChannel, withBias);
             const at::Tensor expected = expectedValue(o);
             for (bool channelsLast : {false, true})
-                for (int t : {1, 2}) {
-                    at::set_num_threads(t);
-                    const at::Tensor input =
-                        channelsLast ? o.input.detach().contiguous(at::MemoryFormat::ChannelsLast) : o.input.detach();
-                    const at::Tensor bias = withBias ? o.bias.detach() : at::Tensor();
-                    const at::Tensor y =
-                        convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, bias, 1, 1, kLargestCode);
-                    EXPECT_TRUE(at::equal(y.contiguous(), expected))
-                        << "per channel " << perChannel << ", bias " << withBias << ", channels-last " << channelsLast
-                        << ", " << t << " threads: largest difference " << (y - expected).abs().max().item<float>();
-                }
+                for (CodeBounds bounds : {kSigned, kUnsigned})
+                    for (int t : {1, 2}) {
+                        at::set_num_threads(t);
+                        const at::Tensor input = channelsLast
+                                                     ? o.input.detach().contiguous(at::MemoryFormat::ChannelsLast)
+                                                     : o.input.detach();
+                        const at::Tensor bias = withBias ? o.bias.detach() : at::Tensor();
+                        const at::Tensor y =
+                            convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, bias, 1, 1, bounds);
+                        EXPECT_TRUE(at::equal(y.contiguous(), expected))
+                            << "per channel " << perChannel << ", bias " << withBias << ", channels-last "
+                            << channelsLast << ", " << t << " threads, sums in "
+                            << codeSumsName(codeSumsFor(input, bounds)) << ": largest difference "
+                            << (y - expected).abs().max().item<float>();
+                    }
             at::set_num_threads(threads);
         }
 }
@@ -85,10 +95,10 @@ TEST(CodeConvolution, OneImageAloneGivesTheBitsItGetsInABatch)
         const at::Tensor input =
             channelsLast ? o.input.detach().contiguous(at::MemoryFormat::ChannelsLast) : o.input.detach();
         const at::Tensor whole =
-            convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, kLargestCode);
+            convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, kUnsigned);
         for (int64_t i = 0; i < 8; i += 3) {
             const at::Tensor one = convolveCodes(input.narrow(0, i, 1).contiguous(input.suggest_memory_format()),
-                                                 o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, kLargestCode);
+                                                 o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, kUnsigned);
             EXPECT_TRUE(at::equal(one, whole.narrow(0, i, 1))) << "image " << i << ", channels-last " << channelsLast;
         }
     }
@@ -105,7 +115,7 @@ TEST(CodeConvolution, EqualCodeSumsGiveEqualOutputs)
     const at::Tensor input = a * o.inputStep.reshape({}), weight = w * o.weightStep;
     const at::Tensor y =
         convolveCodes(input.contiguous(at::MemoryFormat::ChannelsLast), weight, o.inputStep, o.weightStep, {}, 1, 1,
-                      kLargestCode)
+                      kUnsigned)
             .contiguous();
     EXPECT_TRUE(at::equal(y, y.flip({3})));
 }
@@ -117,7 +127,7 @@ TEST(CodeConvolution, GradientsAreConv2dsAtTheFakeQuantizedValues)
             const Operands o = operands(true, withBias);
             const at::Tensor upstream = at::randn({4, 16, 12, 20});
             const at::Tensor input = channelsLast ? o.input.contiguous(at::MemoryFormat::ChannelsLast) : o.input;
-            convolveCodes(input, o.weight, o.inputStep, o.weightStep, o.bias, 1, 1, kLargestCode).backward(upstream);
+            convolveCodes(input, o.weight, o.inputStep, o.weightStep, o.bias, 1, 1, kUnsigned).backward(upstream);
             const at::Tensor gotInput = o.input.grad().clone(), gotWeight = o.weight.grad().clone();
 
             const at::Tensor x = o.input.detach().requires_grad_(), w = o.weight.detach().requires_grad_();
@@ -188,16 +198,83 @@ TEST(CodeConvolution, Bf16SumsAreTheExactSumsBitForBit)
     }
 }
 
+TEST(CodeConvolution, Int8SumsAreTheExactSumsTimesTheScaleBitForBit)
+{
+    if (!int8SumsExact(255, 127))
+        GTEST_SKIP() << "oneDNN's int8 sums are not exact for 8-bit codes here (no VNNI): " << oneDnnIsaName();
+    at::manual_seed(17);
+    struct Case {
+        int64_t in, out, kernel, stride, padding, height, width, inputHi, weightLo, weightHi;
+    };
+    // 8-bit codes at the edge of exactness (255 x 128 x 9 x 57 < 2^24) with saturated codes on
+    // the padded border, odd channel counts (3 in, 51 out), stride 2, a 1x1 kernel, and the
+    // 3-bit codes of training at one of the network's shapes (256 -> 512 at 9 x 16).
+    const Case cases[] = {
+        {57, 32, 3, 1, 1, 7, 9, 255, -128, 127}, {57, 16, 3, 2, 1, 8, 11, 255, -128, 127},
+        {3, 51, 3, 1, 1, 6, 10, 255, -127, 127}, {40, 51, 1, 1, 0, 5, 7, 255, -128, 127},
+        {256, 512, 3, 1, 1, 9, 16, 7, -4, 3},
+    };
+    for (const Case& c : cases) {
+        const at::Tensor input = codesWithEnds({2, c.in, c.height, c.width}, 0, c.inputHi);
+        const at::Tensor weight = codesWithEnds({c.out, c.in, c.kernel, c.kernel}, c.weightLo, c.weightHi);
+        const at::Tensor exact = at::conv2d(input.to(at::kDouble), weight.to(at::kDouble), {}, {c.stride, c.stride},
+                                            {c.padding, c.padding});
+        ASSERT_LE(exact.abs().max().item<double>(), 16777216.0) << "the case itself is past exactness";
+        const at::Tensor scale = at::rand({c.out}) * 1e-3f + 1e-4f;
+        const at::Tensor scaled = exact.to(at::kFloat) * scale.view({1, -1, 1, 1});
+        const at::Tensor codes = input.to(at::kByte).contiguous(at::MemoryFormat::ChannelsLast);
+        const at::Tensor f32 = int8ConvolutionSums(codes, weight.to(at::kChar), c.stride, c.padding, scale, at::kFloat);
+        const at::Tensor bf16 =
+            int8ConvolutionSums(codes, weight.to(at::kChar), c.stride, c.padding, scale, at::kBFloat16);
+        ASSERT_TRUE(f32.defined() && bf16.defined()) << "no native int8 kernel for " << c.in << " -> " << c.out;
+        EXPECT_TRUE(f32.is_contiguous(at::MemoryFormat::ChannelsLast));
+        EXPECT_TRUE(at::equal(f32.contiguous(), scaled))
+            << c.in << " -> " << c.out << ", k" << c.kernel << ": largest difference "
+            << (f32.to(at::kDouble) - scaled).abs().max().item<double>();
+        EXPECT_EQ(bf16.scalar_type(), at::kBFloat16);
+        EXPECT_TRUE(at::equal(bf16.contiguous(), scaled.to(at::kBFloat16))) << c.in << " -> " << c.out;
+        // Weight codes in either layout (training's weights are channels-last).
+        const at::Tensor fromChannelsLast =
+            int8ConvolutionSums(codes, weight.to(at::kChar).contiguous(at::MemoryFormat::ChannelsLast), c.stride,
+                                c.padding, scale, at::kFloat);
+        EXPECT_TRUE(at::equal(fromChannelsLast, f32)) << c.in << " -> " << c.out;
+    }
+}
+
+TEST(CodeConvolution, AnInputCodeOutsideU8TakesTheF32Sums)
+{
+    // A NaN (a diverging run's) has no u8 code: it reaches the outputs that see it, as in f32.
+    const Operands o = operands(false, false, 2);
+    at::Tensor input = o.input.detach().contiguous(at::MemoryFormat::ChannelsLast);
+    input[1][3][5][7] = std::numeric_limits<float>::quiet_NaN();
+    const at::Tensor got = convolveCodes(input, o.weight.detach(), o.inputStep, o.weightStep, {}, 1, 1, kUnsigned);
+    at::Tensor codes = at::round(input / o.inputStep.reshape({}));
+    const at::Tensor want = at::conv2d(codes, at::round(o.weight.detach() / o.weightStep), {}, {1, 1}, {1, 1}) *
+                            (o.inputStep.reshape({}) * o.weightStep);
+    EXPECT_TRUE(at::equal(at::isnan(got), at::isnan(want)));
+    EXPECT_EQ(at::isnan(got).sum().item<int64_t>(), 9 * 16) << "a 3x3 neighbourhood of every output channel";
+    EXPECT_TRUE(at::equal(at::nan_to_num(got, 0).contiguous(), at::nan_to_num(want, 0).contiguous()));
+}
+
 TEST(CodeConvolution, SumsInBf16WhereTheCodesFitAndTheCpuHasIt)
 {
     const at::Tensor nchw = at::zeros({1, 16, 4, 4});
     const at::Tensor channelsLast = nchw.contiguous(at::MemoryFormat::ChannelsLast);
     const CodeSums native = bf16SumsRunNatively() ? CodeSums::bf16 : CodeSums::f32;
-    EXPECT_EQ(codeSumsFor(channelsLast, 7), native);
-    EXPECT_EQ(codeSumsFor(channelsLast, 256), native) << "2^8 has one significant bit";
-    EXPECT_EQ(codeSumsFor(channelsLast, 257), CodeSums::f32) << "257 needs 9 significant bits";
-    EXPECT_EQ(codeSumsFor(channelsLast, 511), CodeSums::f32) << "the last conv's 9-bit input";
-    EXPECT_EQ(codeSumsFor(nchw, 7), CodeSums::f32) << "oneDNN's bf16 kernels want channels-last";
+    EXPECT_EQ(codeSumsFor(channelsLast, CodeBounds{7, false}), native);
+    EXPECT_EQ(codeSumsFor(channelsLast, CodeBounds{256, false}), native) << "2^8 has one significant bit";
+    EXPECT_EQ(codeSumsFor(channelsLast, CodeBounds{257, false}), CodeSums::f32) << "257 needs 9 significant bits";
+    EXPECT_EQ(codeSumsFor(channelsLast, CodeBounds{511, true}), CodeSums::f32) << "the last conv's 9-bit input";
+    EXPECT_EQ(codeSumsFor(nchw, CodeBounds{7, false}), CodeSums::f32) << "oneDNN's bf16 kernels want channels-last";
+    // Unsigned input codes go to the int8 sums where oneDNN sums them exactly here (VNNI).
+    EXPECT_EQ(codeSumsFor(channelsLast, CodeBounds{7, true}), int8SumsExact(7, 7) ? CodeSums::int8 : native);
+    EXPECT_EQ(codeSumsFor(channelsLast, CodeBounds{127, true}), int8SumsExact(127, 127) ? CodeSums::int8 : native);
+    EXPECT_EQ(codeSumsFor(channelsLast, CodeBounds{128, true}), native) << "-128 is the widest s8, but 128 is not "
+                                                                           "a bf16 value's code";
+    EXPECT_EQ(codeSumsFor(nchw, CodeBounds{7, true}), CodeSums::f32) << "oneDNN's int8 kernels want channels-last";
+    if (__builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni")) {
+        EXPECT_TRUE(int8SumsExact(7, 7)) << "VNNI sums u8 x s8 exactly";
+    }
 }
 
 TEST(CodeConvolution, InBf16PrecisionRoundsTheExactValueOnceWithConvolveBf16sGradients)
@@ -208,7 +285,7 @@ TEST(CodeConvolution, InBf16PrecisionRoundsTheExactValueOnceWithConvolveBf16sGra
     const at::Tensor input = o.input.detach().contiguous(at::MemoryFormat::ChannelsLast).requires_grad_();
     const at::Tensor weight = o.weight.detach().requires_grad_();
     const at::Tensor y =
-        convolveCodes(input, weight, o.inputStep, o.weightStep, {}, 1, 1, kLargestCode, Precision::bf16);
+        convolveCodes(input, weight, o.inputStep, o.weightStep, {}, 1, 1, kUnsigned, Precision::bf16);
     EXPECT_EQ(y.scalar_type(), at::kBFloat16);
     EXPECT_TRUE(at::equal(y.contiguous(), expectedValue(o).to(at::kBFloat16)));
 
@@ -235,7 +312,8 @@ TEST(CodeConvolution, Bf16ValuesGiveTheirCodesBackUpToTheBound)
     for (int trial = 0; trial < 50; ++trial) {
         const at::Tensor step = at::rand({1}) * 0.3f + 0.001f;
         const at::Tensor values = (input * step.reshape({})).to(at::kBFloat16);
-        const at::Tensor y = convolveCodes(values, weight, step, at::ones({}), {}, 1, 0, kLargestCodeOfBf16Values);
+        const at::Tensor y =
+            convolveCodes(values, weight, step, at::ones({}), {}, 1, 0, {kLargestCodeOfBf16Values, true});
         EXPECT_TRUE(at::equal(y.contiguous(), (input * step.reshape({})).contiguous()))
             << "step " << step.item<float>();
         // Past the bound: 2 x 127 + 1 as bf16 values, read back the same way, lose codes for some steps.

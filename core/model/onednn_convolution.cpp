@@ -1,7 +1,8 @@
-#include "model/bf16_sums_convolution.h"
+#include "model/onednn_convolution.h"
 
 #include "common/error.h"
 #include "common/onednn.h"
+#include "hw/onednn_integer_conv.h"
 #include "kernels/cpu_isa.h"
 
 #include <ATen/ATen.h>
@@ -23,20 +24,21 @@ using DataType = dnnl::memory::data_type;
 struct SumsPrimitive {
     dnnl::convolution_forward conv;
     dnnl::memory::desc src, weights, dst;
-    dnnl::reorder weightReorder; ///< oihw bf16 -> the layout the kernel wants
+    dnnl::reorder weightReorder; ///< oihw codes -> the layout the kernel wants
     dnnl::memory::desc plainWeights;
     std::string implementation; ///< the kernel oneDNN chose, e.g. "brgconv:avx512_core_bf16"
 };
 
-// n, i, h, w, o, k, stride, padding, scaled, bf16 output
-using ShapeKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool>;
+// n, i, h, w, o, k, stride, padding, scaled, bf16 output, int8 codes (u8 x s8; else bf16 x bf16)
+using ShapeKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, bool>;
 
 std::shared_ptr<const SumsPrimitive> makePrimitive(const ShapeKey& key)
 {
-    const auto [n, i, h, w, o, k, stride, padding, scaled, bf16Output] = key;
+    const auto [n, i, h, w, o, k, stride, padding, scaled, bf16Output, int8Codes] = key;
     const int64_t oh = (h + 2 * padding - k) / stride + 1, ow = (w + 2 * padding - k) / stride + 1;
-    const dnnl::memory::desc src({n, i, h, w}, DataType::bf16, Tag::nhwc);
-    const dnnl::memory::desc weightsAny({o, i, k, k}, DataType::bf16, Tag::any);
+    const dnnl::memory::desc src({n, i, h, w}, int8Codes ? DataType::u8 : DataType::bf16, Tag::nhwc);
+    const DataType weightType = int8Codes ? DataType::s8 : DataType::bf16;
+    const dnnl::memory::desc weightsAny({o, i, k, k}, weightType, Tag::any);
     const dnnl::memory::desc dst({n, o, oh, ow}, bf16Output ? DataType::bf16 : DataType::f32, Tag::nhwc);
     // forward_inference: training keeps no workspace for a convolution, and the backward is
     // ATen's (code_convolution.cpp).
@@ -45,7 +47,8 @@ std::shared_ptr<const SumsPrimitive> makePrimitive(const ShapeKey& key)
                                                {padding, padding});
     // Each sum times its channel's scale, one f32 product before the output's rounding: what
     // multiplying the f32 sums and then casting gives. oneDNN 2.6 has no output scales for bf16
-    // convolutions; a binary post-op multiplies the same way.
+    // convolutions; a binary post-op multiplies the same way (and the int8 sums, converted to
+    // f32 first, take the same one).
     dnnl::primitive_attr attr;
     if (scaled) {
         dnnl::post_ops ops;
@@ -53,35 +56,18 @@ std::shared_ptr<const SumsPrimitive> makePrimitive(const ShapeKey& key)
         attr.set_post_ops(ops);
     }
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, oneDnnCpuEngine());
+    // An int8 reference kernel would take seconds a layer: the bf16 or f32 sums are the way there.
+    if (int8Codes && std::string(pd.impl_info_str()).find("ref") != std::string::npos)
+        return nullptr;
     auto p = std::make_shared<SumsPrimitive>();
     p->implementation = pd.impl_info_str();
     p->conv = dnnl::convolution_forward(pd);
     p->src = pd.src_desc();
     p->weights = pd.weights_desc();
     p->dst = pd.dst_desc();
-    p->plainWeights = dnnl::memory::desc({o, i, k, k}, DataType::bf16, Tag::oihw);
+    p->plainWeights = dnnl::memory::desc({o, i, k, k}, weightType, Tag::oihw);
     p->weightReorder = dnnl::reorder(dnnl::reorder::primitive_desc(oneDnnCpuEngine(), p->plainWeights,
                                                                    oneDnnCpuEngine(), p->weights));
-    return p;
-}
-
-// Primitives by shape, one cache per kind: a training run meets a handful of shapes, and building
-// one costs far more than running a small layer. Null where oneDNN has none (a scaled one, or a
-// weight gradient, under an ISA cap, say).
-template <typename Primitive, typename Key>
-std::shared_ptr<const Primitive> cachedByShape(const Key& key, std::shared_ptr<const Primitive> (*make)(const Key&))
-{
-    static std::mutex mutex;
-    static std::map<Key, std::shared_ptr<const Primitive>> cache;
-    std::lock_guard<std::mutex> lock(mutex);
-    if (auto it = cache.find(key); it != cache.end())
-        return it->second;
-    std::shared_ptr<const Primitive> p;
-    try {
-        p = make(key);
-    } catch (const dnnl::error&) {
-    }
-    cache.emplace(key, p);
     return p;
 }
 
@@ -183,6 +169,32 @@ std::shared_ptr<const InputGradientPrimitive> makeInputGradient(const InputGradi
     return p;
 }
 
+// Runs a forward sums primitive: the weight reordered to its layout, the scale (when it has one)
+// as its post-op's operand.
+at::Tensor runSums(const SumsPrimitive& p, const at::Tensor& input, const at::Tensor& weight, const at::Tensor& scale,
+                   at::ScalarType outputType)
+{
+    const dnnl::memory::dims dims = p.dst.dims();
+    at::Tensor out = at::empty({dims[0], dims[1], dims[2], dims[3]},
+                               at::TensorOptions(outputType).memory_format(at::MemoryFormat::ChannelsLast));
+    const at::Tensor plain = weight.contiguous();
+    const at::Tensor scales = scale.defined() ? scale.contiguous() : at::Tensor();
+    dnnl::engine& engine = oneDnnCpuEngine();
+    dnnl::memory plainWeights(p.plainWeights, engine, plain.data_ptr());
+    dnnl::memory weights(p.weights, engine);
+    dnnl::memory src(p.src, engine, input.data_ptr());
+    dnnl::memory dst(p.dst, engine, out.data_ptr());
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+    if (scales.defined())
+        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                     dnnl::memory({{1, weight.size(0), 1, 1}, DataType::f32, Tag::nchw}, engine, scales.data_ptr()));
+    dnnl::stream stream(engine);
+    p.weightReorder.execute(stream, plainWeights, weights);
+    p.conv.execute(stream, args);
+    stream.wait();
+    return out;
+}
+
 } // namespace
 
 at::Tensor bf16ConvolutionSums(const at::Tensor& input, const at::Tensor& weight, int64_t stride, int64_t padding,
@@ -199,7 +211,7 @@ at::Tensor bf16ConvolutionSums(const at::Tensor& input, const at::Tensor& weight
                              ", ", outputType));
     const bool scaled = scale.defined();
     const auto p = primitive({input.size(0), input.size(1), input.size(2), input.size(3), weight.size(0),
-                              weight.size(2), stride, padding, scaled, outputType == at::kBFloat16});
+                              weight.size(2), stride, padding, scaled, outputType == at::kBFloat16, false});
     if (!p && scaled) { // the same values in separate passes
         at::Tensor sums = bf16ConvolutionSums(input, weight, stride, padding);
         sums.mul_(scale.reshape({1, -1, 1, 1}));
@@ -207,25 +219,30 @@ at::Tensor bf16ConvolutionSums(const at::Tensor& input, const at::Tensor& weight
     }
     if (!p)
         throw Error("bf16 convolution sums: oneDNN has no bf16 convolution on this CPU (or under ONEDNN_MAX_CPU_ISA)");
-    const dnnl::memory::dims dims = p->dst.dims();
-    at::Tensor out = at::empty({dims[0], dims[1], dims[2], dims[3]},
-                               input.options().dtype(outputType).memory_format(at::MemoryFormat::ChannelsLast));
-    const at::Tensor plain = weight.contiguous();
-    const at::Tensor scales = scaled ? scale.contiguous() : at::Tensor();
-    dnnl::engine& engine = oneDnnCpuEngine();
-    dnnl::memory plainWeights(p->plainWeights, engine, plain.data_ptr());
-    dnnl::memory weights(p->weights, engine);
-    dnnl::memory src(p->src, engine, input.data_ptr());
-    dnnl::memory dst(p->dst, engine, out.data_ptr());
-    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
-    if (scaled)
-        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                     dnnl::memory({{1, weight.size(0), 1, 1}, DataType::f32, Tag::nchw}, engine, scales.data_ptr()));
-    dnnl::stream stream(engine);
-    p->weightReorder.execute(stream, plainWeights, weights);
-    p->conv.execute(stream, args);
-    stream.wait();
-    return out;
+    return runSums(*p, input, weight, scale, outputType);
+}
+
+bool int8SumsExact(int64_t largestInputCode, int64_t largestWeightCode)
+{
+    return largestInputCode <= 255 && largestWeightCode <= 127 &&
+           oneDnnSumsUnsignedExactly(largestInputCode, largestWeightCode);
+}
+
+at::Tensor int8ConvolutionSums(const at::Tensor& input, const at::Tensor& weight, int64_t stride, int64_t padding,
+                               const at::Tensor& scale, at::ScalarType outputType)
+{
+    if (input.dim() != 4 || weight.dim() != 4 || input.scalar_type() != at::kByte ||
+        weight.scalar_type() != at::kChar || !input.is_contiguous(at::MemoryFormat::ChannelsLast) ||
+        input.size(1) != weight.size(1) || weight.size(2) != weight.size(3) ||
+        (outputType != at::kFloat && outputType != at::kBFloat16) || !scale.defined() ||
+        scale.numel() != weight.size(0) || scale.scalar_type() != at::kFloat)
+        throw Error("int8 convolution sums: want channels-last u8 codes [N, I, H, W], int8 weight codes [O, I, k, k], "
+                    "f32 scales [O] and an f32 or bf16 output; got " +
+                    c10::str(input.sizes(), " ", input.scalar_type(), ", ", weight.sizes(), " ", weight.scalar_type(),
+                             ", ", scale.sizes(), ", ", outputType));
+    const auto p = primitive({input.size(0), input.size(1), input.size(2), input.size(3), weight.size(0),
+                              weight.size(2), stride, padding, true, outputType == at::kBFloat16, true});
+    return p ? runSums(*p, input, weight, scale, outputType) : at::Tensor();
 }
 
 at::Tensor bf16WeightGradientSums(const at::Tensor& input, const at::Tensor& dy, int64_t kernel, int64_t stride,
@@ -300,7 +317,7 @@ bool bf16SumsRunNatively()
     // Asking oneDNN, not CPUID, also covers ONEDNN_MAX_CPU_ISA: under a cap below AVX512_BF16 it
     // has no bf16 kernel at all, or one that emulates bf16 with f32 instructions (slower than f32).
     static const bool native = [] {
-        const auto p = primitive({1, 16, 8, 8, 16, 3, 1, 1, false, false});
+        const auto p = primitive({1, 16, 8, 8, 16, 3, 1, 1, false, false, false});
         return p && (p->implementation.find("avx512_core_bf16") != std::string::npos ||
                      p->implementation.find("amx") != std::string::npos);
     }();
