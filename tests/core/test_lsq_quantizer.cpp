@@ -1,8 +1,10 @@
 // LSQ fake quantization: forward values worked out by hand for each range mode, the
 // straight-through and step-size gradients against LSQ's formula, the step-size
-// initializations, and the fused kernel against the reference one.
+// initializations, the fused kernel against the reference one, and the u8 codes kernel of the
+// int8 code convolution.
 #include "test_support.h"
 
+#include "kernels/lsq_kernel.h"
 #include "quant/lsq_quantizer.h"
 
 #include <torch/torch.h>
@@ -10,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace tyq {
@@ -325,6 +329,36 @@ TEST(LsqQuantizer, CodesAreIntegersInRangeThatReproduceTheForward)
         EXPECT_EQ(codes.min().item<float>(), static_cast<float>(qn)); // x / s = 5 randn hits both ends
         EXPECT_EQ(codes.max().item<float>(), static_cast<float>(qp));
         EXPECT_TRUE(torch::allclose(codes * q->s, q(x).detach(), 0, 1e-6));
+    }
+}
+
+TEST(LsqQuantizer, U8CodeKernelGivesEveryCodeBackAndFlagsThoseOutsideU8)
+{
+    // The int8 code convolution's input: round(value / step) as u8, from f32 values (codes up to
+    // 255) and from bf16 ones (up to 127, kLargestCodeOfBf16Values), over lengths that leave
+    // vector tails; a code outside [0, 255], or a NaN, anywhere makes the call say so.
+    torch::manual_seed(21);
+    for (int trial = 0; trial < 20; ++trial) {
+        const float step = torch::rand({}).item<float>() * 0.3f + 0.001f;
+        const int64_t n = 256 + trial * 7;
+        const torch::Tensor codes = torch::cat({torch::arange(0, 256), torch::randint(0, 256, {n - 256})}).to(torch::kFloat);
+        const torch::Tensor values = codes * step;
+        std::vector<uint8_t> got(n);
+        ASSERT_TRUE(kernels::lsqCodesToU8(values.data_ptr<float>(), got.data(), n, 1.0f / step)) << "step " << step;
+        EXPECT_TRUE(torch::equal(torch::from_blob(got.data(), {n}, torch::kUInt8).to(torch::kFloat), codes));
+
+        const torch::Tensor small = codes.remainder(128);
+        const torch::Tensor bf16 = (small * step).to(torch::kBFloat16);
+        ASSERT_TRUE(kernels::lsqCodesToU8(reinterpret_cast<const uint16_t*>(bf16.data_ptr<at::BFloat16>()), got.data(),
+                                          n, 1.0f / step));
+        EXPECT_TRUE(torch::equal(torch::from_blob(got.data(), {n}, torch::kUInt8).to(torch::kFloat), small));
+
+        for (const float outside : {256.0f, -1.0f, std::numeric_limits<float>::quiet_NaN()}) {
+            torch::Tensor broken = values.clone();
+            broken[trial * 11 % n] = outside * step;
+            EXPECT_FALSE(kernels::lsqCodesToU8(broken.data_ptr<float>(), got.data(), n, 1.0f / step))
+                << "code " << outside << " at " << trial * 11 % n;
+        }
     }
 }
 
