@@ -1,8 +1,8 @@
 // The convolution of fake-quantized values computed from their codes (model/code_convolution.h):
 // exact, so the same bits whatever the layout, thread count, batch split or arithmetic (f32, bf16
-// products summed in f32, or u8 x s8 products summed in s32); equal code sums give equal outputs (no max-pool near-ties for
-// rounding to decide); gradients as conv2d's (convolveBf16's in bf16 precision); and QuantConv2d
-// uses it exactly where f32 holds the sums.
+// products summed in f32, or u8 x s8 products summed in s32); equal code sums give equal outputs
+// (no max-pool near-ties for rounding to decide); gradients as conv2d's (convolveBf16's in bf16
+// precision); and QuantConv2d uses it exactly where f32 holds the sums.
 #include "hw/onednn_integer_conv.h"
 #include "model/bf16_convolution.h"
 #include "model/code_convolution.h"
