@@ -48,8 +48,9 @@ const char* codeSumsName(CodeSums sums);
 /// conv2d(input, weight, bias, stride, padding) (dilation 1, one group) of an input and a weight
 /// that are codes times a step: `inputStep` (one value) and `weightStep` (one value, or one per
 /// output channel, [C, 1, 1, 1]). The value is conv(codes) * (inputStep * weightStep) + bias,
-/// the codes recovered as round(x / step), summed as codeSumsFor(input, bounds) says (f32 where
-/// an input code breaks the bounds, a NaN say). `input` is f32, or bf16 with codes up to
+/// the codes recovered as round(x / step), summed as codeSumsFor(input, bounds) says (the int8
+/// sums give way to f32 ones for an input with a code outside u8, a NaN say, so that it still
+/// reaches the outputs as in f32). `input` is f32, or bf16 with codes up to
 /// kLargestCodeOfBf16Values. In bf16 `precision` the value comes out rounded to bf16. Gradients
 /// reach input, weight and bias as conv2d's at those values (in bf16 precision as
 /// convolveBf16's); the steps get none here (they reach them through the quantizers that made
