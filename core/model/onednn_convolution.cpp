@@ -312,6 +312,12 @@ at::Tensor bf16InputGradient(const at::Tensor& dy, const at::Tensor& weight, int
     return out;
 }
 
+bool oneDnnHasBf16Convolutions()
+{
+    static const bool has = primitive({1, 16, 8, 8, 16, 3, 1, 1, false, false, false}) != nullptr;
+    return has;
+}
+
 bool bf16SumsRunNatively()
 {
     // Asking oneDNN, not CPUID, also covers ONEDNN_MAX_CPU_ISA: under a cap below AVX512_BF16 it

@@ -18,6 +18,9 @@
 
 namespace tyq {
 
+/// Whether oneDNN has bf16 convolutions here at all (none under ONEDNN_MAX_CPU_ISA=AVX2, say).
+bool oneDnnHasBf16Convolutions();
+
 /// Whether oneDNN runs these natively here (AVX512_BF16 or AMX, found by asking it once): where
 /// they pay over f32 convolutions.
 bool bf16SumsRunNatively();

@@ -1,6 +1,7 @@
 #include "model/precision.h"
 
 #include "common/error.h"
+#include "model/onednn_convolution.h"
 
 namespace tyq {
 
@@ -26,9 +27,18 @@ bool precisionSupported(Precision precision, std::string* why)
     // The same test LibTorch applies before it sends a bf16 conv to oneDNN.
     const bool avx512 = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                         __builtin_cpu_supports("avx512dq");
-    if (!avx512 && why)
-        *why = "bf16 convolutions need a CPU with AVX-512 (BW, VL and DQ), which this one lacks; use fp32";
-    return avx512;
+    if (!avx512) {
+        if (why)
+            *why = "bf16 convolutions need a CPU with AVX-512 (BW, VL and DQ), which this one lacks; use fp32";
+        return false;
+    }
+    // An ISA cap (ONEDNN_MAX_CPU_ISA below AVX512_CORE) leaves oneDNN, LibTorch's too, without them.
+    if (!oneDnnHasBf16Convolutions()) {
+        if (why)
+            *why = "oneDNN has no bf16 convolution here (is ONEDNN_MAX_CPU_ISA set below AVX512_CORE?); use fp32";
+        return false;
+    }
+    return true;
 }
 
 bool nativeBf16()

@@ -235,7 +235,7 @@ BenchmarkReport runBenchmarks(const BenchmarkOptions& o, const std::function<voi
     report.libtorch = TORCH_VERSION;
     report.kernelIsa = std::string(kernels::isaName(kernels::cpuIsa())) + "; int8 convolutions: " + oneDnnIsaName() +
                        "; bf16: " +
-                       (!precisionSupported(Precision::bf16) ? "unsupported (no AVX-512)"
+                       (!precisionSupported(Precision::bf16) ? "unsupported here"
                         : nativeBf16()                       ? "native (AVX512_BF16)"
                                                              : "emulated (no AVX512_BF16)") +
                        "; LSQ training sums codes in " +
