@@ -18,41 +18,43 @@ namespace {
 // Integers up to 2^8 have at most 8 significant bits: bf16 holds them exactly.
 constexpr int64_t kLargestBf16Code = 256;
 
-// The codes of fake-quantized values (f32 or bf16), round(value x reciprocal), as bf16 in one
-// pass: ATen would take three (LibTorch 1.13's mixed-type element-wise ops are several times
-// slower than an op and a cast).
-at::Tensor bf16CodesOf(const at::Tensor& values, float reciprocal)
+// The codes of fake-quantized values (f32 or bf16), round(value x reciprocal), in one pass as
+// `codeType` (the same strides): ATen would take three (LibTorch 1.13's mixed-type element-wise
+// ops are several times slower than an op and a cast). `convert(values, codes, n)` takes f32 or
+// bf16 bits and says whether every code fits; where one does not, the result is undefined.
+template <typename Code, typename Convert>
+at::Tensor codesOf(const at::Tensor& values, at::ScalarType codeType, const Convert& convert)
 {
     const at::Tensor input = values.is_non_overlapping_and_dense() ? values : values.contiguous();
-    at::Tensor codes = at::empty_like(input, input.options().dtype(at::kBFloat16)); // the same strides
-    auto* out = reinterpret_cast<uint16_t*>(codes.data_ptr<at::BFloat16>());
-    at::parallel_for(0, input.numel(), 32768, [&](int64_t begin, int64_t end) {
-        if (input.scalar_type() == at::kBFloat16)
-            kernels::lsqCodesToBf16(reinterpret_cast<const uint16_t*>(input.data_ptr<at::BFloat16>()) + begin,
-                                    out + begin, end - begin, reciprocal);
-        else
-            kernels::lsqCodesToBf16(input.data_ptr<float>() + begin, out + begin, end - begin, reciprocal);
-    });
-    return codes;
-}
-
-// The same as u8 (the same layout); undefined where a code is outside [0, 255] or NaN.
-at::Tensor u8CodesOf(const at::Tensor& values, float reciprocal)
-{
-    const at::Tensor input = values.is_non_overlapping_and_dense() ? values : values.contiguous();
-    at::Tensor codes = at::empty_like(input, input.options().dtype(at::kByte));
-    auto* out = codes.data_ptr<uint8_t>();
-    std::atomic<bool> inRange{true};
+    at::Tensor codes = at::empty_like(input, input.options().dtype(codeType));
+    auto* out = static_cast<Code*>(codes.data_ptr());
+    std::atomic<bool> fit{true};
     at::parallel_for(0, input.numel(), 32768, [&](int64_t begin, int64_t end) {
         const bool fits =
             input.scalar_type() == at::kBFloat16
-                ? kernels::lsqCodesToU8(reinterpret_cast<const uint16_t*>(input.data_ptr<at::BFloat16>()) + begin,
-                                        out + begin, end - begin, reciprocal)
-                : kernels::lsqCodesToU8(input.data_ptr<float>() + begin, out + begin, end - begin, reciprocal);
+                ? convert(reinterpret_cast<const uint16_t*>(input.data_ptr<at::BFloat16>()) + begin, out + begin,
+                          end - begin)
+                : convert(input.data_ptr<float>() + begin, out + begin, end - begin);
         if (!fits)
-            inRange = false;
+            fit = false;
     });
-    return inRange ? codes : at::Tensor();
+    return fit ? codes : at::Tensor();
+}
+
+at::Tensor bf16CodesOf(const at::Tensor& values, float reciprocal)
+{
+    return codesOf<uint16_t>(values, at::kBFloat16, [reciprocal](const auto* in, uint16_t* out, int64_t n) {
+        kernels::lsqCodesToBf16(in, out, n, reciprocal);
+        return true;
+    });
+}
+
+// Undefined where a code is outside [0, 255] or NaN.
+at::Tensor u8CodesOf(const at::Tensor& values, float reciprocal)
+{
+    return codesOf<uint8_t>(values, at::kByte, [reciprocal](const auto* in, uint8_t* out, int64_t n) {
+        return kernels::lsqCodesToU8(in, out, n, reciprocal);
+    });
 }
 
 at::ScalarType codeType(CodeSums sums)

@@ -7,9 +7,7 @@
 
 #include <ATen/ATen.h>
 
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -56,11 +54,12 @@ std::shared_ptr<const SumsPrimitive> makePrimitive(const ShapeKey& key)
         attr.set_post_ops(ops);
     }
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, oneDnnCpuEngine());
+    const std::string implementation = pd.impl_info_str();
     // An int8 reference kernel would take seconds a layer: the bf16 or f32 sums are the way there.
-    if (int8Codes && std::string(pd.impl_info_str()).find("ref") != std::string::npos)
+    if (int8Codes && implementation.find("ref") != std::string::npos)
         return nullptr;
     auto p = std::make_shared<SumsPrimitive>();
-    p->implementation = pd.impl_info_str();
+    p->implementation = implementation;
     p->conv = dnnl::convolution_forward(pd);
     p->src = pd.src_desc();
     p->weights = pd.weights_desc();
@@ -74,6 +73,12 @@ std::shared_ptr<const SumsPrimitive> makePrimitive(const ShapeKey& key)
 std::shared_ptr<const SumsPrimitive> primitive(const ShapeKey& key)
 {
     return cachedByShape(key, &makePrimitive);
+}
+
+// A small unscaled bf16 convolution: what oneDNN answers for it tells what it has here.
+std::shared_ptr<const SumsPrimitive> bf16Probe()
+{
+    return primitive({1, 16, 8, 8, 16, 3, 1, 1, false, false, false});
 }
 
 struct WeightGradientPrimitive {
@@ -314,7 +319,7 @@ at::Tensor bf16InputGradient(const at::Tensor& dy, const at::Tensor& weight, int
 
 bool oneDnnHasBf16Convolutions()
 {
-    static const bool has = primitive({1, 16, 8, 8, 16, 3, 1, 1, false, false, false}) != nullptr;
+    static const bool has = bf16Probe() != nullptr;
     return has;
 }
 
@@ -323,7 +328,7 @@ bool bf16SumsRunNatively()
     // Asking oneDNN, not CPUID, also covers ONEDNN_MAX_CPU_ISA: under a cap below AVX512_BF16 it
     // has no bf16 kernel at all, or one that emulates bf16 with f32 instructions (slower than f32).
     static const bool native = [] {
-        const auto p = primitive({1, 16, 8, 8, 16, 3, 1, 1, false, false, false});
+        const auto p = bf16Probe();
         return p && (p->implementation.find("avx512_core_bf16") != std::string::npos ||
                      p->implementation.find("amx") != std::string::npos);
     }();
